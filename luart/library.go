@@ -1,0 +1,56 @@
+package luart
+
+import (
+	"context"
+	"log/slog"
+	"net"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Library adds one namespace, such as "msys.pcre" or "json", to every Lua
+// state. Libraries are opened once per state, before any script runs, and
+// their tables are made read-only afterwards so that one session cannot
+// change what the next one sees.
+type Library interface {
+	// Name is the dotted name scripts use with require, e.g. "msys.pcre".
+	// A name below "msys." also appears as a field of the global msys table.
+	Name() string
+	// Open builds the library's table (or other value) for one state.
+	Open(L *lua.LState, env *Env) lua.LValue
+}
+
+// Env is what the runtime offers a library when it is opened.
+type Env struct {
+	// Log is the daemon's logger; libraries add their own attributes.
+	Log *slog.Logger
+	// Setting returns a luamilter setting by name, for msys.config.
+	Setting func(name string) (string, bool)
+}
+
+// CallInfo describes the session a call into Lua runs for. Libraries read
+// it with CallInfoFrom(L.Context()), for example to default msys.cidr.query
+// to the connected peer.
+type CallInfo struct {
+	Module  string // module name given to msys.registerModule
+	Callout string // callout being run, e.g. "validate_rcptto"
+	QueueID string // MTA queue id when known
+	PeerIP  net.IP // connected SMTP client, nil when unknown
+}
+
+type callInfoKey struct{}
+
+// WithCallInfo returns a context carrying info for the libraries.
+func WithCallInfo(ctx context.Context, info *CallInfo) context.Context {
+	return context.WithValue(ctx, callInfoKey{}, info)
+}
+
+// CallInfoFrom returns the CallInfo stored in ctx, or an empty one.
+func CallInfoFrom(ctx context.Context) *CallInfo {
+	if ctx != nil {
+		if info, ok := ctx.Value(callInfoKey{}).(*CallInfo); ok {
+			return info
+		}
+	}
+	return &CallInfo{}
+}
