@@ -1,0 +1,100 @@
+package pcre
+
+import (
+	"errors"
+
+	"github.com/luamilter/luamilter/luart"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// MatchTable matches pattern against subject and builds the msys.pcre.match
+// result table: LNil when nothing matches. Compile errors are *CompileError.
+func (e *Engine) MatchTable(L *lua.LState, subject, pattern string) (lua.LValue, error) {
+	g, err := e.Match(subject, pattern)
+	if err != nil || g == nil {
+		return lua.LNil, err
+	}
+	t := L.CreateTable(len(g.Text), 2)
+	for i, text := range g.Text {
+		var v lua.LValue = lua.LFalse
+		if g.Matched[i] {
+			v = lua.LString(text)
+		}
+		t.RawSetInt(i, v)
+		if i < len(g.Names) && g.Names[i] != "" {
+			t.RawSetString(g.Names[i], v)
+		}
+	}
+	return t, nil
+}
+
+// Library is the msys.pcre Lua library backed by an Engine.
+type Library struct {
+	engine *Engine
+}
+
+// New returns the msys.pcre library with its own Engine.
+func New(opts Options) luart.Library { return &Library{engine: NewEngine(opts)} }
+
+// NewLibrary returns the msys.pcre library using a shared Engine, so that
+// msg:body_match and msys.pcre.match share one pattern cache.
+func NewLibrary(e *Engine) *Library { return &Library{engine: e} }
+
+// Name implements luart.Library.
+func (*Library) Name() string { return "msys.pcre" }
+
+// Open implements luart.Library.
+func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
+	return L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"match":   l.match,
+		"replace": l.replace,
+		"split":   l.split,
+	})
+}
+
+// failed pushes nil, errstr, errnum for compile errors and raises others.
+func failed(L *lua.LState, err error) int {
+	var ce *CompileError
+	if errors.As(err, &ce) {
+		L.Push(lua.LNil)
+		L.Push(lua.LString(ce.Error()))
+		L.Push(lua.LNumber(ce.Code))
+		return 3
+	}
+	L.RaiseError("%s", err.Error())
+	return 0
+}
+
+func (l *Library) match(L *lua.LState) int {
+	subject, pattern := L.CheckString(1), L.CheckString(2)
+	v, err := l.engine.MatchTable(L, subject, pattern)
+	if err != nil {
+		return failed(L, err)
+	}
+	L.Push(v)
+	return 1
+}
+
+func (l *Library) split(L *lua.LState) int {
+	subject, pattern := L.CheckString(1), L.CheckString(2)
+	parts, err := l.engine.Split(subject, pattern)
+	if err != nil {
+		return failed(L, err)
+	}
+	t := L.CreateTable(len(parts), 0)
+	for _, p := range parts {
+		t.Append(lua.LString(p))
+	}
+	L.Push(t)
+	return 1
+}
+
+func (l *Library) replace(L *lua.LState) int {
+	subject, pattern, repl := L.CheckString(1), L.CheckString(2), L.CheckString(3)
+	out, _, err := l.engine.Replace(subject, pattern, repl)
+	if err != nil {
+		L.RaiseError("%s", err.Error())
+	}
+	L.Push(lua.LString(out))
+	return 1
+}

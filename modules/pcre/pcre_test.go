@@ -1,0 +1,174 @@
+package pcre
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// newState opens the library the way the runtime does: as msys.pcre.
+func newState(t testing.TB, lib *Library) *lua.LState {
+	t.Helper()
+	L := lua.NewState()
+	t.Cleanup(L.Close)
+	msys := L.NewTable()
+	msys.RawSetString("pcre", lib.Open(L, nil))
+	L.SetGlobal("msys", msys)
+	return L
+}
+
+func TestLua(t *testing.T) {
+	lib := NewLibrary(NewEngine(Options{MatchTimeout: 200 * time.Millisecond}))
+	tests := []struct {
+		name    string
+		code    string
+		wantErr string // substring of the raised error; "" = must succeed
+	}{
+		{"no match is nil", `assert(msys.pcre.match("abc", "x") == nil)`, ""},
+		{"whole and captures", `
+			local m = msys.pcre.match("user@example.com", "(\\w+)@(\\w+)\\.com")
+			assert(m[0] == "user@example.com" and m[1] == "user" and m[2] == "example")`, ""},
+		{"python named groups number like PCRE", `
+			local m = msys.pcre.match("ab", "(?P<x>a)(b)")
+			assert(m[1] == "a" and m[2] == "b" and m.x == "a", tostring(m[1]))`, ""},
+		{"dotnet named groups", `
+			local m = msys.pcre.match("250 ok", "^\\s*(?<code>[2345]\\d{2})\\s")
+			assert(m.code == "250" and m[1] == "250")`, ""},
+		{"sample policy pattern", `
+			local m, errstr, errnum = msys.pcre.match("<bob@example.com>", "(?P<localpart>[^@<]+)@(?P<domain>[^>]+)")
+			assert(m.localpart == "bob" and m.domain == "example.com" and errstr == nil)`, ""},
+		{"unmatched optional group is false", `
+			local m = msys.pcre.match("ac", "a(b)?(c)")
+			assert(m[1] == false and m[2] == "c")`, ""},
+		{"named backreference", `
+			assert(msys.pcre.match("abab", "(?P<p>ab)(?P=p)")[0] == "abab")
+			assert(msys.pcre.match("xx", "(?<c>x)\\k<c>")[0] == "xx")
+			assert(msys.pcre.match("xx", "(?<c>x)\\g{c}")[0] == "xx")`, ""},
+		{"case insensitive", `assert(msys.pcre.match("HELLO", "(?i)hello")[0] == "HELLO")`, ""},
+		{"dollar before final newline", `
+			assert(msys.pcre.match("abc\n", "c$"))
+			assert(not msys.pcre.match("abc\nd", "c$"))
+			assert(msys.pcre.match("abc\nd", "(?m)c$"))`, ""},
+		{"posix class and ascii digit", `
+			assert(msys.pcre.match("x9", "[[:digit:]]")[0] == "9")
+			assert(msys.pcre.match("\217\163", "\\d") == nil)`, ""},
+		{"literal bracket in class", `assert(msys.pcre.match("a[b", "[[]")[0] == "[")`, ""},
+		{"quoted literal", `assert(msys.pcre.match("a.b*c", "\\Q.b*\\E")[0] == ".b*")`, ""},
+		{"utf8 dot is one char", `assert(msys.pcre.match("héllo", "h.l")[0] == "hél")`, ""},
+		{"invalid utf8 bytes come back unchanged", `
+			local m = msys.pcre.match("caf\233 ok", "caf(.) (ok)")
+			assert(m[1] == "\233" and m[2] == "ok")
+			assert(msys.pcre.match("\233", "\\uDCE9"))`, ""},
+		{"invalid utf8 byte in pattern", `assert(msys.pcre.match("x\233y", "\233y")[0] == "\233y")`, ""},
+		{"compile error returns errstr", `
+			local m, errstr, errnum = msys.pcre.match("abc", "(a")
+			assert(m == nil and errstr:find("missing closing %)") and errnum > 0, errstr)`, ""},
+		{"unknown name reference", `
+			local m, errstr, errnum = msys.pcre.match("abc", "\\k<nope>")
+			assert(m == nil and errstr:find("non%-existent") and errnum == 102, errstr)`, ""},
+		{"duplicate names", `
+			local m, errstr = msys.pcre.match("aa", "(?<a>a)(?<a>a)")
+			assert(m == nil and errstr:find("same name"), errstr)`, ""},
+		{"subject must be a string", `msys.pcre.match({}, "a")`, "string expected, got table"},
+		{"pattern missing", `msys.pcre.match("a")`, "string expected, got nil"},
+		{"catastrophic backtracking times out", `msys.pcre.match(string.rep("a", 40) .. "b", "^(a+)+$")`, "pcre: match timed out"},
+		{"replace global with refs", `
+			assert(msys.pcre.replace("a1b2", "(\\d)", "<$1>") == "a<1>b<2>")
+			assert(msys.pcre.replace("john smith", "(?P<f>\\w+) (?P<l>\\w+)", "${l}, ${f}") == "smith, john")
+			assert(msys.pcre.replace("x", "x", "$$&$0") == "$&x")
+			assert(msys.pcre.replace("abc", "x*", "-") == "-a-b-c-")`, ""},
+		{"replace sample: strip code", `
+			assert(msys.pcre.replace(" 550 bounce", "^\\s*" .. "550" .. "\\s?", "") == "bounce")`, ""},
+		{"replace no match keeps subject", `assert(msys.pcre.replace("abc", "x", "y") == "abc")`, ""},
+		{"replace keeps 8-bit bytes", `assert(msys.pcre.replace("\233t\233", "t", "T") == "\233T\233")`, ""},
+		{"replace unmatched group is empty", `assert(msys.pcre.replace("ac", "a(b)?c", "[$1]") == "[]")`, ""},
+		{"replace bad pattern raises", `msys.pcre.replace("a", "(", "x")`, "missing closing"},
+		{"replace bad group name raises", `msys.pcre.replace("a", "a", "${nope}")`, `no group named "nope"`},
+		{"split", `
+			local p = msys.pcre.split("user@example.com", "@")
+			assert(#p == 2 and p[1] == "user" and p[2] == "example.com")
+			local l = msys.pcre.split("a\nb\n", "\\n")
+			assert(#l == 2 and l[2] == "b")
+			local c = msys.pcre.split("abc", "")
+			assert(#c == 3 and c[3] == "c")
+			local e = msys.pcre.split(",a,,b", ",")
+			assert(#e == 4 and e[1] == "" and e[3] == "")`, ""},
+		{"split bad pattern returns errstr", `
+			local p, errstr, errnum = msys.pcre.split("a", "[a")
+			assert(p == nil and errstr:find("unterminated") and errnum > 0, errstr)`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			L := newState(t, lib)
+			err := L.DoString(tc.code)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestRunesRoundTrip(t *testing.T) {
+	for _, s := range []string{"", "plain", "h\xc3\xa9", "\xff\xfe", "\xed\xb2\x80", "a\x80b\xc3"} {
+		if got := FromRunes(ToRunes(s)); got != s {
+			t.Errorf("round trip %q = %q", s, got)
+		}
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	e := NewEngine(Options{CacheSize: 3})
+	for _, p := range []string{"a", "b", "c", "d", "(", "a"} {
+		_, _ = e.Compile(p)
+	}
+	if n := e.cache.len(); n != 3 {
+		t.Fatalf("cache holds %d patterns, want 3", n)
+	}
+	if _, ok := e.cache.get("b"); ok {
+		t.Fatal("least recently used pattern was not evicted")
+	}
+}
+
+func TestEngineConcurrent(t *testing.T) {
+	e := NewEngine(Options{CacheSize: 4})
+	done := make(chan error)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			var err error
+			for j := 0; j < 200 && err == nil; j++ {
+				var g *Groups
+				g, err = e.Match("key=value", string(rune('a'+(i+j)%6))+"?(\\w+)=(\\w+)")
+				if err == nil && (g == nil || g.Text[2] != "value") {
+					err = errMismatch
+				}
+			}
+			done <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var errMismatch = &CompileError{Msg: "unexpected match result"}
+
+func TestReplaceReportsChange(t *testing.T) {
+	e := NewEngine(Options{})
+	out, changed, err := e.Replace("abc", "b", "X")
+	if err != nil || !changed || out != "aXc" {
+		t.Fatalf("Replace = %q, %v, %v", out, changed, err)
+	}
+	if _, changed, _ = e.Replace("abc", "z", "X"); changed {
+		t.Fatal("Replace reported a change without a match")
+	}
+}
