@@ -1,0 +1,162 @@
+package lpattern
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+const driverPath = "testdata/driver.lua"
+
+// referenceLua finds the lua5.1 binary, failing the test when it is
+// missing unless LUAMILTER_NO_LUA51=1 asks to skip.
+func referenceLua(t testing.TB) string {
+	path, err := exec.LookPath("lua5.1")
+	if err != nil {
+		if os.Getenv("LUAMILTER_NO_LUA51") == "1" {
+			t.Skip("lua5.1 not installed; skipping because LUAMILTER_NO_LUA51=1")
+		}
+		t.Fatalf("lua5.1 is required for differential tests: install it (apt-get install -y lua5.1) or set LUAMILTER_NO_LUA51=1 to skip: %v", err)
+	}
+	return path
+}
+
+// runReference runs the cases through lua5.1 in batches. A batch that
+// times out is restarted after the case it was stuck on; that case is
+// reported in skipped instead of results.
+func runReference(t *testing.T, luaBin, casefile string, n int) (results map[int]string, skipped []int) {
+	results = make(map[int]string, n)
+	driver, err := filepath.Abs(driverPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for next := 1; next <= n; {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		cmd := exec.CommandContext(ctx, luaBin, driver, casefile, strconv.Itoa(next))
+		cmd.WaitDelay = time.Second
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, runErr := cmd.Output()
+		timedOut := ctx.Err() != nil
+		cancel()
+		done := false
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		sc.Buffer(make([]byte, 1<<20), 1<<26)
+		for sc.Scan() {
+			line := sc.Text()
+			if line == "done" {
+				done = true
+				break
+			}
+			i, rest, ok := splitResult(line)
+			if !ok {
+				t.Fatalf("lua5.1: bad output line %q", line)
+			}
+			results[i] = rest
+			next = i + 1
+		}
+		switch {
+		case done:
+			return results, skipped
+		case timedOut:
+			skipped = append(skipped, next)
+			next++
+		default:
+			t.Fatalf("lua5.1 failed before case %d: %v: %s", next, runErr, stderr.String())
+		}
+	}
+	return results, skipped
+}
+
+func splitResult(line string) (int, string, bool) {
+	num, rest, ok := strings.Cut(line, " ")
+	if !ok {
+		return 0, "", false
+	}
+	i, err := strconv.Atoi(num)
+	return i, rest, err == nil
+}
+
+// runOurs runs the cases through gopher-lua with this package installed.
+func runOurs(t *testing.T, casefile string) map[int]string {
+	results := make(map[int]string)
+	L := lua.NewState()
+	defer L.Close()
+	Install(L, L.GetGlobal("string").(*lua.LTable), Limits{})
+	L.SetGlobal("CASEFILE", lua.LString(casefile))
+	L.SetGlobal("EMIT", L.NewFunction(func(L *lua.LState) int {
+		line := L.CheckString(1)
+		if i, rest, ok := splitResult(line); ok {
+			results[i] = rest
+		}
+		return 0
+	}))
+	if err := L.DoFile(driverPath); err != nil {
+		t.Fatalf("run driver in gopher-lua: %v", err)
+	}
+	return results
+}
+
+// positionPrefix matches the "chunk:line: " that luaL_error and
+// gopher-lua's RaiseError put before messages.
+var positionPrefix = regexp.MustCompile(`^[^:\n]*:\d+: `)
+
+// normalize decodes an error result and strips its position prefix, so
+// that messages compare by text alone.
+func normalize(r string) string {
+	h, ok := strings.CutPrefix(r, "err ")
+	if !ok {
+		return r
+	}
+	msg, err := hex.DecodeString(h)
+	if err != nil {
+		return r
+	}
+	return "err " + positionPrefix.ReplaceAllString(string(msg), "")
+}
+
+func TestDifferentialAgainstLua51(t *testing.T) {
+	luaBin := referenceLua(t)
+	cases := handCases()
+	g := newGen(20240601)
+	for range 4000 {
+		cases = append(cases, g.testCase())
+	}
+	casefile := filepath.Join(t.TempDir(), "cases.lua")
+	if err := os.WriteFile(casefile, []byte(casesFile(cases)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ref, skipped := runReference(t, luaBin, casefile, len(cases))
+	ours := runOurs(t, casefile)
+	compared, failures := 0, 0
+	for i, c := range cases {
+		want, ok := ref[i+1]
+		if !ok {
+			continue
+		}
+		compared++
+		w, g := normalize(want), normalize(ours[i+1])
+		if w != g {
+			failures++
+			if failures <= 25 {
+				t.Errorf("case %d %s:\n  lua5.1: %s\n  ours:   %s", i+1, c.lua(), w, g)
+			}
+		}
+	}
+	t.Logf("compared %d cases with lua5.1 (%d skipped after reference timeout, %d mismatches)",
+		compared, len(skipped), failures)
+	if compared < len(cases)/2 {
+		t.Errorf("only %d of %d cases compared", compared, len(cases))
+	}
+}

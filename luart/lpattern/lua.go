@@ -1,0 +1,271 @@
+package lpattern
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Install replaces find, match, gmatch, gsub and gfind in strTable (the
+// string library table of L, which is also the __index of the string
+// metatable) with this package's implementation bounded by lim.
+func Install(L *lua.LState, strTable *lua.LTable, lim Limits) {
+	b := binding{lim: lim.withDefaults()}
+	strTable.RawSetString("find", L.NewFunction(b.find))
+	strTable.RawSetString("match", L.NewFunction(b.match))
+	strTable.RawSetString("gmatch", L.NewFunction(b.gmatchFn("gmatch")))
+	strTable.RawSetString("gfind", L.NewFunction(b.gmatchFn("gfind")))
+	strTable.RawSetString("gsub", L.NewFunction(b.gsub))
+}
+
+type binding struct {
+	lim Limits
+}
+
+// argError raises the message luaL_argerror would.
+func argError(L *lua.LState, n int, fname, msg string) {
+	L.RaiseError("bad argument #%d to '%s' (%s)", n, fname, msg)
+}
+
+func typeName(L *lua.LState, n int) string {
+	if n > L.GetTop() {
+		return "no value"
+	}
+	return L.Get(n).Type().String()
+}
+
+// checkString is luaL_checklstring: numbers are converted like Lua 5.1
+// converts them ("%.14g").
+func checkString(L *lua.LState, n int, fname string) string {
+	switch v := L.Get(n).(type) {
+	case lua.LString:
+		return string(v)
+	case lua.LNumber:
+		return formatNumber(float64(v))
+	}
+	argError(L, n, fname, "string expected, got "+typeName(L, n))
+	return ""
+}
+
+// optInteger is luaL_optinteger; a non-integral or out-of-range number is
+// converted like the C cast on x86-64 (truncation, or the minimum integer).
+func optInteger(L *lua.LState, n int, def int64, fname string) int64 {
+	v := L.Get(n)
+	if v == lua.LNil {
+		return def
+	}
+	f, ok := toNumber(v)
+	if !ok {
+		argError(L, n, fname, "number expected, got "+typeName(L, n))
+	}
+	if math.IsNaN(f) || f >= math.MaxInt64 || f < math.MinInt64 {
+		return math.MinInt64
+	}
+	return int64(f)
+}
+
+func toNumber(v lua.LValue) (float64, bool) {
+	switch v := v.(type) {
+	case lua.LNumber:
+		return float64(v), true
+	case lua.LString:
+		f, err := parseLuaNumber(string(v))
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// parseLuaNumber converts a string the way lua_tonumber does in Lua 5.1:
+// surrounding spaces are allowed, and so is a hexadecimal integer.
+func parseLuaNumber(s string) (float64, error) {
+	t := strings.TrimFunc(s, func(r rune) bool { return r < 128 && ctype[r]&ctSpace != 0 })
+	if len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') {
+		u, err := strconv.ParseUint(t[2:], 16, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse number %q: %w", s, err)
+		}
+		return float64(u), nil
+	}
+	if strings.ContainsAny(t, "xXpP_nN") {
+		// ParseFloat accepts forms strtod in Lua 5.1 rejects or vice versa;
+		// keep to plain decimal notation.
+		return 0, fmt.Errorf("parse number %q: not a decimal number", s)
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse number %q: %w", s, err)
+	}
+	return f, nil
+}
+
+// clampInt narrows a Lua integer to an int offset without overflow.
+func clampInt(v int64) int {
+	const lim = 1 << 40
+	switch {
+	case v > lim:
+		return lim
+	case v < -lim:
+		return -lim
+	}
+	return int(v)
+}
+
+// formatNumber converts a number to a string like Lua 5.1 ("%.14g").
+func formatNumber(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		if math.Signbit(f) {
+			return "-nan"
+		}
+		return "nan"
+	}
+	return fmt.Sprintf("%.14g", f)
+}
+
+func raise(L *lua.LState, err error) {
+	L.RaiseError("%s", err.Error())
+}
+
+func pushCaptures(L *lua.LState, caps []Capture) int {
+	for _, c := range caps {
+		L.Push(captureValue(c))
+	}
+	return len(caps)
+}
+
+func captureValue(c Capture) lua.LValue {
+	if c.IsPosition() {
+		return lua.LNumber(c.Pos)
+	}
+	return lua.LString(c.Text)
+}
+
+func (b binding) find(L *lua.LState) int {
+	s := checkString(L, 1, "find")
+	p := checkString(L, 2, "find")
+	init := clampInt(optInteger(L, 3, 1, "find"))
+	start, end, caps, err := Find(s, p, init, lua.LVAsBool(L.Get(4)), b.lim)
+	if err != nil {
+		raise(L, err)
+	}
+	if start == 0 {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(lua.LNumber(start))
+	L.Push(lua.LNumber(end))
+	return 2 + pushCaptures(L, caps)
+}
+
+func (b binding) match(L *lua.LState) int {
+	s := checkString(L, 1, "match")
+	p := checkString(L, 2, "match")
+	init := clampInt(optInteger(L, 3, 1, "match"))
+	caps, ok, err := Match(s, p, init, b.lim)
+	if err != nil {
+		raise(L, err)
+	}
+	if !ok {
+		L.Push(lua.LNil)
+		return 1
+	}
+	return pushCaptures(L, caps)
+}
+
+func (b binding) gmatchFn(fname string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		s := checkString(L, 1, fname)
+		p := checkString(L, 2, fname)
+		it := Gmatch(s, p, b.lim)
+		L.Push(L.NewFunction(func(L *lua.LState) int {
+			caps, ok, err := it.Next()
+			if err != nil {
+				raise(L, err)
+			}
+			if !ok {
+				return 0
+			}
+			return pushCaptures(L, caps)
+		}))
+		return 1
+	}
+}
+
+func (b binding) gsub(L *lua.LState) int {
+	src := checkString(L, 1, "gsub")
+	p := checkString(L, 2, "gsub")
+	repl := L.Get(3)
+	// luaL_optint: the integer is narrowed to a C int by truncation.
+	maxN := int(int32(optInteger(L, 4, int64(len(src))+1, "gsub")))
+	if maxN < 0 {
+		maxN = 0
+	}
+	var add replaceFunc
+	switch r := repl.(type) {
+	case lua.LString, lua.LNumber:
+		tmpl := lua.LVAsString(r)
+		if n, ok := r.(lua.LNumber); ok {
+			tmpl = formatNumber(float64(n))
+		}
+		add = func(m *matcher, s, e int, out *output) error {
+			return addTemplate(m, s, e, tmpl, out)
+		}
+	case *lua.LTable:
+		add = func(m *matcher, s, e int, out *output) error {
+			c, err := m.captureAt(0, s, e)
+			if err != nil {
+				return err
+			}
+			return addValue(L.GetTable(r, captureValue(c)), m.src[s:e], out)
+		}
+	case *lua.LFunction:
+		add = func(m *matcher, s, e int, out *output) error {
+			caps, err := m.captures(s, e, true)
+			if err != nil {
+				return err
+			}
+			args := make([]lua.LValue, len(caps))
+			for i, c := range caps {
+				args[i] = captureValue(c)
+			}
+			L.CallByParam(lua.P{Fn: r, NRet: 1}, args...)
+			v := L.Get(-1)
+			L.Pop(1)
+			return addValue(v, m.src[s:e], out)
+		}
+	default:
+		argError(L, 3, "gsub", "string/function/table expected")
+	}
+	res, n, err := gsub(src, p, maxN, b.lim, add)
+	if err != nil {
+		raise(L, err)
+	}
+	L.Push(lua.LString(res))
+	L.Push(lua.LNumber(n))
+	return 2
+}
+
+// addValue appends a table or function result as add_value does: nil and
+// false keep the original text, strings and numbers replace it.
+func addValue(v lua.LValue, orig string, out *output) error {
+	switch v := v.(type) {
+	case *lua.LNilType:
+		return out.add(orig)
+	case lua.LBool:
+		if !bool(v) {
+			return out.add(orig)
+		}
+	case lua.LString:
+		return out.add(string(v))
+	case lua.LNumber:
+		return out.add(formatNumber(float64(v)))
+	}
+	return &Error{Msg: "invalid replacement value (a " + v.Type().String() + ")"}
+}
