@@ -1,0 +1,213 @@
+package dialect
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Names of the global functions that translated code calls. The prefix
+// keeps them apart from names a script would choose.
+const (
+	HelperAnd    = "__luamilter_band"   // a & b
+	HelperOr     = "__luamilter_bor"    // a | b
+	HelperXor    = "__luamilter_bxor"   // a ^^ b
+	HelperShl    = "__luamilter_shl"    // a << b
+	HelperShr    = "__luamilter_shr"    // a >> b
+	HelperNot    = "__luamilter_bnot"   // ~a
+	HelperIntDiv = "__luamilter_idiv"   // a \ b
+	HelperMerge  = "__luamilter_tmerge" // split table constructors
+)
+
+// HelperNames lists every helper a translated chunk may call.
+func HelperNames() []string {
+	return []string{HelperAnd, HelperOr, HelperXor, HelperShl, HelperShr, HelperNot, HelperIntDiv, HelperMerge}
+}
+
+// Helpers returns the helper functions by name.
+//
+// Their semantics are those of thrLua built for x86-64 (luaconf.h and
+// lvm.c), not a 32-bit bit library:
+//
+//   - Operands are numbers, or strings that convert to numbers (a string
+//     with a leading 0 is read as octal or hex, as thrLua's luaO_str2d does).
+//   - Each operand is truncated toward zero to a signed 64-bit integer, like
+//     the C cast (lua_Integer)d; NaN and values outside the int64 range
+//     become -2^63, as the x86-64 conversion instruction yields.
+//   - The integer result is returned as a number, so ~0 is -1 and
+//     0xFFFFFFFF & ~0 is 4294967295. Results beyond 2^53 lose precision in
+//     the conversion back, as in thrLua.
+//   - Shift counts are taken modulo 64 (what the x86-64 shift instructions
+//     do with the C expression a << n); ">>" is an arithmetic shift.
+//   - "\" is floor(a / b) on numbers, so division by zero gives inf, -inf
+//     or nan rather than an error, exactly like thrLua.
+//   - Other operands use the metamethods __and, __or, __xor, __shl, __shr,
+//     __not (called with the operand twice), and __intdiv or else __div,
+//     looked up on the first operand, then the second. Without one the error
+//     is "attempt to perform bitwise operation on a <type> value" (or
+//     "arithmetic" for "\"), located at the script's line.
+func Helpers() map[string]lua.LGFunction {
+	return map[string]lua.LGFunction{
+		HelperAnd:    bitBinary("__and", func(a, b int64) int64 { return a & b }),
+		HelperOr:     bitBinary("__or", func(a, b int64) int64 { return a | b }),
+		HelperXor:    bitBinary("__xor", func(a, b int64) int64 { return a ^ b }),
+		HelperShl:    bitBinary("__shl", func(a, b int64) int64 { return a << (uint64(b) & 63) }),
+		HelperShr:    bitBinary("__shr", func(a, b int64) int64 { return a >> (uint64(b) & 63) }),
+		HelperNot:    bitNot,
+		HelperIntDiv: intDiv,
+		HelperMerge:  tableMerge,
+	}
+}
+
+// InstallHelpers defines the helpers as globals of L. A translated chunk
+// must run with an environment in which these globals are visible.
+func InstallHelpers(L *lua.LState) {
+	for name, fn := range Helpers() {
+		L.SetGlobal(name, L.NewFunction(fn))
+	}
+}
+
+func bitBinary(event string, op func(a, b int64) int64) lua.LGFunction {
+	return func(L *lua.LState) int {
+		a, b := L.Get(1), L.Get(2)
+		x, okA := toNumber(a)
+		y, okB := toNumber(b)
+		if okA && okB {
+			L.Push(lua.LNumber(op(toInteger(x), toInteger(y))))
+			return 1
+		}
+		return callMeta(L, a, b, okA, "bitwise operation", event)
+	}
+}
+
+func bitNot(L *lua.LState) int {
+	a := L.Get(1)
+	if x, ok := toNumber(a); ok {
+		L.Push(lua.LNumber(^toInteger(x)))
+		return 1
+	}
+	return callMeta(L, a, a, false, "bitwise operation", "__not")
+}
+
+func intDiv(L *lua.LState) int {
+	a, b := L.Get(1), L.Get(2)
+	x, okA := toNumber(a)
+	y, okB := toNumber(b)
+	if okA && okB {
+		L.Push(lua.LNumber(math.Floor(x / y)))
+		return 1
+	}
+	return callMeta(L, a, b, okA, "arithmetic", "__intdiv", "__div")
+}
+
+// callMeta runs the first metamethod found for events on a, then b, or
+// raises the error thrLua's luaG_typeerror would.
+func callMeta(L *lua.LState, a, b lua.LValue, aIsNumber bool, what string, events ...string) int {
+	for _, ev := range events {
+		for _, v := range []lua.LValue{a, b} {
+			if tm := L.GetMetaField(v, ev); tm != lua.LNil {
+				L.Push(tm)
+				L.Push(a)
+				L.Push(b)
+				L.Call(2, 1)
+				return 1
+			}
+		}
+	}
+	bad := a
+	if aIsNumber {
+		bad = b
+	}
+	L.RaiseError("attempt to perform %s on a %s value", what, bad.Type().String())
+	return 0
+}
+
+// toNumber converts like thrLua's luaV_tonumber.
+func toNumber(v lua.LValue) (float64, bool) {
+	switch v := v.(type) {
+	case lua.LNumber:
+		return float64(v), true
+	case lua.LString:
+		return str2d(string(v))
+	}
+	return 0, false
+}
+
+// str2d follows thrLua's luaO_str2d: a numeral starting with "0" (and not
+// "0.") is read by strtol with base 0, so "010" is 8 and "0x10" is 16.
+func str2d(s string) (float64, bool) {
+	t := strings.TrimRight(s, " \t\n\r\f\v")
+	body := strings.TrimPrefix(t, "-")
+	if len(body) > 0 && body[0] == '0' && (len(body) == 1 || body[1] != '.') {
+		base, digits := 8, body
+		if len(body) > 1 && (body[1] == 'x' || body[1] == 'X') {
+			base, digits = 16, body[2:]
+		}
+		u, err := strconv.ParseUint(digits, base, 64)
+		if err != nil && (digits == "" || !strings.Contains(err.Error(), "range")) {
+			return 0, false
+		}
+		if err != nil || u > math.MaxInt64 { // strtol saturates
+			u = math.MaxInt64
+		}
+		f := float64(u)
+		if len(body) < len(t) {
+			f = -f
+		}
+		return f, true
+	}
+	f, err := strconv.ParseFloat(strings.TrimLeft(t, " \t\n\r\f\v"), 64)
+	if err != nil && !strings.Contains(err.Error(), "range") {
+		return 0, false
+	}
+	return f, true
+}
+
+// toInteger is the x86-64 conversion of a double to int64.
+func toInteger(f float64) int64 {
+	if math.IsNaN(f) || f >= 1<<63 || f < -(1<<63) {
+		return math.MinInt64
+	}
+	return int64(f)
+}
+
+// tableMerge implements HelperMerge(K, t1, n1, ..., tK, nK, extra...): t1
+// receives, chunk by chunk, the keyed fields of tJ and then its nJ
+// positional items shifted past those of the earlier chunks, then the extra
+// values (the results of a final call or "..."). Where the original
+// constructor gave one key twice the later chunk wins; Lua leaves that
+// order undefined.
+func tableMerge(L *lua.LState) int {
+	k := L.CheckInt(1)
+	if k < 1 || L.GetTop() < 1+2*k {
+		L.RaiseError("%s: bad arguments", HelperMerge)
+	}
+	res := L.CheckTable(2)
+	off := L.CheckInt(3)
+	for j := 1; j < k; j++ {
+		t := L.CheckTable(2 + 2*j)
+		n := L.CheckInt(3 + 2*j)
+		t.ForEach(func(key, v lua.LValue) {
+			if num, ok := key.(lua.LNumber); ok && num >= 1 && num <= lua.LNumber(n) && num == lua.LNumber(math.Trunc(float64(num))) {
+				return // positional, copied below
+			}
+			res.RawSet(key, v)
+		})
+		for i := 1; i <= n; i++ {
+			if v := t.RawGetInt(i); v != lua.LNil {
+				res.RawSetInt(off+i, v)
+			}
+		}
+		off += n
+	}
+	for idx := 2 + 2*k; idx <= L.GetTop(); idx++ {
+		off++
+		if v := L.Get(idx); v != lua.LNil {
+			res.RawSetInt(off, v)
+		}
+	}
+	L.Push(res)
+	return 1
+}
