@@ -60,15 +60,27 @@ func (c testCase) lua() string {
 	return b.String()
 }
 
-// casesFile renders cases as a Lua chunk returning them.
+// casesFile renders cases as a Lua chunk returning them. Cases are added
+// by small functions because one Lua 5.1 function may hold only so many
+// constants.
 func casesFile(cases []testCase) string {
 	var b strings.Builder
-	b.WriteString("return {\n")
-	for _, c := range cases {
+	b.WriteString("local t = {}\n")
+	for i, c := range cases {
+		if i%500 == 0 {
+			if i > 0 {
+				b.WriteString("end add() end\n")
+			}
+			b.WriteString("do local function add()\n")
+		}
+		b.WriteString("t[#t + 1] = ")
 		b.WriteString(c.lua())
-		b.WriteString(",\n")
+		b.WriteString("\n")
 	}
-	b.WriteString("}\n")
+	if len(cases) > 0 {
+		b.WriteString("end add() end\n")
+	}
+	b.WriteString("return t\n")
 	return b.String()
 }
 
@@ -100,7 +112,7 @@ var (
 )
 
 func (g *gen) subject() string {
-	n := g.r.IntN(14)
+	n := g.r.IntN(20)
 	if g.chance(0.05) {
 		n = 30 + g.r.IntN(30)
 	}
@@ -140,7 +152,7 @@ func (g *gen) item(b *strings.Builder, depth int) {
 		b.WriteByte(')')
 	case k == 8:
 		b.WriteString("()")
-	case k == 9:
+	case k == 9 && g.chance(0.4):
 		fmt.Fprintf(b, "%%%d", 1+g.r.IntN(3))
 	case k == 10:
 		b.WriteString(g.pick(balances))
@@ -180,6 +192,43 @@ func (g *gen) pattern() string {
 	return b.String()
 }
 
+// derived builds a pattern from a piece of the subject, so that it often
+// matches: bytes are kept, escaped, generalized to a class or quantified.
+func (g *gen) derived(s string) string {
+	if s == "" {
+		return g.pattern()
+	}
+	i := g.r.IntN(len(s))
+	j := i + g.r.IntN(len(s)-i+1)
+	var b strings.Builder
+	if g.chance(0.2) {
+		b.WriteByte('^')
+	}
+	for k := i; k < j; k++ {
+		c := s[k]
+		switch r := g.r.IntN(10); {
+		case r < 5:
+			b.WriteByte(c)
+		case r < 7:
+			b.WriteByte('%')
+			b.WriteByte(c)
+		case r == 7:
+			b.WriteByte('.')
+		case r == 8:
+			b.WriteString(g.pick(classes))
+		default:
+			b.WriteString("(" + string(c) + ")")
+		}
+		if g.chance(0.25) {
+			b.WriteString(g.pick(quants))
+		}
+	}
+	if g.chance(0.2) {
+		b.WriteByte('$')
+	}
+	return b.String()
+}
+
 func (g *gen) intPtr(lo, hi int) *int {
 	v := lo + g.r.IntN(hi-lo+1)
 	return &v
@@ -196,8 +245,11 @@ func (g *gen) template() string {
 
 func (g *gen) testCase() testCase {
 	c := testCase{S: g.subject(), P: g.pattern()}
-	if g.chance(0.2) {
+	switch k := g.r.IntN(10); {
+	case k < 2:
 		c.P = g.subject() // often contains no special characters
+	case k < 5:
+		c.P = g.derived(c.S)
 	}
 	switch g.r.IntN(4) {
 	case 0, 1:
