@@ -1,0 +1,142 @@
+// Package counter implements msys.counter: named monotonic counters
+// ("/site/joe/errors") kept in the shared counter store, so that several
+// milter instances on one Redis add up to one count.
+package counter
+
+import (
+	"context"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/store"
+)
+
+const (
+	libName  = "msys.counter"
+	typeName = "msys.counter"
+)
+
+// Counter semantics constants. Momentum uses them to pick a locking
+// strategy; both behave the same here.
+const (
+	Strict  = 1
+	Relaxed = 2
+)
+
+// Handle is the userdata msys.counter.open returns.
+type Handle struct {
+	Path string
+	Mode int
+}
+
+// Options configures a Library.
+type Options struct {
+	// Store holds the counters; it may be shared with other libraries.
+	Store *store.Shared
+}
+
+// Library is the msys.counter luart.Library.
+type Library struct{ st *store.Shared }
+
+// New returns the msys.counter library.
+func New(opts Options) *Library { return &Library{st: opts.Store} }
+
+// Name implements luart.Library.
+func (l *Library) Name() string { return libName }
+
+// Open implements luart.Library.
+func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
+	mt := L.NewTypeMetatable(typeName)
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString(typeName + ": " + handle(L, 1, "tostring").Path))
+		return 1
+	}))
+	mt.RawSetString("__metatable", lua.LString(typeName))
+	t := L.NewTable()
+	t.RawSetString("STRICT", lua.LNumber(Strict))
+	t.RawSetString("RELAXED", lua.LNumber(Relaxed))
+	t.RawSetString("open", L.NewFunction(l.luaOpen))
+	t.RawSetString("inc", L.NewFunction(func(L *lua.LState) int { return l.add(L, "inc", 1) }))
+	t.RawSetString("add", L.NewFunction(func(L *lua.LState) int { return l.add(L, "add", int64(L.CheckNumber(2))) }))
+	t.RawSetString("read", L.NewFunction(l.luaRead))
+	t.RawSetString("reset", L.NewFunction(l.luaReset))
+	t.RawSetString("unlink", L.NewFunction(l.luaUnlink))
+	return t
+}
+
+func ctxOf(L *lua.LState) context.Context {
+	if ctx := L.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+// handle reads argument n as a counter handle or a path.
+func handle(L *lua.LState, n int, fn string) *Handle {
+	switch v := L.Get(n).(type) {
+	case lua.LString:
+		if v == "" {
+			L.RaiseError("%s.%s: empty counter path", libName, fn)
+		}
+		return &Handle{Path: string(v), Mode: Strict}
+	case *lua.LUserData:
+		if h, ok := v.Value.(*Handle); ok {
+			return h
+		}
+	}
+	L.RaiseError("%s.%s: bad argument #%d (counter or path expected, got %s)", libName, fn, n, L.Get(n).Type())
+	return nil
+}
+
+func (l *Library) check(L *lua.LState, err error) {
+	if err = l.st.Check(libName, err); err != nil {
+		L.RaiseError("%s", err.Error())
+	}
+}
+
+// luaOpen implements open(path[, STRICT|RELAXED]).
+func (l *Library) luaOpen(L *lua.LState) int {
+	path := L.CheckString(1)
+	if path == "" {
+		L.RaiseError("%s.open: empty counter path", libName)
+	}
+	mode := L.OptInt(2, Strict)
+	if mode != Strict && mode != Relaxed {
+		L.RaiseError("%s.open: semantics %d: want msys.counter.STRICT or msys.counter.RELAXED", libName, mode)
+	}
+	ud := L.NewUserData()
+	ud.Value = &Handle{Path: path, Mode: mode}
+	L.SetMetatable(ud, L.GetTypeMetatable(typeName))
+	L.Push(ud)
+	return 1
+}
+
+// add implements inc and add; both return the new value.
+func (l *Library) add(L *lua.LState, fn string, delta int64) int {
+	h := handle(L, 1, fn)
+	n, err := l.st.CounterAdd(ctxOf(L), h.Path, delta)
+	l.check(L, err)
+	L.Push(lua.LNumber(n))
+	return 1
+}
+
+// luaRead implements read(obj_or_path).
+func (l *Library) luaRead(L *lua.LState) int {
+	n, err := l.st.CounterGet(ctxOf(L), handle(L, 1, "read").Path)
+	l.check(L, err)
+	L.Push(lua.LNumber(n))
+	return 1
+}
+
+// luaReset implements reset(obj_or_path).
+func (l *Library) luaReset(L *lua.LState) int {
+	l.check(L, l.st.CounterReset(ctxOf(L), handle(L, 1, "reset").Path))
+	return 0
+}
+
+// luaUnlink implements unlink(path).
+func (l *Library) luaUnlink(L *lua.LState) int {
+	l.check(L, l.st.CounterDelete(ctxOf(L), handle(L, 1, "unlink").Path))
+	return 0
+}
