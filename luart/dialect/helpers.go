@@ -1,6 +1,7 @@
 package dialect
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -135,10 +136,11 @@ func toNumber(v lua.LValue) (float64, bool) {
 	return 0, false
 }
 
-// str2d follows thrLua's luaO_str2d: a numeral starting with "0" (and not
-// "0.") is read by strtol with base 0, so "010" is 8 and "0x10" is 16.
+// str2d follows thrLua's luaO_str2d closely enough for operands: a numeral
+// starting with "0" (and not "0.") is read by strtol with base 0, so "010"
+// is 8 and "0x10" is 16; anything else by strtod.
 func str2d(s string) (float64, bool) {
-	t := strings.TrimRight(s, " \t\n\r\f\v")
+	t := strings.TrimSpace(s)
 	body := strings.TrimPrefix(t, "-")
 	if len(body) > 0 && body[0] == '0' && (len(body) == 1 || body[1] != '.') {
 		base, digits := 8, body
@@ -146,20 +148,18 @@ func str2d(s string) (float64, bool) {
 			base, digits = 16, body[2:]
 		}
 		u, err := strconv.ParseUint(digits, base, 64)
-		if err != nil && (digits == "" || !strings.Contains(err.Error(), "range")) {
+		if errors.Is(err, strconv.ErrRange) || u > math.MaxInt64 {
+			u = math.MaxInt64 // strtol saturates
+		} else if err != nil {
 			return 0, false
 		}
-		if err != nil || u > math.MaxInt64 { // strtol saturates
-			u = math.MaxInt64
-		}
-		f := float64(u)
 		if len(body) < len(t) {
-			f = -f
+			return -float64(u), true
 		}
-		return f, true
+		return float64(u), true
 	}
-	f, err := strconv.ParseFloat(strings.TrimLeft(t, " \t\n\r\f\v"), 64)
-	if err != nil && !strings.Contains(err.Error(), "range") {
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 0, false
 	}
 	return f, true

@@ -98,7 +98,7 @@ func translate(chunk string, src []byte) ([]byte, bool, error) {
 	// defect, so most chunks without operators need no parse at all.
 	if dialectOps || separators >= flushSize {
 		parsed := cloneEdits(edits)
-		p := &parser{chunk: chunk, toks: toks, edits: parsed}
+		p := &parser{chunk: chunk, src: src, toks: toks, edits: parsed}
 		switch err := p.parseChunk(); {
 		case err == nil:
 			edits = parsed
