@@ -39,8 +39,20 @@ func gsub(src, pattern string, maxN int, lim Limits, repl replaceFunc) (string, 
 		p = 1
 	}
 	s, n := 0, 0
+	first, skip := m.firstByte(p)
+	skip = skip && !anchor
 loop:
 	for maxN < 0 || n < maxN {
+		if skip {
+			next := m.skipTo(s, first)
+			if next < 0 {
+				break
+			}
+			if err := out.add(src[s:next]); err != nil {
+				return "", 0, err
+			}
+			s = next
+		}
 		m.level = 0
 		e := m.match(s, p)
 		if m.err != nil {
@@ -152,22 +164,30 @@ func GsubFunc(s, pattern string, n int, lim Limits, fn func(caps []Capture) (rep
 // returned by string.gmatch. A leading '^' is not an anchor here, exactly
 // as in Lua 5.1.
 type Iterator struct {
-	src, pat string
-	lim      Limits
-	pos      int
+	m   *matcher
+	lim Limits
+	pos int
 }
 
 // Gmatch returns an iterator over the matches of pattern in s.
 func Gmatch(s, pattern string, lim Limits) *Iterator {
-	return &Iterator{src: s, pat: pattern, lim: lim}
+	lim = lim.withDefaults()
+	return &Iterator{m: newMatcher(s, pattern, lim), lim: lim}
 }
 
 // Next returns the captures of the next match (the whole match when the
 // pattern has none); ok is false when there are no more matches. Each
 // call has its own step budget.
 func (it *Iterator) Next() (caps []Capture, ok bool, err error) {
-	m := newMatcher(it.src, it.pat, it.lim)
-	for s := it.pos; s <= len(it.src); s++ {
+	m := it.m
+	m.steps, m.err = it.lim.MaxSteps, nil
+	first, skip := m.firstByte(0)
+	for s := it.pos; s <= len(m.src); s++ {
+		if skip {
+			if s = m.skipTo(s, first); s < 0 {
+				return nil, false, nil
+			}
+		}
 		m.level = 0
 		e := m.match(s, 0)
 		if m.err != nil {

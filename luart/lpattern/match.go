@@ -1,5 +1,7 @@
 package lpattern
 
+import "strings"
+
 // maxCaptures is LUA_MAXCAPTURES of Lua 5.1.
 const maxCaptures = 32
 
@@ -274,6 +276,35 @@ func (m *matcher) matchCapture(s int, digit byte) int {
 	return -1
 }
 
+// firstByte reports the byte every match of the pattern from p must start
+// with, when the pattern begins with a plain mandatory byte. Searches use
+// it to skip positions where a match cannot start, which changes nothing
+// but speed.
+func (m *matcher) firstByte(p int) (byte, bool) {
+	if p >= len(m.pat) {
+		return 0, false
+	}
+	switch c := m.pat[p]; c {
+	case '(', ')', '%', '[', '.', '$':
+		return 0, false
+	default:
+		switch m.patAt(p + 1) {
+		case '*', '?', '-':
+			return 0, false
+		}
+		return c, true
+	}
+}
+
+// skipTo returns the first offset from s holding c, or -1.
+func (m *matcher) skipTo(s int, c byte) int {
+	i := strings.IndexByte(m.src[s:], c)
+	if i < 0 {
+		return -1
+	}
+	return s + i
+}
+
 // find runs the unanchored search loop shared by find and match,
 // starting at offset init. It returns the match bounds or -1.
 func (m *matcher) find(init int) (start, end int) {
@@ -282,7 +313,14 @@ func (m *matcher) find(init int) (start, end int) {
 	if anchor {
 		p = 1
 	}
+	first, skip := m.firstByte(p)
+	skip = skip && !anchor
 	for s1 := init; ; s1++ {
+		if skip {
+			if s1 = m.skipTo(s1, first); s1 < 0 {
+				return -1, -1
+			}
+		}
 		m.level = 0
 		if e := m.match(s1, p); e >= 0 {
 			return s1, e
