@@ -36,7 +36,17 @@ func installMath(L *lua.LState, tb *lua.LTable) {
 	set("min", mathMin)
 	set("modf", mathModf)
 	set("log", mathLog)
+	set("log10", mathLog10)
 	set("pow", mathPow)
+	set("frexp", mathFrexp)
+	set("ldexp", mathLdexp)
+	set("atan2", func(L *lua.LState) int {
+		L.Push(lua.LNumber(math.Atan2(checkNumber(L, 1, "atan2"), checkNumber(L, 2, "atan2"))))
+		return 1
+	})
+	for name, fn := range math1Funcs {
+		set(name, math1(name, fn))
+	}
 	tb.RawSetString("huge", lua.LNumber(math.Inf(1)))
 }
 
@@ -71,15 +81,16 @@ func (rs *randState) randomseed(L *lua.LState) int {
 	return 0
 }
 
-// cNaN returns r, replacing a NaN produced from non-NaN inputs with the
-// negative NaN glibc returns for domain errors.
+// cNaN returns r with C's NaN results: a NaN input is passed through
+// (keeping its sign, where Go returns a fresh positive NaN) and a domain
+// error gives the negative NaN glibc returns.
 func cNaN(r float64, in ...float64) float64 {
 	if !math.IsNaN(r) {
 		return r
 	}
 	for _, x := range in {
 		if math.IsNaN(x) {
-			return r
+			return x
 		}
 	}
 	return negNaN
@@ -91,9 +102,57 @@ func mathFmod(L *lua.LState) int {
 	return 1
 }
 
+// math1Funcs are the one-argument functions whose Go implementations
+// match C's; they are re-registered only for Lua 5.1's argument errors.
+var math1Funcs = map[string]func(float64) float64{
+	"abs": math.Abs, "acos": math.Acos, "asin": math.Asin, "atan": math.Atan, "ceil": math.Ceil,
+	"cos": math.Cos, "cosh": math.Cosh, "exp": math.Exp, "floor": math.Floor, "sin": math.Sin,
+	"sinh": math.Sinh, "sqrt": math.Sqrt, "tan": math.Tan, "tanh": math.Tanh,
+	"deg": func(x float64) float64 { return x * (180 / math.Pi) },
+	"rad": func(x float64) float64 { return x * (math.Pi / 180) },
+}
+
+func math1(name string, fn func(float64) float64) lua.LGFunction {
+	return func(L *lua.LState) int {
+		L.Push(lua.LNumber(fn(checkNumber(L, 1, name))))
+		return 1
+	}
+}
+
+// logC is math.Log made exact for subnormal inputs, which Go's amd64
+// implementation gets wrong (log(5e-324) would be -709 instead of -744).
+func logC(x float64) float64 {
+	if x > 0 && x < 0x1p-1022 {
+		return math.Log(x*0x1p54) - 54*math.Ln2
+	}
+	return cNaN(math.Log(x), x)
+}
+
 func mathLog(L *lua.LState) int {
-	x := checkNumber(L, 1, "log")
-	L.Push(lua.LNumber(cNaN(math.Log(x), x)))
+	L.Push(lua.LNumber(logC(checkNumber(L, 1, "log"))))
+	return 1
+}
+
+func mathLog10(L *lua.LState) int {
+	x := checkNumber(L, 1, "log10")
+	if x > 0 && x < 0x1p-1022 {
+		L.Push(lua.LNumber(math.Log10(x*0x1p54) - 54*math.Log10(2)))
+		return 1
+	}
+	L.Push(lua.LNumber(math.Log10(x)))
+	return 1
+}
+
+func mathFrexp(L *lua.LState) int {
+	m, e := math.Frexp(checkNumber(L, 1, "frexp"))
+	L.Push(lua.LNumber(m))
+	L.Push(lua.LNumber(e))
+	return 2
+}
+
+func mathLdexp(L *lua.LState) int {
+	x := checkNumber(L, 1, "ldexp")
+	L.Push(lua.LNumber(math.Ldexp(x, checkInt(L, 2, "ldexp"))))
 	return 1
 }
 

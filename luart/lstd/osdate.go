@@ -224,6 +224,11 @@ func (o *osLib) conv(b *strings.Builder, bt brokenTime, c byte) {
 	case '%':
 		b.WriteByte('%')
 	default:
+		// glibc copies an unknown conversion, reading a digit as a field
+		// width for the copy ("%5" gives "   %5").
+		if c >= '3' && c <= '9' {
+			writeRepeat(b, ' ', int(c-'0')-2)
+		}
 		b.WriteByte('%')
 		b.WriteByte(c)
 	}

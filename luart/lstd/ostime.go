@@ -51,16 +51,36 @@ func (o *osLib) time(L *lua.LState) int {
 	return 1
 }
 
-// mktime converts local broken-down time like glibc's mktime. When isdst
-// is given and disagrees with the zone's rule at that time, glibc shifts
-// the result by the one-hour DST offset, even in zones without DST.
+// mktime converts local broken-down time like glibc's mktime. Wall-clock
+// times that occur twice (DST ends) or never (DST starts) resolve to
+// standard time, where glibc's choice depends on its previous calls. When
+// isdst is given and disagrees with the zone's rule at that time, glibc
+// shifts the result by the one-hour DST offset, even in zones without DST.
 func (o *osLib) mktime(year, month, day, hour, min, sec, isdst int) (int64, bool) {
-	t := time.Date(year, time.Month(month), day, hour, min, sec, 0, o.loc)
-	if y := int64(t.Year()) - 1900; y > 1<<31-1 || y < -1<<31 {
+	wall := time.Date(year, time.Month(month), day, hour, min, sec, 0, time.UTC)
+	if y := int64(wall.Year()) - 1900; y > 1<<31-1 || y < -1<<31 {
 		return 0, false
 	}
-	u := t.Unix()
-	if isdst >= 0 && t.IsDST() != (isdst > 0) {
+	w := wall.Unix()
+	u, dst, found := int64(0), false, false
+	for _, probe := range []int64{w - 86400, w, w + 86400} {
+		_, off := time.Unix(probe, 0).In(o.loc).Zone()
+		cand := w - int64(off)
+		t := time.Unix(cand, 0).In(o.loc)
+		if _, off2 := t.Zone(); off2 != off {
+			continue
+		}
+		if !found || dst && !t.IsDST() {
+			u, dst, found = cand, t.IsDST(), true
+		}
+	}
+	if !found {
+		// In a gap: read the time with the offset in force before it.
+		_, off := time.Unix(w-86400, 0).In(o.loc).Zone()
+		u = w - int64(off)
+		dst = time.Unix(u, 0).In(o.loc).IsDST()
+	}
+	if isdst >= 0 && dst != (isdst > 0) {
 		if isdst > 0 {
 			u -= 3600
 		} else {

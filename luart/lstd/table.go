@@ -24,9 +24,10 @@ func (lim Limits) tableConcat(L *lua.LState) int {
 	}
 	var b strings.Builder
 	add := func(i int64) {
-		s, ok := toStringValue(tb.RawGetInt(int(i)))
+		v := tb.RawGetInt(int(i))
+		s, ok := toStringValue(v)
 		if !ok {
-			raise(L, "invalid value (at index %d) in table for 'concat'", i)
+			raise(L, "invalid value (%s) at index %d in table for 'concat'", v.Type().String(), i)
 		}
 		if b.Len()+len(s) > lim.MaxStringSize {
 			raise(L, "%s", tooLarge("table.concat", b.Len()+len(s), lim.MaxStringSize))
@@ -119,6 +120,8 @@ func tableForeach(L *lua.LState) int {
 
 // tableUnpack is Lua 5.1's unpack, including its limit on the number of
 // results, so unpack(t, 1, 1e9) is an error rather than a memory blow-up.
+// gopher-lua's value stack (Options.RegistrySize) may be smaller than Lua
+// 5.1's 8000 slots; then large ranges fail with "registry overflow".
 func tableUnpack(L *lua.LState) int {
 	tb := checkTable(L, 1, "unpack")
 	i := int64(optInt(L, 2, "unpack", 1))
