@@ -54,7 +54,7 @@ func (m *mta) configure(milter string) error {
 	if m.milter == milter {
 		return nil
 	}
-	cmd := exec.Command(m.script(m.name+"-start.sh"))
+	cmd := exec.Command(m.script(m.name + "-start.sh"))
 	cmd.Env = m.scriptEnv(milter)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
