@@ -82,7 +82,14 @@ func (e *Engine) compile(pattern string) (*compiled, error) {
 	return c, err
 }
 
-func (e *Engine) build(pattern string) (*compiled, error) {
+func (e *Engine) build(pattern string) (c *compiled, err error) {
+	// regexp2's parser is large and third-party; a pattern that trips it
+	// must fail like any other bad pattern, not take the process down.
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, &CompileError{Pattern: pattern, Code: codeOther, Msg: fmt.Sprintf("internal error: %v", r)}
+		}
+	}()
 	tr, err := translate(ToRunes(pattern))
 	if err != nil {
 		var pe *patternError
