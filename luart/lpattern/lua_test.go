@@ -48,6 +48,10 @@ func TestLuaResults(t *testing.T) {
 		{`return (string.find(12.5, "%."))`, "3"},
 		{`return (string.find(1e15, "e"))`, "2"},
 		{`return (string.find("abc", "b", "2"))`, "2"},
+		// Method calls reach the installed functions through the string
+		// metatable; gopher-lua's own matcher reads %f as a literal f.
+		{`return (("THE (quick)"):match("%f[%a]%a+", 4))`, "quick"},
+		{`return (("abc"):find("", 10))`, "4"},
 	}
 	for _, tt := range tests {
 		got, err := eval(t, L, tt.code)
