@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/urfave/cli/v2"
+
+	"github.com/luamilter/luamilter/luart"
+)
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "compile and load scripts and report problems as file:line: message",
+		ArgsUsage: "SCRIPT...",
+		Flags:     runtimeFlags(),
+		Action:    check,
+	}
+}
+
+// check loads the scripts together, as serve would, and lists syntax
+// errors, load errors, likely-misspelled callout names and modules
+// registered twice. It exits 1 on any problem.
+func check(c *cli.Context) error {
+	log, err := newLogger(c)
+	if err != nil {
+		return err
+	}
+	scripts := append(c.StringSlice("script"), c.Args().Slice()...)
+	if len(scripts) == 0 {
+		return cli.Exit("check: no scripts given", 2)
+	}
+	problems := 0
+	report := func(file string, line int, msg string) {
+		problems++
+		if line > 0 {
+			fmt.Fprintf(c.App.Writer, "%s:%d: %s\n", file, line, msg)
+		} else {
+			fmt.Fprintf(c.App.Writer, "%s: %s\n", file, msg)
+		}
+	}
+	cfg := luart.Config{Scripts: scripts, ScriptDirs: c.StringSlice("script-dir"), Timeout: c.Duration("script-timeout"),
+		Unsafe: c.Bool("unsafe-lua"), Log: log, PoolSize: 1}
+	addStandardParts(&cfg)
+	for _, path := range scripts {
+		if _, err := luart.Compile(path, cfg.Translate); err != nil {
+			reportErr(report, path, err)
+		}
+	}
+	if problems > 0 {
+		return cli.Exit("", 1)
+	}
+	rt, err := luart.New(cfg)
+	if err != nil {
+		reportErr(report, scripts[0], err)
+		return cli.Exit("", 1)
+	}
+	defer rt.Close()
+	for _, m := range rt.LoadedModules() {
+		names := []string{}
+		m.Table.ForEach(func(k, v lua.LValue) {
+			if _, ok := v.(*lua.LFunction); ok {
+				names = append(names, k.String())
+			}
+		})
+		sort.Strings(names)
+		for _, name := range names {
+			fn := m.Table.RawGetString(name).(*lua.LFunction)
+			if luart.KnownCallout(name) || luart.IgnoredHook(name) {
+				continue
+			}
+			line := 0
+			if fn.Proto != nil {
+				line = fn.Proto.LineDefined
+			}
+			report(m.Script, line, fmt.Sprintf("module %q: %q is not a callout luamilter knows (misspelled? it will never run)", m.Name, name))
+		}
+	}
+	if problems > 0 {
+		return cli.Exit("", 1)
+	}
+	fmt.Fprintf(c.App.Writer, "ok: %d script(s), modules %v\n", len(scripts), rt.ModuleNames())
+	return nil
+}
+
+func reportErr(report func(string, int, string), path string, err error) {
+	if se, ok := luart.AsScriptError(err); ok {
+		file := se.File
+		if file == "" {
+			file = path
+		}
+		report(file, se.Line, se.Msg)
+		return
+	}
+	report(path, 0, err.Error())
+}

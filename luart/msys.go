@@ -1,0 +1,247 @@
+package luart
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// coreConstants are msys.core's numeric constants. The VCTX_* and
+// ECMESS_CTX_* pairs are equal because real scripts mix them.
+var coreConstants = map[string]float64{
+	"VALIDATE_CONT": 0, "VALIDATE_DONE": 1, "VALIDATE_AGAIN": 2,
+	"VCTX_CONN": 0, "VCTX_MESS": 1, "ECMESS_CTX_CONN": 0, "ECMESS_CTX_MESS": 1,
+	"EC_MSG_ENV_FROM": 1, "EC_MSG_ENV_TO": 2, "EC_MSG_ENV_COMPLETE": 4,
+	"EC_MIME_TE_7BIT": 0, "EC_MIME_TE_8BIT": 1, "EC_MIME_TE_BINARY": 2,
+	"EC_MIME_TE_BASE64": 3, "EC_MIME_TE_QUOTED_PRINTABLE": 4,
+	"P_ESMTP": 1, "P_INTERNAL": 2, "P_SMPP": 3, "P_MM7": 4, "P_SMTP": 1,
+	"AF_INET": 2, "AF_INET6": 10,
+	"EC_HOOK_CONT": 0, "EC_HOOK_DONE": 1,
+	"EC_AUTH_OK": 0, "EC_AUTH_FAIL": 1, "EC_AUTH_ERROR": 2,
+	"LOG_EMERG": 0, "LOG_ALERT": 1, "LOG_CRIT": 2, "LOG_ERR": 3, "LOG_WARNING": 4,
+	"LOG_NOTICE": 5, "LOG_INFO": 6, "LOG_DEBUG": 7,
+	"O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_CREAT": 64, "O_APPEND": 1024,
+	"ECTP_COMPLETE_CALLBACK": 1, "ECTP_COMPLETE_CALLBACK_SCHED": 2,
+	"FAILED": 1, "DELAYED": 2, "DELIVERED": 3, "RELAYED": 4, "EXPANDED": 5,
+}
+
+// openMsys builds the msys table: registerModule, msys.core, and every
+// configured Library at its dotted name.
+func (st *State) openMsys() error {
+	L := st.L
+	msys := L.NewTable()
+	L.SetGlobal("msys", msys)
+	msys.RawSetString("registerModule", L.NewFunction(st.registerModule))
+	core := L.NewTable()
+	for k, v := range coreConstants {
+		core.RawSetString(k, lua.LNumber(v))
+	}
+	core.RawSetString("STANDARD_KEY_MAILFROM_DOMAIN", lua.LString("mailfrom_domain"))
+	core.RawSetString("get_now_ts", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(time.Now().Unix()))
+		return 1
+	}))
+	core.RawSetString("string_new", L.NewFunction(newECString))
+	msys.RawSetString("core", core)
+	env := &Env{Log: st.rt.log, Setting: st.rt.cfg.Setting}
+	if env.Setting == nil {
+		env.Setting = func(string) (string, bool) { return "", false }
+	}
+	for _, lib := range st.rt.cfg.Libraries {
+		v := lib.Open(L, env)
+		st.attach(lib.Name(), v)
+	}
+	loaded := st.loaded()
+	for _, name := range []string{"msys", "msys.core"} {
+		loaded.RawSetString(name, st.lookup(name))
+	}
+	return nil
+}
+
+// attach puts a library value at its dotted name. When a table already
+// lives there, the library's fields are merged into it.
+func (st *State) attach(name string, v lua.LValue) {
+	L := st.L
+	parts := strings.Split(name, ".")
+	var parent *lua.LTable
+	if parts[0] == "msys" {
+		parent = L.GetGlobal("msys").(*lua.LTable)
+		parts = parts[1:]
+	} else {
+		parent = L.G.Global
+	}
+	if len(parts) == 0 {
+		mergeInto(parent, v)
+		return
+	}
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := parent.RawGetString(p).(*lua.LTable)
+		if !ok {
+			next = L.NewTable()
+			parent.RawSetString(p, next)
+		}
+		parent = next
+	}
+	last := parts[len(parts)-1]
+	if existing, ok := parent.RawGetString(last).(*lua.LTable); ok {
+		mergeInto(existing, v)
+	} else {
+		parent.RawSetString(last, v)
+	}
+	st.loaded().RawSetString(name, parent.RawGetString(last))
+}
+
+func mergeInto(dst *lua.LTable, v lua.LValue) {
+	if src, ok := v.(*lua.LTable); ok {
+		src.ForEach(func(k, val lua.LValue) { dst.RawSet(k, val) })
+	}
+}
+
+// lookup resolves a dotted name from the globals.
+func (st *State) lookup(name string) lua.LValue {
+	var cur lua.LValue = st.L.G.Global
+	for _, p := range strings.Split(name, ".") {
+		t, ok := cur.(*lua.LTable)
+		if !ok {
+			return lua.LNil
+		}
+		cur = st.L.GetField(t, p)
+	}
+	return cur
+}
+
+func (st *State) loaded() *lua.LTable {
+	pkg := st.L.G.Global.RawGetString("package").(*lua.LTable)
+	if t, ok := pkg.RawGetString("loaded").(*lua.LTable); ok {
+		return t
+	}
+	t := st.L.NewTable()
+	pkg.RawSetString("loaded", t)
+	return t
+}
+
+// require loads msys.* libraries and helper scripts from the configured
+// directories. An unknown msys.* name gives an empty table and one log
+// line, as Momentum helpers luamilter does not implement are common.
+func (st *State) require(L *lua.LState) int {
+	name := L.CheckString(1)
+	loaded := st.loaded()
+	if v := L.GetField(loaded, name); v != lua.LNil {
+		L.Push(v)
+		return 1
+	}
+	if v := st.lookup(name); v != lua.LNil && (strings.HasPrefix(name, "msys.") || name == "json") {
+		loaded.RawSetString(name, v)
+		L.Push(v)
+		return 1
+	}
+	if strings.HasPrefix(name, "msys.") || name == "thread" || name == "curl" {
+		st.logger().Warn("require of a library luamilter does not provide; using an empty table", "library", name)
+		t := L.NewTable()
+		loaded.RawSetString(name, t)
+		L.Push(t)
+		return 1
+	}
+	path, ok := st.findScript(name)
+	if !ok {
+		L.RaiseError("module '%s' not found in %s", name, strings.Join(st.rt.cfg.ScriptDirs, ", "))
+	}
+	proto, err := st.rt.helper(path)
+	if err != nil {
+		L.RaiseError("%s", err.Error())
+	}
+	fn := L.NewFunctionFromProto(proto)
+	L.Push(fn)
+	L.Push(lua.LString(name))
+	L.Call(1, 1)
+	res := L.Get(-1)
+	if res == lua.LNil {
+		if v := L.GetField(loaded, name); v != lua.LNil {
+			res = v
+		} else {
+			res = lua.LTrue
+		}
+	}
+	loaded.RawSetString(name, res)
+	L.Push(res)
+	return 1
+}
+
+// findScript maps "a.b" to a/b.lua in the script directories.
+func (st *State) findScript(name string) (string, bool) {
+	if strings.Contains(name, "..") || filepath.IsAbs(name) {
+		return "", false
+	}
+	rel := strings.ReplaceAll(name, ".", "/") + ".lua"
+	for _, dir := range st.rt.cfg.ScriptDirs {
+		p := filepath.Join(dir, rel)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// newECString implements msys.core.string_new(): a mutable string object
+// used as an out-parameter (get_envelope2) and hook buffer.
+func newECString(L *lua.LState) int {
+	L.Push(NewECString(L, ""))
+	return 1
+}
+
+// NewECString makes an ec_string object holding s.
+func NewECString(L *lua.LState, s string) *lua.LUserData {
+	ud := L.NewUserData()
+	ud.Value = &ECString{Value: s}
+	ud.Metatable = ecStringMeta(L)
+	return ud
+}
+
+// ECString is the Go side of Momentum's ec_string.
+type ECString struct{ Value string }
+
+func ecStringMeta(L *lua.LState) *lua.LTable {
+	if mt, ok := L.GetField(L.Get(lua.RegistryIndex), "luamilter.ec_string").(*lua.LTable); ok {
+		return mt
+	}
+	mt := L.NewTable()
+	get := func(L *lua.LState) *ECString {
+		ud := L.CheckUserData(1)
+		s, ok := ud.Value.(*ECString)
+		if !ok {
+			L.ArgError(1, "ec_string expected")
+		}
+		return s
+	}
+	methods := L.NewTable()
+	methods.RawSetString("set", L.NewFunction(func(L *lua.LState) int {
+		get(L).Value = L.CheckString(2)
+		return 0
+	}))
+	mt.RawSetString("__name", lua.LString("ec_string"))
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		s := get(L)
+		if L.CheckString(2) == "buffer" {
+			L.Push(lua.LString(s.Value))
+			return 1
+		}
+		L.Push(methods.RawGetString(L.CheckString(2)))
+		return 1
+	}))
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LString(get(L).Value))
+		return 1
+	}))
+	mt.RawSetString("__len", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(len(get(L).Value)))
+		return 1
+	}))
+	L.SetField(L.Get(lua.RegistryIndex), "luamilter.ec_string", mt)
+	return mt
+}
+
+// Set replaces the string's value.
+func (s *ECString) Set(v string) { s.Value = v }

@@ -1,0 +1,261 @@
+// Package luart is luamilter's Lua runtime: it compiles Momentum-dialect
+// policy scripts once, keeps a pool of sandboxed gopher-lua States that
+// run them, and routes every call into Lua through one wrapper that turns
+// errors, timeouts, resource limits and Go panics into ScriptErrors.
+//
+// luart knows nothing about sockets or the milter protocol.
+package luart
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// maxArrayIndex caps gopher-lua's array part. The library default (2^26)
+// lets `t[2^26-1] = 1` allocate about 2 GB in one step. Indexes above the
+// cap still work but go to the hash part, so `#t` ignores them.
+const maxArrayIndex = 1 << 20
+
+var setArrayCap sync.Once
+
+// Config describes a set of scripts and how to run them.
+type Config struct {
+	// Scripts are the policy files, loaded in this order.
+	Scripts []string
+	// ScriptDirs are searched by require for non-msys modules. The
+	// directories of Scripts are always searched.
+	ScriptDirs []string
+	// Libraries add the msys.* namespaces.
+	Libraries []Library
+	// Timeout bounds each call into Lua (default 2s).
+	Timeout time.Duration
+	// Unsafe opens the full standard libraries (io, os, debug, ...).
+	Unsafe bool
+	// Limits are the per-built-in resource limits.
+	Limits Limits
+	// PoolSize is how many idle States are kept warm (default 8).
+	PoolSize int
+	// Log receives script print output and runtime warnings.
+	Log *slog.Logger
+	// Setting answers msys.config lookups; may be nil.
+	Setting func(name string) (string, bool)
+	// Translate rewrites Momentum's dialect into plain Lua 5.1; nil means
+	// the source is compiled as is.
+	Translate func(chunk string, src []byte) ([]byte, error)
+	// Install replaces gopher-lua built-ins with exact Lua 5.1 versions
+	// after the standard libraries are opened; may be nil.
+	Install func(L *lua.LState, lim Limits)
+	// Brake is the process-wide memory brake; nil disables it.
+	Brake *Brake
+}
+
+// Limits bound the work one built-in may do for a script.
+type Limits struct {
+	MaxStringSize  int   // largest string a built-in may build
+	MaxPatternStep int64 // pattern matcher steps per call
+}
+
+// DefaultLimits are used for zero fields of Config.Limits.
+func DefaultLimits() Limits {
+	return Limits{MaxStringSize: 64 << 20, MaxPatternStep: 10_000_000}
+}
+
+// Script is one compiled policy file, shared by all States.
+type Script struct {
+	Path  string
+	proto *lua.FunctionProto
+}
+
+// Runtime owns the compiled scripts and the pool of States running them.
+// A Runtime is one "generation": reloading builds a new Runtime.
+type Runtime struct {
+	cfg     Config
+	scripts []*Script
+	pool    *pool
+	log     *slog.Logger
+	callout map[string]bool // callouts defined by any module
+	names   []string        // module names in load order
+
+	helpersMu sync.Mutex
+	helpers   map[string]*lua.FunctionProto
+}
+
+// New compiles every script, loads them into a first State to check that
+// they register cleanly, and fills the pool.
+func New(cfg Config) (*Runtime, error) {
+	setArrayCap.Do(func() { lua.MaxArrayIndex = maxArrayIndex })
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	def := DefaultLimits()
+	if cfg.Limits.MaxStringSize <= 0 {
+		cfg.Limits.MaxStringSize = def.MaxStringSize
+	}
+	if cfg.Limits.MaxPatternStep <= 0 {
+		cfg.Limits.MaxPatternStep = def.MaxPatternStep
+	}
+	if cfg.PoolSize <= 0 {
+		cfg.PoolSize = 8
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	rt := &Runtime{cfg: cfg, log: cfg.Log, callout: map[string]bool{}}
+	for _, path := range cfg.Scripts {
+		s, err := Compile(path, cfg.Translate)
+		if err != nil {
+			return nil, err
+		}
+		rt.scripts = append(rt.scripts, s)
+		dir := filepath.Dir(path)
+		if !contains(rt.cfg.ScriptDirs, dir) {
+			rt.cfg.ScriptDirs = append(rt.cfg.ScriptDirs, dir)
+		}
+	}
+	first, err := rt.newState()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range first.Modules {
+		rt.names = append(rt.names, m.Name)
+		m.Table.ForEach(func(k, v lua.LValue) {
+			if _, ok := v.(*lua.LFunction); ok {
+				rt.callout[k.String()] = true
+			}
+		})
+	}
+	rt.pool = newPool(rt, cfg.PoolSize)
+	rt.pool.put(first)
+	return rt, nil
+}
+
+// Compile reads, translates and compiles one script file.
+func Compile(path string, translate func(string, []byte) ([]byte, error)) (*Script, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	proto, err := CompileSource(path, src, translate)
+	if err != nil {
+		return nil, err
+	}
+	return &Script{Path: path, proto: proto}, nil
+}
+
+// CompileSource compiles src under the chunk name name.
+func CompileSource(name string, src []byte, translate func(string, []byte) ([]byte, error)) (*lua.FunctionProto, error) {
+	if len(src) >= 4 && bytes.HasPrefix(src, []byte("\x1bLua")) {
+		return nil, &ScriptError{Kind: KindSyntax, Module: name, File: name, Msg: "precompiled chunks are not accepted"}
+	}
+	if translate != nil {
+		out, err := translate(name, src)
+		if err != nil {
+			file, line, msg := splitPosition(err.Error())
+			if file == "" {
+				file = name
+			}
+			return nil, &ScriptError{Kind: KindSyntax, Module: name, File: file, Line: line, Msg: msg}
+		}
+		src = out
+	}
+	chunk, err := parse.Parse(bytes.NewReader(src), name)
+	if err != nil {
+		return nil, syntaxError(name, err)
+	}
+	proto, err := lua.Compile(chunk, name)
+	if err != nil {
+		return nil, syntaxError(name, err)
+	}
+	return proto, nil
+}
+
+func syntaxError(name string, err error) error {
+	msg := err.Error()
+	// gopher-lua: "name line:12(column:3) near 'x':   syntax error"
+	se := &ScriptError{Kind: KindSyntax, Module: name, File: name, Msg: msg}
+	if f, l, rest := splitPosition(msg); f != "" {
+		se.File, se.Line, se.Msg = f, l, rest
+	} else if n, _ := fmt.Sscanf(lineAfter(msg, "line:"), "%d", &se.Line); n == 1 {
+		se.Msg = msg
+	}
+	return se
+}
+
+func lineAfter(s, key string) string {
+	if i := bytes.Index([]byte(s), []byte(key)); i >= 0 {
+		return s[i+len(key):]
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Defines reports whether any loaded module defines the named callout.
+func (rt *Runtime) Defines(callout string) bool { return rt.callout[callout] }
+
+// ModuleNames returns the registered module names in load order.
+func (rt *Runtime) ModuleNames() []string { return append([]string(nil), rt.names...) }
+
+// Timeout is the per-call deadline.
+func (rt *Runtime) Timeout() time.Duration { return rt.cfg.Timeout }
+
+// Log returns the runtime's logger.
+func (rt *Runtime) Log() *slog.Logger { return rt.log }
+
+// Acquire takes a warm State from the pool, or builds one.
+func (rt *Runtime) Acquire(ctx context.Context) (*State, error) {
+	return rt.pool.get(ctx)
+}
+
+// Release gives a State back. A broken State is closed instead.
+func (rt *Runtime) Release(st *State) {
+	rt.pool.put(st)
+}
+
+// Close closes every idle State.
+func (rt *Runtime) Close() { rt.pool.close() }
+
+// helper compiles (once per Runtime) a script loaded with require.
+func (rt *Runtime) helper(path string) (*lua.FunctionProto, error) {
+	rt.helpersMu.Lock()
+	defer rt.helpersMu.Unlock()
+	if p, ok := rt.helpers[path]; ok {
+		return p, nil
+	}
+	s, err := Compile(path, rt.cfg.Translate)
+	if err != nil {
+		return nil, err
+	}
+	if rt.helpers == nil {
+		rt.helpers = map[string]*lua.FunctionProto{}
+	}
+	rt.helpers[path] = s.proto
+	return s.proto, nil
+}
+
+// LoadedModules returns the modules as registered in a fresh State, for
+// inspection (luamilter check). The tables must not be called.
+func (rt *Runtime) LoadedModules() []*Module {
+	st, err := rt.Acquire(context.Background())
+	if err != nil {
+		return nil
+	}
+	defer rt.Release(st)
+	return append([]*Module(nil), st.Modules...)
+}

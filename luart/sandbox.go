@@ -1,0 +1,238 @@
+package luart
+
+import (
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// openLibraries builds the sandboxed global environment of a State.
+func (st *State) openLibraries() error {
+	L := st.L
+	st.handler = L.NewFunction(passError)
+	libs := []struct {
+		name string
+		open lua.LGFunction
+	}{
+		{lua.LoadLibName, lua.OpenPackage},
+		{lua.BaseLibName, lua.OpenBase},
+		{lua.TabLibName, lua.OpenTable},
+		{lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath},
+		{lua.OsLibName, lua.OpenOs},
+		{lua.CoroutineLibName, lua.OpenCoroutine},
+	}
+	if st.rt.cfg.Unsafe {
+		libs = append(libs, struct {
+			name string
+			open lua.LGFunction
+		}{lua.IoLibName, lua.OpenIo}, struct {
+			name string
+			open lua.LGFunction
+		}{lua.DebugLibName, lua.OpenDebug})
+	}
+	for _, lib := range libs {
+		L.Push(L.NewFunction(lib.open))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	if st.rt.cfg.Install != nil {
+		st.rt.cfg.Install(L, st.rt.cfg.Limits)
+	}
+	g := L.G.Global
+	if !st.rt.cfg.Unsafe {
+		for _, name := range []string{"dofile", "loadfile"} {
+			g.RawSetString(name, lua.LNil)
+		}
+		os := L.NewTable()
+		real := g.RawGetString("os").(*lua.LTable)
+		for _, name := range []string{"time", "date", "clock", "getenv", "difftime"} {
+			os.RawSetString(name, real.RawGetString(name))
+		}
+		g.RawSetString("os", os)
+		pkg := g.RawGetString("package").(*lua.LTable)
+		pkg.RawSetString("loadlib", lua.LNil)
+		pkg.RawSetString("cpath", lua.LString(""))
+	}
+	st.installCompat()
+	st.installProtectedCalls()
+	g.RawSetString("print", L.NewFunction(st.print))
+	g.RawSetString("require", L.NewFunction(st.require))
+	if err := st.openMsys(); err != nil {
+		return err
+	}
+	st.protectLibraries()
+	return nil
+}
+
+// installCompat adds the Lua 5.0 names Momentum's thrLua keeps enabled.
+func (st *State) installCompat() {
+	L := st.L
+	g := L.G.Global
+	str := g.RawGetString("string").(*lua.LTable)
+	if str.RawGetString("gfind") == lua.LNil {
+		str.RawSetString("gfind", str.RawGetString("gmatch"))
+	}
+	math := g.RawGetString("math").(*lua.LTable)
+	if math.RawGetString("mod") == lua.LNil {
+		math.RawSetString("mod", math.RawGetString("fmod"))
+	}
+	tbl := g.RawGetString("table").(*lua.LTable)
+	if tbl.RawGetString("getn") == lua.LNil {
+		tbl.RawSetString("getn", L.NewFunction(func(L *lua.LState) int {
+			L.Push(lua.LNumber(L.CheckTable(1).Len()))
+			return 1
+		}))
+	}
+	// getmetatable/setmetatable honour __metatable as in Lua 5.1.
+	g.RawSetString("getmetatable", L.NewFunction(func(L *lua.LState) int {
+		mt := L.GetMetatable(L.CheckAny(1))
+		if t, ok := mt.(*lua.LTable); ok {
+			if prot := t.RawGetString("__metatable"); prot != lua.LNil {
+				L.Push(prot)
+				return 1
+			}
+		}
+		L.Push(mt)
+		return 1
+	}))
+	realSet := g.RawGetString("setmetatable").(*lua.LFunction)
+	g.RawSetString("setmetatable", L.NewFunction(func(L *lua.LState) int {
+		if mt, ok := L.CheckTable(1).Metatable.(*lua.LTable); ok && mt.RawGetString("__metatable") != lua.LNil {
+			L.RaiseError("cannot change a protected metatable")
+		}
+		L.Insert(realSet, 1)
+		L.Call(L.GetTop()-1, 1)
+		return 1
+	}))
+	realSetfenv := g.RawGetString("setfenv").(*lua.LFunction)
+	g.RawSetString("setfenv", L.NewFunction(func(L *lua.LState) int {
+		if _, ok := L.Get(1).(*lua.LFunction); !ok {
+			L.RaiseError("setfenv: luamilter only allows setting the environment of a function")
+		}
+		L.Insert(realSetfenv, 1)
+		L.Call(L.GetTop()-1, 1)
+		return 1
+	}))
+}
+
+// installProtectedCalls replaces pcall and xpcall so that a script can
+// catch its own errors but never a deadline, the memory brake or a limit.
+func (st *State) installProtectedCalls() {
+	L := st.L
+	g := L.G.Global
+	g.RawSetString("pcall", L.NewFunction(func(L *lua.LState) int {
+		L.CheckAny(1)
+		nargs := L.GetTop() - 1
+		if err := L.PCall(nargs, lua.MultRet, st.handler); err != nil {
+			obj := errObject(err)
+			if st.aborted(L, obj) {
+				L.Error(obj, 0)
+			}
+			L.SetTop(0)
+			L.Push(lua.LFalse)
+			L.Push(obj)
+			return 2
+		}
+		L.Insert(lua.LTrue, 1)
+		return L.GetTop()
+	}))
+	g.RawSetString("xpcall", L.NewFunction(func(L *lua.LState) int {
+		fn := L.CheckAny(1)
+		h := L.CheckAny(2)
+		L.SetTop(0)
+		L.Push(fn)
+		if err := L.PCall(0, lua.MultRet, st.handler); err != nil {
+			obj := errObject(err)
+			if st.aborted(L, obj) {
+				L.Error(obj, 0)
+			}
+			L.SetTop(0)
+			L.Push(h)
+			L.Push(obj)
+			if herr := L.PCall(1, 1, st.handler); herr != nil {
+				hobj := errObject(herr)
+				if st.aborted(L, hobj) {
+					L.Error(hobj, 0)
+				}
+				L.SetTop(0)
+				L.Push(lua.LFalse)
+				L.Push(hobj)
+				return 2
+			}
+			L.Insert(lua.LFalse, 1)
+			return L.GetTop()
+		}
+		L.Insert(lua.LTrue, 1)
+		return L.GetTop()
+	}))
+}
+
+func errObject(err error) lua.LValue {
+	if apiErr, ok := err.(*lua.ApiError); ok {
+		return apiErr.Object
+	}
+	return lua.LString(err.Error())
+}
+
+// print writes its arguments, tab-separated like Lua's, to the log.
+func (st *State) print(L *lua.LState) int {
+	n := L.GetTop()
+	parts := make([]string, n)
+	tostring := L.GetGlobal("tostring")
+	for i := 1; i <= n; i++ {
+		L.Push(tostring)
+		L.Push(L.Get(i))
+		L.Call(1, 1)
+		parts[i-1] = L.ToString(-1)
+		L.Pop(1)
+	}
+	st.logger().Info(strings.Join(parts, "\t"), "source", "print")
+	return 0
+}
+
+// protectLibraries replaces each standard library table in the globals by
+// a read-only view, so one session can't change what later ones see.
+func (st *State) protectLibraries() {
+	L := st.L
+	g := L.G.Global
+	loaded := st.loaded()
+	for _, name := range []string{"string", "table", "math", "os", "coroutine", "package", "io", "debug", "msys"} {
+		if t, ok := g.RawGetString(name).(*lua.LTable); ok {
+			p := st.readOnly(t, name)
+			g.RawSetString(name, p)
+			loaded.RawSetString(name, p)
+		}
+	}
+	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
+		mt.RawSetString("__metatable", st.readOnly(mt, "string metatable"))
+	}
+}
+
+// readOnly returns a table that reads through to t and refuses writes.
+// Nested library tables (msys.core, ...) are wrapped too.
+func (st *State) readOnly(t *lua.LTable, name string) *lua.LTable {
+	L := st.L
+	if strings.HasPrefix(name, "msys") {
+		var keys []lua.LValue
+		t.ForEach(func(k, v lua.LValue) {
+			if sub, ok := v.(*lua.LTable); ok && sub.Metatable == lua.LNil {
+				keys = append(keys, k)
+			}
+		})
+		for _, k := range keys {
+			t.RawSet(k, st.readOnly(t.RawGet(k).(*lua.LTable), name+"."+k.String()))
+		}
+	}
+	proxy := L.NewTable()
+	mt := L.NewTable()
+	mt.RawSetString("__index", t)
+	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("attempt to modify read-only table '%s'", name)
+		return 0
+	}))
+	mt.RawSetString("__metatable", lua.LFalse)
+	proxy.Metatable = mt
+	st.proxies = append(st.proxies, proxy)
+	return proxy
+}

@@ -1,0 +1,284 @@
+package milter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	gomilter "github.com/d--j/go-milter"
+)
+
+// adapter is go-milter's Milter for one connection: it buffers the message
+// and forwards each stage to the Backend's Session.
+type adapter struct {
+	srv     *Server
+	sess    Session
+	ctx     context.Context
+	cancel  context.CancelFunc
+	log     *slog.Logger
+	slot    bool
+	refused *Verdict // set when the session could not start
+	headers []Header
+	spool   *Spool
+	tooBig  bool
+	spoolEr error
+	leadSp  bool // MTA sends/expects the space after the header colon
+}
+
+func newAdapter(s *Server) *adapter {
+	a := &adapter{srv: s}
+	a.ctx, a.cancel = context.WithCancel(s.ctx)
+	return a
+}
+
+func (a *adapter) NewConnection(m gomilter.Modifier) error {
+	id := m.MilterId()
+	a.log = a.srv.cfg.Log.With("session", id)
+	a.leadSp = m.Protocol()&gomilter.OptHeaderLeadingSpace != 0
+	if !a.srv.acquire() {
+		v := a.srv.cfg.BusyVerdict
+		a.refused = &v
+		a.log.Warn("session refused: too many concurrent sessions", "max_sessions", a.srv.cfg.MaxSessions)
+		return nil
+	}
+	a.slot = true
+	a.srv.open.Add(1)
+	a.srv.total.Add(1)
+	a.srv.wg.Add(1)
+	sess, err := a.srv.cfg.Backend.NewSession(a.ctx, SessionInfo{ID: id})
+	if err != nil {
+		a.log.Error("session could not start", "err", err)
+		v := Reply(451, "4.3.0 Policy engine unavailable, try again later")
+		a.refused = &v
+		return nil
+	}
+	a.sess = sess
+	return nil
+}
+
+func (a *adapter) Connect(host, family string, port uint16, addr string, m gomilter.Modifier) (*gomilter.Response, error) {
+	if a.refused != nil {
+		return a.respond(*a.refused)
+	}
+	c := Conn{Host: host, Family: family, Port: port, IP: net.ParseIP(addr)}
+	return a.respond(a.sess.Connect(a.ctx, c, m))
+}
+
+func (a *adapter) Helo(name string, m gomilter.Modifier) (*gomilter.Response, error) {
+	if a.refused != nil {
+		return a.respond(*a.refused)
+	}
+	return a.respond(a.sess.Helo(a.ctx, name, m))
+}
+
+func (a *adapter) MailFrom(from, args string, m gomilter.Modifier) (*gomilter.Response, error) {
+	if a.refused != nil {
+		return a.respond(*a.refused)
+	}
+	a.resetMessage()
+	return a.respond(a.sess.MailFrom(a.ctx, from, args, m))
+}
+
+func (a *adapter) RcptTo(rcpt, args string, m gomilter.Modifier) (*gomilter.Response, error) {
+	if a.refused != nil {
+		return a.respond(*a.refused)
+	}
+	return a.respond(a.sess.RcptTo(a.ctx, rcpt, args, m))
+}
+
+func (a *adapter) Data(m gomilter.Modifier) (*gomilter.Response, error) {
+	if a.refused != nil {
+		return a.respond(*a.refused)
+	}
+	return a.respond(a.sess.Data(a.ctx, m))
+}
+
+func (a *adapter) Header(name, value string, _ gomilter.Modifier) (*gomilter.Response, error) {
+	if !a.leadSp {
+		value = " " + value
+	}
+	a.headers = append(a.headers, Header{Name: name, Value: value})
+	return gomilter.RespContinue, nil
+}
+
+func (a *adapter) Headers(gomilter.Modifier) (*gomilter.Response, error) {
+	return gomilter.RespContinue, nil
+}
+
+func (a *adapter) BodyChunk(chunk []byte, _ gomilter.Modifier) (*gomilter.Response, error) {
+	if a.tooBig || a.spoolEr != nil {
+		return gomilter.RespContinue, nil
+	}
+	if a.spool == nil {
+		a.spool = a.newSpool()
+	}
+	if _, err := a.spool.Write(chunk); err != nil {
+		if errors.Is(err, ErrTooBig) {
+			a.tooBig = true
+		} else {
+			a.spoolEr = err
+		}
+		a.spool.Close()
+	}
+	return gomilter.RespContinue, nil
+}
+
+func (a *adapter) newSpool() *Spool {
+	return NewSpool(a.srv.cfg.SpoolDir, a.srv.cfg.SpoolThreshold, a.srv.cfg.MaxMessageSize)
+}
+
+func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) {
+	if a.refused != nil {
+		return a.respond(*a.refused)
+	}
+	defer a.resetMessage()
+	switch {
+	case a.tooBig:
+		a.log.Warn("message over the maximum size", "max_message_size", a.srv.cfg.MaxMessageSize, "queue_id", m.Get("i"))
+		a.sess.Abort(a.ctx, m)
+		return a.respond(a.srv.cfg.OversizeVerdict)
+	case a.spoolEr != nil:
+		a.log.Error("message could not be buffered", "err", a.spoolEr, "queue_id", m.Get("i"))
+		a.sess.Abort(a.ctx, m)
+		return a.respond(Reply(451, "4.3.0 Temporary local problem buffering the message"))
+	}
+	if a.spool == nil {
+		a.spool = a.newSpool()
+	}
+	res := a.sess.EndOfMessage(a.ctx, &Message{Headers: a.headers, Body: a.spool}, m)
+	if res.Verdict.Action == Continue || res.Verdict.Action == Accept {
+		if err := a.apply(res.Changes, m); err != nil {
+			return nil, err
+		}
+	} else if len(res.Changes) > 0 {
+		a.log.Debug("changes dropped: message is not accepted", "verdict", res.Verdict.String())
+	}
+	v := res.Verdict
+	if v.Action == Continue {
+		v.Action = Accept
+	}
+	return a.respond(v)
+}
+
+// apply sends the changes to the MTA in order. Header changes come first
+// and the body last, as Postfix does not allow them interleaved.
+func (a *adapter) apply(changes []Change, m gomilter.Modifier) error {
+	for _, c := range changes {
+		var err error
+		switch c.Kind {
+		case AddHeader:
+			err = m.AddHeader(c.Name, a.outValue(c.Value))
+		case InsertHeader:
+			err = m.InsertHeader(c.Index, c.Name, a.outValue(c.Value))
+		case ChangeHeader:
+			v := c.Value
+			if v != "" {
+				v = a.outValue(v)
+			}
+			err = m.ChangeHeader(c.Index, c.Name, v)
+		case AddRcpt:
+			err = m.AddRecipient(c.Addr, c.Args)
+		case DelRcpt:
+			err = m.DeleteRecipient(c.Addr)
+		case ChangeFrom:
+			err = m.ChangeFrom(c.Addr, c.Args)
+		case Quarantine:
+			err = m.Quarantine(c.Reason)
+		case ReplaceBody:
+			err = a.replaceBody(c, m)
+		}
+		if err != nil {
+			return fmt.Errorf("apply %s: %w", c.Kind, err)
+		}
+	}
+	return nil
+}
+
+func (a *adapter) replaceBody(c Change, m gomilter.Modifier) error {
+	rc, err := c.Body()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return m.ReplaceBody(rc)
+}
+
+// outValue adapts a raw header value ("after the colon") to what the MTA
+// expects: with SMFIP_HDR_LEADSPC it takes the value as is, otherwise it
+// adds the space itself.
+func (a *adapter) outValue(v string) string {
+	if a.leadSp {
+		if v == "" || (v[0] != ' ' && v[0] != '\t') {
+			return " " + v
+		}
+		return v
+	}
+	return strings.TrimPrefix(v, " ")
+}
+
+func (a *adapter) Abort(m gomilter.Modifier) error {
+	a.resetMessage()
+	if a.sess != nil {
+		a.sess.Abort(a.ctx, m)
+	}
+	return nil
+}
+
+func (a *adapter) Unknown(string, gomilter.Modifier) (*gomilter.Response, error) {
+	return gomilter.RespContinue, nil
+}
+
+func (a *adapter) Cleanup(gomilter.Modifier) {
+	a.resetMessage()
+	if a.sess != nil {
+		a.sess.Close(a.ctx)
+		a.sess = nil
+	}
+	if a.slot {
+		a.slot = false
+		a.srv.release()
+		a.srv.open.Add(-1)
+		a.srv.wg.Done()
+	}
+	a.cancel()
+}
+
+func (a *adapter) resetMessage() {
+	a.headers = nil
+	if a.spool != nil {
+		a.spool.Close()
+		a.spool = nil
+	}
+	a.tooBig = false
+	a.spoolEr = nil
+}
+
+// respond turns a Verdict into go-milter's Response.
+func (a *adapter) respond(v Verdict) (*gomilter.Response, error) {
+	switch v.Action {
+	case Continue:
+		return gomilter.RespContinue, nil
+	case Accept:
+		return gomilter.RespAccept, nil
+	case Discard:
+		return gomilter.RespDiscard, nil
+	}
+	if v.Code == 0 {
+		if v.Action == Reject {
+			return gomilter.RespReject, nil
+		}
+		return gomilter.RespTempFail, nil
+	}
+	resp, err := gomilter.RejectWithCodeAndReason(uint16(v.Code), v.Text)
+	if err != nil {
+		a.log.Error("reply can't be sent as written; using a generic one", "code", v.Code, "err", err)
+		if v.Action == Reject {
+			return gomilter.RespReject, nil
+		}
+		return gomilter.RespTempFail, nil
+	}
+	return resp, nil
+}

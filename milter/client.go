@@ -1,0 +1,217 @@
+package milter
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	gomilter "github.com/d--j/go-milter"
+)
+
+// Transaction is one SMTP session to play against a milter, as an MTA
+// would: used by `luamilter test` and the test suites.
+type Transaction struct {
+	ClientIP   string
+	ClientName string
+	Helo       string
+	From       string
+	Rcpts      []string
+	Message    []byte            // headers, blank line, body (CRLF or LF)
+	Macros     map[string]string // extra macros, sent at every stage
+	QueueID    string            // value of macro "i"
+}
+
+// StageResult is what the milter answered at one stage.
+type StageResult struct {
+	Stage  string `json:"stage"`
+	Arg    string `json:"arg,omitempty"`
+	Action string `json:"action"`
+	Code   int    `json:"code,omitempty"`
+	Reply  string `json:"reply,omitempty"`
+}
+
+// Trace is the outcome of a Transaction.
+type Trace struct {
+	Stages        []StageResult `json:"stages"`
+	Final         StageResult   `json:"final"`
+	Modifications []string      `json:"modifications"`
+	Raw           []gomilter.ModifyAction `json:"-"`
+}
+
+// Play connects to a milter at network/addr and plays tx through it,
+// stopping where the milter rejects, as an MTA would.
+func Play(network, addr string, tx Transaction) (*Trace, error) {
+	macros := gomilter.NewMacroBag()
+	for k, v := range tx.Macros {
+		macros.Set(k, v)
+	}
+	set := func(k, v string) {
+		if _, ok := tx.Macros[k]; !ok && v != "" {
+			macros.Set(k, v)
+		}
+	}
+	set("j", "luamilter.test")
+	set("{daemon_name}", "luamilter-test")
+	set("{daemon_addr}", "127.0.0.1")
+	set("{daemon_port}", "25")
+	set("{client_addr}", tx.ClientIP)
+	set("{client_name}", tx.ClientName)
+	set("i", tx.QueueID)
+	set("{mail_addr}", tx.From)
+	client := gomilter.NewClient(network, addr,
+		gomilter.WithReadTimeout(60*time.Second), gomilter.WithWriteTimeout(60*time.Second))
+	sess, err := client.Session(macros)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	tr := &Trace{}
+	step := func(stage, arg string, act *gomilter.Action, err error) (bool, error) {
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", stage, err)
+		}
+		r := stageResult(stage, arg, act)
+		tr.Stages = append(tr.Stages, r)
+		if act.StopProcessing() || act.Type == gomilter.ActionAccept || act.Type == gomilter.ActionDiscard {
+			if stage != "rcpt" {
+				tr.Final = r
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	ip := net.ParseIP(tx.ClientIP)
+	family := gomilter.FamilyInet
+	if ip != nil && ip.To4() == nil {
+		family = gomilter.FamilyInet6
+	}
+	act, err := sess.Conn(tx.ClientName, family, 25000, tx.ClientIP)
+	if ok, err := step("connect", tx.ClientIP, act, err); !ok {
+		return tr, err
+	}
+	act, err = sess.Helo(tx.Helo)
+	if ok, err := step("helo", tx.Helo, act, err); !ok {
+		return tr, err
+	}
+	act, err = sess.Mail("<"+tx.From+">", "")
+	if ok, err := step("mail", tx.From, act, err); !ok {
+		return tr, err
+	}
+	accepted := 0
+	for _, r := range tx.Rcpts {
+		act, err = sess.Rcpt("<"+r+">", "")
+		if _, err := step("rcpt", r, act, err); err != nil {
+			return tr, err
+		}
+		if !act.StopProcessing() {
+			accepted++
+		}
+	}
+	if accepted == 0 {
+		tr.Final = StageResult{Stage: "rcpt", Action: "reject", Reply: "no valid recipients"}
+		return tr, nil
+	}
+	act, err = sess.DataStart()
+	if ok, err := step("data", "", act, err); !ok {
+		return tr, err
+	}
+	hdr, body, err := splitMessage(tx.Message)
+	if err != nil {
+		return tr, err
+	}
+	for _, h := range hdr {
+		act, err = sess.HeaderField(h.Name, h.Value, nil)
+		if ok, err := step("header", h.Name, act, err); !ok {
+			return tr, err
+		}
+	}
+	act, err = sess.HeaderEnd()
+	if ok, err := step("eoh", "", act, err); !ok {
+		return tr, err
+	}
+	mods, act, err := sess.BodyReadFrom(bytes.NewReader(body))
+	if err != nil {
+		return tr, fmt.Errorf("eom: %w", err)
+	}
+	tr.Final = stageResult("eom", "", act)
+	tr.Stages = append(tr.Stages, tr.Final)
+	tr.Raw = mods
+	for _, m := range mods {
+		tr.Modifications = append(tr.Modifications, describe(m))
+	}
+	return tr, nil
+}
+
+func stageResult(stage, arg string, act *gomilter.Action) StageResult {
+	r := StageResult{Stage: stage, Arg: arg, Code: int(act.SMTPCode), Reply: act.SMTPReply}
+	switch act.Type {
+	case gomilter.ActionAccept:
+		r.Action = "accept"
+	case gomilter.ActionContinue, gomilter.ActionSkip:
+		r.Action = "continue"
+	case gomilter.ActionDiscard:
+		r.Action = "discard"
+	case gomilter.ActionTempFail:
+		r.Action = "tempfail"
+	default:
+		r.Action = "reject"
+		if act.SMTPCode >= 400 && act.SMTPCode < 500 {
+			r.Action = "tempfail"
+		}
+	}
+	return r
+}
+
+func describe(m gomilter.ModifyAction) string {
+	switch m.Type {
+	case gomilter.ActionAddRcpt:
+		return "add_rcpt " + m.Rcpt
+	case gomilter.ActionDelRcpt:
+		return "del_rcpt " + m.Rcpt
+	case gomilter.ActionQuarantine:
+		return fmt.Sprintf("quarantine %q", m.Reason)
+	case gomilter.ActionReplaceBody:
+		return fmt.Sprintf("replace_body %q", m.Body)
+	case gomilter.ActionChangeFrom:
+		return "change_from " + m.From
+	case gomilter.ActionAddHeader:
+		return fmt.Sprintf("add_header %s:%s", m.HeaderName, m.HeaderValue)
+	case gomilter.ActionChangeHeader:
+		if m.HeaderValue == "" {
+			return fmt.Sprintf("delete_header %s[%d]", m.HeaderName, m.HeaderIndex)
+		}
+		return fmt.Sprintf("change_header %s[%d]:%s", m.HeaderName, m.HeaderIndex, m.HeaderValue)
+	case gomilter.ActionInsertHeader:
+		return fmt.Sprintf("insert_header %d %s:%s", m.HeaderIndex, m.HeaderName, m.HeaderValue)
+	}
+	return m.String()
+}
+
+// splitMessage splits a message into its header fields (in order,
+// values raw with folding) and its body with CRLF line ends.
+func splitMessage(raw []byte) ([]Header, []byte, error) {
+	raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
+	raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
+	head, body, found := bytes.Cut(raw, []byte("\r\n\r\n"))
+	if !found {
+		head, body = raw, nil
+	}
+	var hs []Header
+	for _, line := range strings.Split(string(head), "\r\n") {
+		if line == "" {
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(hs) > 0 {
+			hs[len(hs)-1].Value += "\r\n" + line
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, nil, fmt.Errorf("message header: line %q has no colon", line)
+		}
+		hs = append(hs, Header{Name: name, Value: strings.TrimPrefix(value, " ")})
+	}
+	return hs, body, nil
+}

@@ -1,0 +1,18 @@
+package milter
+
+import gomilter "github.com/d--j/go-milter"
+
+// DefaultMacros are the macros luamilter asks the MTA for at each stage:
+// what Momentum's predefined context variables, msg:listener_addr and the
+// log lines need. Postfix and Sendmail both honour the request list sent
+// at negotiation; the queue id "i" is asked for at every stage because
+// Postfix assigns it only after the first accepted RCPT.
+var DefaultMacros = map[byte][]string{
+	gomilter.StageConnect: {"j", "v", "{daemon_name}", "{daemon_addr}", "{daemon_port}", "{if_addr}",
+		"{client_addr}", "{client_port}", "{client_name}", "{client_ptr}"},
+	gomilter.StageHelo: {"{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}", "{cert_issuer}"},
+	gomilter.StageMail: {"i", "{auth_type}", "{auth_authen}", "{auth_author}", "{mail_addr}", "{mail_host}", "{mail_mailer}"},
+	gomilter.StageRcpt: {"i", "{rcpt_addr}", "{rcpt_host}", "{rcpt_mailer}"},
+	gomilter.StageData: {"i"},
+	gomilter.StageEOM:  {"i"},
+}

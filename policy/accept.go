@@ -1,0 +1,121 @@
+package policy
+
+import (
+	"net"
+	"strconv"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/luart"
+)
+
+// acceptMeta is the metatable of Momentum's accept_construct.
+func acceptMeta(L *lua.LState) *lua.LTable {
+	return methodMeta(L, "accept_construct", map[string]lua.LGFunction{
+		"inbound_session_count":   acInboundSessionCount,
+		"esmtp_capability_add":    acCapabilityEdit,
+		"esmtp_capability_remove": acCapabilityEdit,
+	}, acField)
+}
+
+func acField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
+	s := ud.Value.(*session)
+	switch key {
+	case "remote_addr":
+		return sockaddr(L, s.peer.IP, int(s.peer.Port)), true
+	case "protocol":
+		return lua.LNumber(1), true // P_ESMTP
+	case "conn_id":
+		return lua.LString(strconv.FormatUint(s.id, 10)), true
+	case "remote_ip": // convenience used by luamilter's libraries
+		if s.peer.IP == nil {
+			return lua.LNil, true
+		}
+		return lua.LString(s.peer.IP.String()), true
+	}
+	return nil, false
+}
+
+// sockaddr is an address object whose tostring is "ip:port". IPv6 is
+// written without brackets so the samples' `(.*):%d` idiom still finds
+// the address.
+func sockaddr(L *lua.LState, ip net.IP, port int) *lua.LUserData {
+	ud := L.NewUserData()
+	ud.Value = &net.TCPAddr{IP: ip, Port: port}
+	mt := L.NewTable()
+	mt.RawSetString("__name", lua.LString("ec_sockaddr"))
+	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
+		a := L.CheckUserData(1).Value.(*net.TCPAddr)
+		ipStr := "unknown"
+		if a.IP != nil {
+			ipStr = a.IP.String()
+		}
+		L.Push(lua.LString(ipStr + ":" + strconv.Itoa(a.Port)))
+		return 1
+	}))
+	ud.Metatable = mt
+	return ud
+}
+
+// acInboundSessionCount counts live sessions from the peer's network
+// ("/24", "/32", "addr/mask" or "addr"; default the peer itself).
+func acInboundSessionCount(L *lua.LState) int {
+	s := checkSession(L, 1, "accept_construct")
+	spec := L.OptString(2, "/32")
+	if service := L.OptString(3, "SMTP"); service != "SMTP" {
+		L.Push(lua.LNumber(0))
+		return 1
+	}
+	n, err := s.eng.sessions.count(s.peer.IP, spec)
+	if err != nil {
+		L.ArgError(2, err.Error())
+	}
+	L.Push(lua.LNumber(n))
+	return 1
+}
+
+// acCapabilityEdit accepts EHLO capability edits and logs that a milter
+// can't make them: the MTA has already sent its EHLO reply.
+func acCapabilityEdit(L *lua.LState) int {
+	s := checkSession(L, 1, "accept_construct")
+	s.modLog(s.info.Module).Warn("EHLO capability edits can't be made through a milter; ignored", "capability", L.OptString(2, ""))
+	return 0
+}
+
+// coreLibrary adds msys.core's session-aware functions.
+type coreLibrary struct{}
+
+// CoreLibrary returns the luart.Library that adds the msys.core functions
+// working on luamilter's objects (accept_construct_get_message_construct,
+// ec_sockaddr_family).
+func CoreLibrary() luart.Library { return coreLibrary{} }
+
+func (coreLibrary) Name() string { return "msys.core" }
+
+func (coreLibrary) Open(L *lua.LState, _ *luart.Env) lua.LValue {
+	t := L.NewTable()
+	t.RawSetString("accept_construct_get_message_construct", L.NewFunction(func(L *lua.LState) int {
+		s := checkSession(L, 1, "accept_construct")
+		mc := L.NewTable()
+		mc.RawSetString("ctx", s.objs.vctx)
+		if s.msg != nil {
+			mc.RawSetString("message", s.objs.message(s.msg))
+		}
+		L.Push(mc)
+		return 1
+	}))
+	t.RawSetString("ec_sockaddr_family", L.NewFunction(func(L *lua.LState) int {
+		ud := L.CheckUserData(1)
+		a, ok := ud.Value.(*net.TCPAddr)
+		if !ok {
+			L.ArgError(1, "ec_sockaddr expected")
+		}
+		if a.IP != nil && a.IP.To4() == nil {
+			L.Push(lua.LNumber(10))
+		} else {
+			L.Push(lua.LNumber(2))
+		}
+		return 1
+	}))
+	return t
+}

@@ -1,0 +1,103 @@
+package policy
+
+import (
+	"bytes"
+	"io"
+	"strings"
+
+	"github.com/luamilter/luamilter/milter"
+)
+
+// appendIndex is an InsertHeader index past any header list: Sendmail
+// counts headers it never shows the milter, and AddHeader may reuse a
+// deleted slot there, so "insert far past the end" is the reliable append.
+const appendIndex = 1 << 16
+
+// changes computes the smallest set of milter modifications that turns
+// the received message into the edited one. An untouched message yields
+// none. Header edits come first, then envelope, then the body.
+func (m *message) changes() []milter.Change {
+	var out []milter.Change
+	out = append(out, m.headerChanges()...)
+	if m.newFrom != nil && (m.newFrom.addr != m.from || m.newFrom.args != m.fromArgs) {
+		out = append(out, milter.Change{Kind: milter.ChangeFrom, Addr: m.newFrom.addr, Args: m.newFrom.args})
+	}
+	for _, r := range m.rcpts {
+		if m.removed[strings.ToLower(r.addr)] {
+			out = append(out, milter.Change{Kind: milter.DelRcpt, Addr: r.addr})
+		}
+	}
+	for _, r := range m.added {
+		if !m.removed[strings.ToLower(r.addr)] {
+			out = append(out, milter.Change{Kind: milter.AddRcpt, Addr: r.addr, Args: r.args})
+		}
+	}
+	if m.quarantine != "" {
+		out = append(out, milter.Change{Kind: milter.Quarantine, Reason: m.quarantine})
+	}
+	if body := m.newBody; body != nil && !m.sameBody(*body) {
+		b := *body
+		out = append(out, milter.Change{Kind: milter.ReplaceBody, BodySize: int64(len(b)),
+			Body: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }})
+	}
+	return out
+}
+
+func (m *message) sameBody(b []byte) bool {
+	if m.body == nil {
+		return len(b) == 0
+	}
+	if int64(len(b)) != m.body.Size() {
+		return false
+	}
+	cur, err := m.body.Bytes()
+	return err == nil && bytes.Equal(cur, b)
+}
+
+// headerChanges diffs m.headers against m.orig. Changes and deletions
+// of received fields use ChangeHeader with the per-name index, from the
+// last field to the first so earlier indexes stay valid. Fields added at
+// the top are inserted at index 0.., the others appended at the end.
+func (m *message) headerChanges() []milter.Change {
+	final := map[int]hdr{}
+	firstOrig := len(m.headers)
+	for i, h := range m.headers {
+		if h.orig >= 0 {
+			final[h.orig] = h
+			if i < firstOrig {
+				firstOrig = i
+			}
+		}
+	}
+	perName := make([]int, len(m.orig)) // 1-based index among same-name fields
+	counts := map[string]int{}
+	for i, h := range m.orig {
+		key := strings.ToLower(h.Name)
+		counts[key]++
+		perName[i] = counts[key]
+	}
+	var out []milter.Change
+	for i := len(m.orig) - 1; i >= 0; i-- {
+		o := m.orig[i]
+		h, kept := final[i]
+		switch {
+		case !kept:
+			out = append(out, milter.Change{Kind: milter.ChangeHeader, Name: o.Name, Index: perName[i], Value: ""})
+		case h.value != o.Value:
+			out = append(out, milter.Change{Kind: milter.ChangeHeader, Name: o.Name, Index: perName[i], Value: h.value})
+		}
+	}
+	top := 0
+	for i, h := range m.headers {
+		if h.orig >= 0 {
+			continue
+		}
+		if i < firstOrig {
+			out = append(out, milter.Change{Kind: milter.InsertHeader, Name: h.name, Value: h.value, Index: top})
+			top++
+		} else {
+			out = append(out, milter.Change{Kind: milter.InsertHeader, Name: h.name, Value: h.value, Index: appendIndex})
+		}
+	}
+	return out
+}

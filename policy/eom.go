@@ -1,0 +1,130 @@
+package policy
+
+import (
+	"context"
+	"strings"
+
+	"github.com/luamilter/luamilter/milter"
+)
+
+// EndOfMessage runs the data phases: validate_data and validate_data_spool
+// for the whole message, validate_data_spool_each_rcpt and
+// validate_set_binding once per recipient, then computes the changes.
+func (s *session) EndOfMessage(ctx context.Context, mm *milter.Message, macros milter.Macros) milter.Result {
+	s.macro = macros
+	s.setQueueID(macros)
+	if s.msg == nil {
+		s.msg = newMessage(s, "", "")
+	}
+	msg := s.msg
+	msg.load(mm)
+	res := s.dataPhases(ctx, msg)
+	s.summarize(res)
+	return res
+}
+
+func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
+	ud := s.objs.message(msg)
+	for _, callout := range []string{"validate_data", "validate_data_spool"} {
+		msg.phase = callout
+		s.beginPhase()
+		if failed, v := s.runModules(ctx, callout, ud, s.objs.ac, s.objs.vctx); failed {
+			return milter.Result{Verdict: v}
+		}
+		if v := s.verdict(); v.Action != milter.Continue {
+			return milter.Result{Verdict: v}
+		}
+	}
+	dropped, res, done := s.eachRecipient(ctx, msg)
+	if done {
+		return res
+	}
+	msg.phase = "validate_set_binding"
+	for _, r := range msg.recipients() {
+		if dropped[strings.ToLower(r.addr)] {
+			continue
+		}
+		msg.current = r.addr
+		if failed, v := s.runModules(ctx, "validate_set_binding", s.objs.message(msg)); failed {
+			return milter.Result{Verdict: v}
+		}
+	}
+	msg.phase = ""
+	if msg.discard {
+		return milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}
+	}
+	changes := msg.changes()
+	for _, r := range msg.recipients() {
+		if dropped[strings.ToLower(r.addr)] {
+			changes = append(changes, milter.Change{Kind: milter.DelRcpt, Addr: r.addr})
+		}
+	}
+	return milter.Result{Verdict: milter.Verdict{Action: milter.Continue}, Changes: changes}
+}
+
+// eachRecipient runs validate_data_spool_each_rcpt per recipient. A 5xx
+// or msg:discard() drops that recipient; if every recipient is dropped the
+// whole message gets the last reply (or a discard). A 4xx for one
+// recipient can't be expressed after DATA, so it tempfails the message:
+// retrying all is safe, dropping one would lose it.
+func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]bool, milter.Result, bool) {
+	dropped := map[string]bool{}
+	if !s.gen.rt.Defines("validate_data_spool_each_rcpt") {
+		return dropped, milter.Result{}, false
+	}
+	rcpts := msg.recipients()
+	multi := len(rcpts) > 1
+	var before []hdr
+	var beforeBody *[]byte
+	if multi {
+		before = append([]hdr(nil), msg.headers...)
+		beforeBody = msg.newBody
+	}
+	msg.phase = "validate_data_spool_each_rcpt"
+	var last milter.Verdict
+	discards := 0
+	for _, r := range rcpts {
+		msg.current = r.addr
+		msg.dropOne = false
+		s.beginPhase()
+		if failed, v := s.runModules(ctx, "validate_data_spool_each_rcpt", s.objs.message(msg), s.objs.ac, s.objs.vctx); failed {
+			return nil, milter.Result{Verdict: v}, true
+		}
+		v := s.verdict()
+		switch {
+		case v.Action == milter.TempFail:
+			return nil, milter.Result{Verdict: v}, true
+		case v.Action == milter.Reject:
+			dropped[strings.ToLower(r.addr)] = true
+			last = v
+			s.log.Info("recipient rejected at end of message; a milter can't send a bounce for it", "rcpt", r.addr, "reply", v.String())
+		case msg.dropOne || (msg.discard && multi):
+			dropped[strings.ToLower(r.addr)] = true
+			discards++
+			msg.discard = false
+		}
+	}
+	if multi && (!sameHeaders(before, msg.headers) || msg.newBody != beforeBody) {
+		msg.headers, msg.newBody = before, beforeBody
+		s.log.Warn("per-recipient header or body edits in validate_data_spool_each_rcpt can't be expressed through a milter with several recipients; none were applied")
+	}
+	if len(rcpts) > 0 && len(dropped) == len(rcpts) {
+		if last.Code != 0 {
+			return dropped, milter.Result{Verdict: last}, true
+		}
+		return dropped, milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}, true
+	}
+	return dropped, milter.Result{}, false
+}
+
+func sameHeaders(a, b []hdr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,480 @@
+package policy
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+	"golang.org/x/text/encoding/htmlindex"
+)
+
+// messageMethods are the ec_message methods; other files add to them
+// through messageExtra.
+var messageMethods = map[string]lua.LGFunction{
+	"header":                 msgHeader,
+	"mailfrom":               msgMailfrom,
+	"rcptto":                 msgRcptto,
+	"context_get":            msgContextGet,
+	"context_set":            msgContextSet,
+	"context_exists":         msgContextExists,
+	"context_exists_and_get": msgContextExistsAndGet,
+	"context_delete":         msgContextDelete,
+	"body":                   msgBody,
+	"raw":                    msgRaw,
+	"get_message_size":       msgGetMessageSize,
+	"discard":                msgDiscard,
+	"quarantine":             msgQuarantine,
+	"code":                   msgCode,
+	"listener_addr":          msgListenerAddr,
+	"reception_peer":         msgReceptionPeer,
+	"get_envelope2":          msgGetEnvelope2,
+	"binding":                msgNotExpressible("binding"),
+	"binding_group":          msgNotExpressible("binding_group"),
+	"routing_domain":         msgNotExpressible("routing_domain"),
+}
+
+func messageMeta(L *lua.LState) *lua.LTable {
+	return methodMeta(L, "ec_message", messageMethods, msgField)
+}
+
+func msgField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
+	m := ud.Value.(*message)
+	switch key {
+	case "id":
+		return lua.LString(m.s.messageID()), true
+	case "conn_id":
+		return lua.LString(strconv.FormatUint(m.s.id, 10)), true
+	case "recv_from":
+		return sockaddr(L, m.s.peer.IP, int(m.s.peer.Port)), true
+	case "priority":
+		return lua.LNumber(0), true
+	}
+	return nil, false
+}
+
+// messageID is a readable id from the MTA's queue id and the session.
+func (s *session) messageID() string {
+	if s.info.QueueID != "" {
+		return fmt.Sprintf("%s/%d.%d", s.info.QueueID, s.id, s.msgCount)
+	}
+	return fmt.Sprintf("%d.%d", s.id, s.msgCount)
+}
+
+// checkMessage returns the message behind arg 1. With needContent the
+// call is only valid from validate_data on, as on Momentum.
+func checkMessage(L *lua.LState, method string, needContent bool) *message {
+	ud := L.CheckUserData(1)
+	m, ok := ud.Value.(*message)
+	if !ok {
+		L.ArgError(1, "ec_message expected")
+	}
+	if m.s.msg != m {
+		L.RaiseError("msg:%s: this message is finished", method)
+	}
+	if needContent && !m.content {
+		L.RaiseError("msg:%s is not available in %s (only in validate_data and later)", method, m.s.info.Callout)
+	}
+	return m
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, input io.Reader) (io.Reader, error) {
+	enc, err := htmlindex.Get(charset)
+	if err != nil {
+		return nil, err
+	}
+	return enc.NewDecoder().Reader(input), nil
+}}
+
+// decodeHeader unfolds a raw value and decodes RFC 2047 words. Values
+// that aren't valid encoded words are returned byte for byte.
+func decodeHeader(raw string) string {
+	v := strings.TrimLeft(raw, " \t")
+	v = strings.ReplaceAll(v, "\r\n", "\n")
+	v = strings.ReplaceAll(v, "\n\t", " ")
+	v = strings.ReplaceAll(v, "\n ", " ")
+	v = strings.ReplaceAll(v, "\n", "")
+	if !strings.Contains(v, "=?") {
+		return v
+	}
+	dec, err := wordDecoder.DecodeHeader(v)
+	if err != nil {
+		return v
+	}
+	return dec
+}
+
+// encodeHeader turns a script's value into a raw field value: non-ASCII
+// text gets RFC 2047 encoded, and the conventional space is added.
+func encodeHeader(v string) string {
+	for i := 0; i < len(v); i++ {
+		if v[i] >= 0x80 {
+			return " " + mime.QEncoding.Encode("utf-8", v)
+		}
+	}
+	return " " + v
+}
+
+// msgHeader: header(name) → values; header(name, "") deletes;
+// header(name, value|{values}[, mode]) edits. Default mode is replace.
+func msgHeader(L *lua.LState) int {
+	m := checkMessage(L, "header", true)
+	name := L.CheckString(2)
+	if !validHeaderName(name) {
+		L.ArgError(2, "invalid header name '"+name+"'")
+	}
+	if L.GetTop() < 3 {
+		t := L.NewTable()
+		for i, v := range m.headerValues(name) {
+			t.RawSetInt(i+1, lua.LString(decodeHeader(v)))
+		}
+		L.Push(t)
+		return 1
+	}
+	var values []string
+	switch v := L.Get(3).(type) {
+	case lua.LString:
+		if v != "" {
+			values = []string{encodeHeader(string(v))}
+		}
+	case *lua.LTable:
+		for i := 1; ; i++ {
+			item := v.RawGetInt(i)
+			if item == lua.LNil {
+				break
+			}
+			values = append(values, encodeHeader(lua.LVAsString(item)))
+		}
+	case *lua.LNilType:
+	default:
+		L.ArgError(3, "string or table expected")
+	}
+	mode := strings.ToLower(L.OptString(4, "replace"))
+	if mode != "replace" && mode != "append" && mode != "prepend" {
+		L.ArgError(4, "mode must be replace, append or prepend")
+	}
+	if len(values) == 0 {
+		mode = "replace"
+	}
+	m.setHeader(name, values, mode)
+	L.Push(lua.LTrue)
+	return 1
+}
+
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7f || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+func msgMailfrom(L *lua.LState) int {
+	m := checkMessage(L, "mailfrom", false)
+	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
+		if !m.content {
+			L.RaiseError("msg:mailfrom(addr) can only change the sender from validate_data on")
+		}
+		m.newFrom = &rcpt{addr: strings.Trim(L.CheckString(2), "<>"), args: m.fromArgs}
+	}
+	if m.newFrom != nil {
+		L.Push(lua.LString(m.newFrom.addr))
+	} else {
+		L.Push(lua.LString(m.from))
+	}
+	return 1
+}
+
+// msgRcptto reads the recipient being validated; it can change it only
+// in validate_data_spool_each_rcpt or later, where it is one recipient.
+func msgRcptto(L *lua.LState) int {
+	m := checkMessage(L, "rcptto", false)
+	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
+		if m.phase != "validate_data_spool_each_rcpt" && m.phase != "validate_set_binding" {
+			L.RaiseError("msg:rcptto(addr) can only change the recipient in validate_data_spool_each_rcpt or later")
+		}
+		addr := strings.Trim(L.CheckString(2), "<>")
+		if !strings.EqualFold(addr, m.current) {
+			m.removeRecipient(m.current)
+			m.addRecipient(addr)
+			m.current = addr
+		}
+	}
+	cur := m.current
+	if cur == "" {
+		if r := m.recipients(); len(r) > 0 {
+			cur = r[0].addr
+		}
+	}
+	L.Push(lua.LString(cur))
+	return 1
+}
+
+func msgContextGet(L *lua.LState) int {
+	m := checkMessage(L, "context_get", false)
+	L.Push(lua.LString(m.s.dict(L, 2)[L.CheckString(3)]))
+	return 1
+}
+
+func msgContextSet(L *lua.LState) int {
+	m := checkMessage(L, "context_set", false)
+	d := m.s.dict(L, 2)
+	d[L.CheckString(3)] = luaString(L, 4)
+	return 0
+}
+
+func msgContextExists(L *lua.LState) int {
+	m := checkMessage(L, "context_exists", false)
+	_, ok := m.s.dict(L, 2)[L.CheckString(3)]
+	L.Push(lua.LNumber(boolInt(ok)))
+	return 1
+}
+
+func msgContextExistsAndGet(L *lua.LState) int {
+	m := checkMessage(L, "context_exists_and_get", false)
+	v, ok := m.s.dict(L, 2)[L.CheckString(3)]
+	if !ok {
+		L.Push(lua.LNumber(0))
+		L.Push(lua.LNil)
+		return 2
+	}
+	L.Push(lua.LNumber(1))
+	L.Push(lua.LString(v))
+	return 2
+}
+
+func msgContextDelete(L *lua.LState) int {
+	m := checkMessage(L, "context_delete", false)
+	d := m.s.dict(L, 2)
+	key := L.CheckString(3)
+	_, ok := d[key]
+	delete(d, key)
+	L.Push(lua.LNumber(boolInt(ok)))
+	return 1
+}
+
+// msgBody gets the body (without the final dot) or replaces it; the new
+// value must end with CRLF.CRLF, as Momentum requires.
+func msgBody(L *lua.LState) int {
+	m := checkMessage(L, "body", true)
+	if L.GetTop() >= 2 {
+		v := L.CheckString(2)
+		if !strings.HasSuffix(v, "\r\n.\r\n") {
+			L.ArgError(2, "the new body must end with \\r\\n.\\r\\n")
+		}
+		b := unstuff([]byte(strings.TrimSuffix(v, ".\r\n")))
+		m.newBody = &b
+		L.Push(lua.LTrue)
+		return 1
+	}
+	b, err := m.bodyBytes()
+	if err != nil {
+		L.RaiseError("msg:body: %s", err.Error())
+	}
+	L.Push(lua.LString(b))
+	return 1
+}
+
+// unstuff removes SMTP dot-stuffing from lines a script dot-stuffed.
+func unstuff(b []byte) []byte {
+	if bytes.HasPrefix(b, []byte("..")) {
+		b = b[1:]
+	}
+	return bytes.ReplaceAll(b, []byte("\r\n.."), []byte("\r\n."))
+}
+
+// msgRaw returns the whole message (headers, blank line, body) and its
+// length; with a value it replaces headers and body.
+func msgRaw(L *lua.LState) int {
+	m := checkMessage(L, "raw", true)
+	if L.GetTop() >= 2 {
+		m.setRaw(L.CheckString(2))
+		L.Push(lua.LTrue)
+		return 1
+	}
+	b, err := m.bodyBytes()
+	if err != nil {
+		L.RaiseError("msg:raw: %s", err.Error())
+	}
+	raw := m.headerBlock() + "\r\n" + string(b)
+	L.Push(lua.LString(raw))
+	L.Push(lua.LNumber(len(raw)))
+	return 2
+}
+
+// setRaw parses a whole message and replaces headers and body with it.
+func (m *message) setRaw(raw string) {
+	raw = strings.TrimSuffix(raw, ".\r\n")
+	head, body, found := strings.Cut(raw, "\r\n\r\n")
+	if !found {
+		head, body, _ = strings.Cut(raw, "\n\n")
+	}
+	var hs []hdr
+	for _, line := range strings.Split(strings.ReplaceAll(head, "\r\n", "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(hs) > 0 {
+			hs[len(hs)-1].value += "\r\n" + line
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		hs = append(hs, hdr{name: name, value: value, orig: -1})
+	}
+	// Keep received fields that are unchanged so the diff stays small.
+	used := make([]bool, len(m.orig))
+	for i := range hs {
+		for j, o := range m.orig {
+			if !used[j] && o.Name == hs[i].name && o.Value == hs[i].value {
+				hs[i].orig, used[j] = j, true
+				break
+			}
+		}
+	}
+	m.headers = hs
+	b := []byte(body)
+	m.newBody = &b
+}
+
+func msgGetMessageSize(L *lua.LState) int {
+	m := checkMessage(L, "get_message_size", true)
+	L.Push(lua.LNumber(m.size()))
+	return 1
+}
+
+// msgDiscard drops the message quietly; in each_rcpt with several
+// recipients it drops only the current recipient.
+func msgDiscard(L *lua.LState) int {
+	m := checkMessage(L, "discard", false)
+	reason := L.OptString(2, "550 5.7.0 discarded by policy")
+	if len(reason) < 3 || reason[0] < '2' || reason[0] > '5' {
+		reason = "550 5.7.1 [internal] discarded by policy"
+	}
+	if m.phase == "validate_data_spool_each_rcpt" && len(m.recipients()) > 1 {
+		m.dropOne = true
+	} else {
+		m.discard = true
+	}
+	m.discardReason = reason
+	m.s.modLog(m.s.info.Module).Info("message discarded by policy", "reason", reason)
+	return 0
+}
+
+// msgQuarantine holds the message in the MTA's quarantine (Postfix's hold
+// queue). A luamilter extension: Momentum has no milter-style quarantine.
+func msgQuarantine(L *lua.LState) int {
+	m := checkMessage(L, "quarantine", false)
+	m.quarantine = L.OptString(2, "quarantined by policy")
+	return 0
+}
+
+func msgCode(L *lua.LState) int {
+	m := checkMessage(L, "code", false)
+	if L.GetTop() >= 2 {
+		code := L.CheckInt(2)
+		text := L.OptString(3, "")
+		if code == 0 && len(text) >= 3 {
+			code, _ = strconv.Atoi(text[:3])
+			text = strings.TrimSpace(text[3:])
+		}
+		m.s.reply.code, m.s.reply.text = code, text
+		return 0
+	}
+	if m.s.reply.code == 0 {
+		L.Push(lua.LNil)
+	} else {
+		L.Push(lua.LString(strconv.Itoa(m.s.reply.code)))
+	}
+	return 1
+}
+
+func addrPart(L *lua.LState, ip, port string) int {
+	switch strings.ToLower(L.OptString(2, "all")) {
+	case "ip":
+		L.Push(lua.LString(ip))
+	case "port":
+		L.Push(lua.LString(port))
+	default:
+		L.Push(lua.LString(ip + ":" + port))
+	}
+	return 1
+}
+
+// msgListenerAddr is the MTA's own listening address, from the
+// {daemon_addr} and {daemon_port} macros.
+func msgListenerAddr(L *lua.LState) int {
+	m := checkMessage(L, "listener_addr", false)
+	mac := m.s.macro
+	if mac == nil {
+		return addrPart(L, "", "")
+	}
+	return addrPart(L, mac.Get("{daemon_addr}"), mac.Get("{daemon_port}"))
+}
+
+func msgReceptionPeer(L *lua.LState) int {
+	m := checkMessage(L, "reception_peer", false)
+	ip := ""
+	if m.s.peer.IP != nil {
+		ip = m.s.peer.IP.String()
+	}
+	return addrPart(L, ip, strconv.Itoa(int(m.s.peer.Port)))
+}
+
+// msgGetEnvelope2 fills two ec_strings with the local part and domain of
+// the sender (EC_MSG_ENV_FROM) or current recipient (EC_MSG_ENV_TO).
+func msgGetEnvelope2(L *lua.LState) int {
+	m := checkMessage(L, "get_envelope2", false)
+	flags := L.CheckInt(2)
+	var addr string
+	switch {
+	case flags&1 != 0 && flags&2 != 0:
+		L.ArgError(2, "EC_MSG_ENV_FROM and EC_MSG_ENV_TO can't be combined")
+	case flags&1 != 0:
+		addr = m.from
+		if m.newFrom != nil {
+			addr = m.newFrom.addr
+		}
+	case flags&2 != 0:
+		addr = m.current
+	default:
+		L.ArgError(2, "flags must include EC_MSG_ENV_FROM or EC_MSG_ENV_TO")
+	}
+	local, domain := splitAddr(addr)
+	for i, v := range []string{local, domain} {
+		ud := L.CheckUserData(3 + i)
+		s, ok := ud.Value.(interface{ Set(string) })
+		if !ok {
+			L.ArgError(3+i, "ec_string expected (msys.core.string_new())")
+		}
+		s.Set(v)
+	}
+	return 0
+}
+
+func msgNotExpressible(method string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		m := checkMessage(L, method, false)
+		m.s.modLog(m.s.info.Module).Warn("msg:"+method+" has no milter equivalent; ignored", "callout", m.s.info.Callout)
+		if method == "binding" || method == "binding_group" {
+			L.Push(lua.LString("default"))
+			return 1
+		}
+		if m.current != "" {
+			_, d := splitAddr(m.current)
+			L.Push(lua.LString(strings.ToLower(d)))
+			return 1
+		}
+		L.Push(lua.LNil)
+		return 1
+	}
+}

@@ -1,0 +1,125 @@
+package policy
+
+import (
+	lua "github.com/yuin/gopher-lua"
+)
+
+// luaObjects are the per-session userdata handed to callouts.
+type luaObjects struct {
+	s    *session
+	vctx *lua.LUserData
+	ac   *lua.LUserData
+}
+
+func newLuaObjects(s *session) *luaObjects {
+	L := s.st.L
+	o := &luaObjects{s: s}
+	o.vctx = L.NewUserData()
+	o.vctx.Value = s
+	o.vctx.Metatable = s.st.Meta("validate_context", vctxMeta)
+	o.ac = L.NewUserData()
+	o.ac.Value = s
+	o.ac.Metatable = s.st.Meta("accept_construct", acceptMeta)
+	return o
+}
+
+// message returns msg's userdata, creating it once per message.
+func (o *luaObjects) message(m *message) *lua.LUserData {
+	if m.ud == nil || m.ud.Metatable == lua.LNil {
+		ud := o.s.st.L.NewUserData()
+		ud.Value = m
+		ud.Metatable = o.s.st.Meta("ec_message", messageMeta)
+		m.ud = ud
+	}
+	return m.ud
+}
+
+// methodMeta builds a metatable whose __index serves methods and,
+// through fields, computed attributes.
+func methodMeta(L *lua.LState, class string, methods map[string]lua.LGFunction, fields func(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool)) *lua.LTable {
+	mt := L.NewTable()
+	mt.RawSetString("__name", lua.LString(class))
+	mtab := L.NewTable()
+	for name, fn := range methods {
+		mtab.RawSetString(name, L.NewFunction(fn))
+	}
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		ud := L.CheckUserData(1)
+		key := L.CheckString(2)
+		if fields != nil {
+			if v, ok := fields(L, ud, key); ok {
+				L.Push(v)
+				return 1
+			}
+		}
+		L.Push(mtab.RawGetString(key))
+		return 1
+	}))
+	mt.RawSetString("__metatable", lua.LString(class))
+	return mt
+}
+
+// checkSession returns the session behind a vctx or accept userdata.
+func checkSession(L *lua.LState, n int, class string) *session {
+	ud := L.CheckUserData(n)
+	s, ok := ud.Value.(*session)
+	if !ok {
+		L.ArgError(n, class+" expected")
+	}
+	return s
+}
+
+// dict returns the dictionary selected by VCTX_CONN/VCTX_MESS (or the
+// ECMESS_CTX_* constants, which have the same values).
+func (s *session) dict(L *lua.LState, n int) map[string]string {
+	switch L.CheckInt(n) {
+	case dictConn:
+		return s.conn
+	case dictMess:
+		return s.mess
+	}
+	L.ArgError(n, "context type must be msys.core.VCTX_CONN or msys.core.VCTX_MESS")
+	return nil
+}
+
+// luaString converts a value the way Momentum stores context values:
+// numbers and booleans are stringified.
+func luaString(L *lua.LState, n int) string {
+	v := L.Get(n)
+	switch v.Type() {
+	case lua.LTString, lua.LTNumber:
+		return lua.LVAsString(v)
+	case lua.LTBool:
+		if v == lua.LTrue {
+			return "true"
+		}
+		return "false"
+	}
+	L.ArgError(n, "string expected, got "+v.Type().String())
+	return ""
+}
+
+// stringList reads a string or a table of strings (1-based, or 0-based
+// as Momentum's recipient_list examples index them).
+func stringList(L *lua.LState, n int) []string {
+	v := L.Get(n)
+	switch v := v.(type) {
+	case lua.LString:
+		return []string{string(v)}
+	case *lua.LTable:
+		var out []string
+		if first := v.RawGetInt(0); first != lua.LNil {
+			out = append(out, lua.LVAsString(first))
+		}
+		for i := 1; ; i++ {
+			item := v.RawGetInt(i)
+			if item == lua.LNil {
+				break
+			}
+			out = append(out, lua.LVAsString(item))
+		}
+		return out
+	}
+	L.ArgError(n, "string or table of strings expected")
+	return nil
+}

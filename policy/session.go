@@ -1,0 +1,317 @@
+package policy
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/milter"
+)
+
+// Dictionary selectors of vctx:get/set (VCTX_* and ECMESS_CTX_* alike).
+const (
+	dictConn = 0
+	dictMess = 1
+)
+
+// session is one SMTP session seen through the milter. It holds one Lua
+// State from connect to close, so `self` and script upvalues behave as on
+// Momentum.
+type session struct {
+	eng  *Engine
+	gen  *generation
+	st   *luart.State
+	log  *slog.Logger
+	id   uint64
+	info luart.CallInfo
+
+	selfs []*lua.LTable // one `self` per module
+	ran   []bool        // module ran Lua this session (for validate_dealloc)
+	objs  *luaObjects   // vctx, ac and friends for st
+
+	conn  map[string]string
+	mess  map[string]string
+	peer  milter.Conn
+	macro milter.Macros
+	helo  string
+
+	reply     reply // what the scripts decided for the current command
+	msg       *message
+	msgCount  int
+	rcptCount int
+	scriptDur time.Duration
+	tarpit    time.Duration // delay requested by vctx:tarpit
+}
+
+// reply is the SMTP reply a phase's scripts have set.
+type reply struct {
+	code       int
+	text       string
+	disconnect bool
+}
+
+func newSession(e *Engine, g *generation, st *luart.State, info milter.SessionInfo) *session {
+	s := &session{eng: e, gen: g, st: st, id: info.ID,
+		conn: map[string]string{}, mess: map[string]string{}}
+	s.log = e.log.With("session", info.ID)
+	s.bind()
+	return s
+}
+
+// bind creates the per-session Lua objects for the current State.
+func (s *session) bind() {
+	s.selfs = make([]*lua.LTable, len(s.st.Modules))
+	s.ran = make([]bool, len(s.st.Modules))
+	for i := range s.selfs {
+		s.selfs[i] = s.st.L.NewTable()
+	}
+	s.objs = newLuaObjects(s)
+}
+
+func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) milter.Verdict {
+	s.peer, s.macro = c, m
+	s.info.PeerIP = c.IP
+	s.eng.sessions.add(s.id, c.IP)
+	s.fillConnMacros(m)
+	s.beginPhase()
+	return s.phase(ctx, "validate_connect", s.objs.ac, s.objs.vctx)
+}
+
+func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter.Verdict {
+	s.macro = m
+	s.helo = name
+	s.conn["ehlo_domain"] = name
+	s.conn["ehlo_string"] = "EHLO " + name
+	s.fillConnMacros(m)
+	s.beginPhase()
+	return s.phase(ctx, "validate_ehlo", lua.LString("EHLO "+name), s.objs.ac, s.objs.vctx)
+}
+
+func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macros) milter.Verdict {
+	s.macro = m
+	s.fillConnMacros(m)
+	s.closeMessage()
+	s.mess = map[string]string{}
+	s.msg = newMessage(s, from, args)
+	s.msgCount++
+	s.conn["connection_message_count"] = itoa(s.msgCount)
+	line := "MAIL FROM:<" + from + ">" + argSuffix(args)
+	local, domain := splitAddr(from)
+	s.mess["mailfrom_string"] = line
+	s.mess["mailfrom_localpart"] = local
+	s.mess["mailfrom_domain"] = domain
+	s.mess["message_rcpt_count"] = "0"
+	s.setQueueID(m)
+	s.beginPhase()
+	v := s.phase(ctx, "validate_mailfrom", lua.LString(line), s.objs.ac, s.objs.vctx)
+	if v.Action != milter.Continue {
+		s.closeMessage()
+	}
+	return v
+}
+
+func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros) milter.Verdict {
+	s.macro = m
+	s.setQueueID(m)
+	if s.msg == nil { // RCPT without MAIL: keep going with an empty sender
+		s.msg = newMessage(s, "", "")
+	}
+	line := "RCPT TO:<" + rcpt + ">" + argSuffix(args)
+	local, domain := splitAddr(rcpt)
+	s.mess["rcptto_string"] = line
+	s.mess["rcptto_localpart"] = local
+	s.mess["rcptto_domain"] = domain
+	s.msg.current = rcpt
+	s.beginPhase()
+	msgUD := s.objs.message(s.msg)
+	v := s.phase(ctx, "validate_rcptto", msgUD, lua.LString(line), s.objs.ac, s.objs.vctx)
+	if v.Action == milter.Continue {
+		// Same SMTP command: the reply set in validate_rcptto still stands.
+		v = s.phase(ctx, "validate_rcptto_list", lua.LNil, s.objs.vctx)
+	}
+	if v.Action == milter.Continue {
+		s.msg.addAccepted(rcpt, args)
+		s.rcptCount++
+		s.conn["connection_rcpt_count"] = itoa(s.rcptCount)
+		s.mess["message_rcpt_count"] = itoa(len(s.msg.rcpts))
+	}
+	return v
+}
+
+func (s *session) Data(ctx context.Context, m milter.Macros) milter.Verdict {
+	s.macro = m
+	s.setQueueID(m)
+	if s.msg != nil {
+		s.msg.rcptFinal = true
+	}
+	s.beginPhase()
+	return s.phase(ctx, "validate_rcptto_list_final", lua.LNil, s.objs.vctx)
+}
+
+func (s *session) Abort(context.Context, milter.Macros) {
+	s.closeMessage()
+	s.mess = map[string]string{}
+}
+
+func (s *session) Close(ctx context.Context) {
+	s.closeMessage()
+	for i, mod := range s.st.Modules {
+		fn := mod.Callout("validate_dealloc")
+		if fn == nil || !s.ran[i] {
+			continue
+		}
+		if _, err := s.call(ctx, mod, "validate_dealloc", fn, s.selfs[i]); err != nil {
+			s.logScriptError(err)
+		}
+	}
+	s.eng.sessions.remove(s.id)
+	s.gen.rt.Release(s.st)
+	s.eng.drop(s.gen)
+}
+
+func (s *session) closeMessage() {
+	if s.msg != nil {
+		s.msg.close()
+		s.msg = nil
+	}
+}
+
+// beginPhase resets the reply: a code applies only to its own command.
+func (s *session) beginPhase() { s.reply = reply{} }
+
+// phase runs a callout in every module, in load order, until one returns
+// VALIDATE_DONE, then turns the reply the scripts set into a verdict.
+func (s *session) phase(ctx context.Context, callout string, args ...lua.LValue) milter.Verdict {
+	failed, v := s.runModules(ctx, callout, args...)
+	s.waitTarpit(ctx)
+	if failed {
+		return v
+	}
+	return s.verdict()
+}
+
+// waitTarpit sleeps for what vctx:tarpit asked, after the Lua call.
+func (s *session) waitTarpit(ctx context.Context) {
+	if s.tarpit <= 0 {
+		return
+	}
+	t := time.NewTimer(s.tarpit)
+	defer t.Stop()
+	s.tarpit = 0
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// runModules calls callout on each module; it reports true and the error
+// verdict when a script failed.
+func (s *session) runModules(ctx context.Context, callout string, args ...lua.LValue) (bool, milter.Verdict) {
+	for i, mod := range s.st.Modules {
+		fn := mod.Callout(callout)
+		if fn == nil {
+			continue
+		}
+		if s.conn["__bypass_"+mod.Name] == "true" {
+			continue
+		}
+		s.ran[i] = true
+		full := make([]lua.LValue, 0, len(args)+1)
+		full = append(full, s.selfs[i])
+		full = append(full, args...)
+		ret, err := s.call(ctx, mod, callout, fn, full...)
+		if err != nil {
+			return true, s.scriptFailed(err)
+		}
+		if s.returnCode(mod, callout, ret) == 1 {
+			break
+		}
+	}
+	return false, milter.Verdict{}
+}
+
+// call runs one callout through the runtime's wrapper, replacing the
+// State if it was discarded after a panic.
+func (s *session) call(ctx context.Context, mod *luart.Module, callout string, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
+	s.info.Module, s.info.Callout = mod.Name, callout
+	start := time.Now()
+	info := s.info
+	ret, err := s.st.Call(ctx, &info, fn, args...)
+	s.scriptDur += time.Since(start)
+	if s.st.Broken() {
+		s.replaceState(ctx)
+	}
+	return ret, err
+}
+
+// replaceState swaps a State that saw a Go panic for a fresh one. The
+// modules' `self` tables start over; that is logged.
+func (s *session) replaceState(ctx context.Context) {
+	s.gen.rt.Release(s.st)
+	st, err := s.gen.rt.Acquire(ctx)
+	if err != nil {
+		s.log.Error("no Lua state after a panic", "err", err)
+		return
+	}
+	s.st = st
+	s.bind()
+	if s.msg != nil {
+		s.msg.ud = nil
+	}
+	s.log.Warn("Lua state replaced after a Go panic; module self tables were reset")
+}
+
+// returnCode interprets a callout's return: 0 CONT, 1 DONE, 2 AGAIN.
+func (s *session) returnCode(mod *luart.Module, callout string, ret []lua.LValue) int {
+	if len(ret) == 0 || ret[0] == lua.LNil {
+		s.modLog(mod.Name).Warn("callout returned nothing; treating it as VALIDATE_CONT", "callout", callout)
+		return 0
+	}
+	if n, ok := ret[0].(lua.LNumber); ok && (n == 0 || n == 1 || n == 2) {
+		if n == 2 {
+			s.modLog(mod.Name).Warn("VALIDATE_AGAIN is not supported by a milter; treating it as VALIDATE_CONT", "callout", callout)
+			return 0
+		}
+		return int(n)
+	}
+	s.modLog(mod.Name).Warn("must return one of msys.core.VALIDATE_CONT, VALIDATE_DONE or VALIDATE_AGAIN; treating it as VALIDATE_CONT",
+		"callout", callout, "returned", ret[0].String())
+	return 0
+}
+
+func (s *session) modLog(module string) *slog.Logger {
+	l := s.log.With("module", module)
+	if s.info.QueueID != "" {
+		l = l.With("queue_id", s.info.QueueID)
+	}
+	return l
+}
+
+func (s *session) setQueueID(m milter.Macros) {
+	if id := m.Get("i"); id != "" && id != s.info.QueueID {
+		s.info.QueueID = id
+		s.log = s.eng.log.With("session", s.id, "queue_id", id)
+		if s.peer.IP != nil {
+			s.log = s.log.With("client", s.peer.IP.String())
+		}
+	}
+}
+
+func argSuffix(args string) string {
+	if args == "" {
+		return ""
+	}
+	return " " + args
+}
+
+// splitAddr splits local@domain at the last @.
+func splitAddr(addr string) (local, domain string) {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[:i], addr[i+1:]
+	}
+	return addr, ""
+}

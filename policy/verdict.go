@@ -1,0 +1,178 @@
+package policy
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/milter"
+)
+
+// verdict turns the reply the scripts set into a milter verdict. The code
+// class decides: 5xx rejects, 4xx tempfails, anything else continues
+// (a milter can't send custom 2xx text).
+func (s *session) verdict() milter.Verdict {
+	r := s.reply
+	if r.disconnect {
+		return s.disconnectVerdict(r)
+	}
+	switch {
+	case r.code >= 500 && r.code <= 599:
+		return milter.Reply(r.code, textOr(r.text, "5.7.1 Rejected by policy"))
+	case r.code >= 400 && r.code <= 499:
+		return milter.Reply(r.code, textOr(r.text, "4.7.1 Temporarily rejected by policy"))
+	case r.code != 0:
+		s.log.Debug("success reply text can't be passed through a milter", "code", r.code, "text", r.text)
+	}
+	return milter.Verdict{Action: milter.Continue}
+}
+
+// disconnectVerdict ends the SMTP session. The MTAs close the session only
+// on a 421 reply, so another code becomes 421 with the script's text and
+// the enhanced code's class adjusted to match.
+func (s *session) disconnectVerdict(r reply) milter.Verdict {
+	text := textOr(r.text, "4.7.0 Closing connection")
+	if r.code != 421 {
+		if r.code != 0 {
+			s.log.Info("disconnect sends 421: a milter can close the session only with 421", "requested_code", r.code)
+		}
+		if len(text) > 2 && (text[0] == '5' || text[0] == '2') && text[1] == '.' {
+			text = "4" + text[1:]
+		}
+	}
+	return milter.Reply(421, text)
+}
+
+func textOr(text, def string) string {
+	if strings.TrimSpace(text) == "" {
+		return def
+	}
+	return text
+}
+
+// scriptFailed logs a script error and returns the --on-error verdict.
+func (s *session) scriptFailed(err error) milter.Verdict {
+	s.logScriptError(err)
+	reason := "policy script error"
+	if se, ok := luart.AsScriptError(err); ok {
+		switch se.Kind {
+		case luart.KindTimeout:
+			reason = "policy script timeout"
+		case luart.KindLimit:
+			reason = "policy script resource limit"
+		}
+	}
+	switch s.eng.cfg.OnError {
+	case ErrorAccept:
+		return milter.Verdict{Action: milter.Continue}
+	case ErrorReject:
+		return milter.Reply(554, "5.3.0 Message rejected: "+reason)
+	}
+	return milter.Reply(451, "4.3.0 Temporary failure: "+reason+", try again later")
+}
+
+func (s *session) logScriptError(err error) {
+	attrs := []any{"err", err.Error()}
+	module := s.info.Module
+	if se, ok := luart.AsScriptError(err); ok {
+		module = se.Module
+		attrs = []any{"callout", se.Callout, "kind", se.Kind.String(), "file", se.File, "line", se.Line, "error", se.Msg}
+		if se.Stack != "" {
+			attrs = append(attrs, "stack", se.Stack)
+		}
+	}
+	s.modLog(module).Error("script error", attrs...)
+}
+
+// fillConnMacros copies what the MTA told us into the connection
+// dictionary under Momentum's predefined names.
+func (s *session) fillConnMacros(m milter.Macros) {
+	set := func(key, macro string) {
+		if v, ok := m.GetEx(macro); ok && v != "" {
+			s.conn[key] = v
+		}
+	}
+	set("tls_version", "{tls_version}")
+	set("tls_cipher", "{cipher}")
+	set("tls_cipher_algbits", "{cipher_bits}")
+	set("tls_cipher_usebits", "{cipher_bits}")
+	set("tls_client_cert_subject", "{cert_subject}")
+	set("tls_client_cert_issuer", "{cert_issuer}")
+	set("auth_user", "{auth_authen}")
+	set("auth_name", "{auth_authen}")
+	set("auth_type", "{auth_type}")
+	set("reverse_dns", "{client_ptr}")
+	if _, ok := s.conn["tls_version"]; ok {
+		s.conn["tls"] = "true"
+	}
+	if s.conn["auth_user"] != "" {
+		s.conn["auth_status"] = "pass"
+	}
+	if s.conn["auth_user"] != "" || s.inRelayNetworks(s.peer.IP) {
+		s.conn["can_relay"] = "true"
+	}
+}
+
+func (s *session) inRelayNetworks(ip net.IP) bool {
+	for _, n := range s.eng.cfg.RelayNetworks {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// Summary describes one finished message, for logs and metrics.
+type Summary struct {
+	QueueID   string
+	Client    string
+	From      string
+	Rcpts     []string
+	Verdict   milter.Verdict
+	Changes   []milter.Change
+	ScriptDur float64 // seconds of script time for this message
+}
+
+func (s *session) summarize(res milter.Result) {
+	sum := Summary{QueueID: s.info.QueueID, Verdict: res.Verdict, Changes: res.Changes, ScriptDur: s.scriptDur.Seconds()}
+	if s.peer.IP != nil {
+		sum.Client = s.peer.IP.String()
+	}
+	if s.msg != nil {
+		sum.From = s.msg.from
+		for _, r := range s.msg.rcpts {
+			sum.Rcpts = append(sum.Rcpts, r.addr)
+		}
+	}
+	changes := make([]string, len(res.Changes))
+	for i, c := range res.Changes {
+		changes[i] = c.String()
+	}
+	action := res.Verdict.Action
+	if action == milter.Continue {
+		action = milter.Accept
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "message",
+		slog.String("action", action.String()),
+		slog.String("reply", strings.TrimSpace(strconvCode(res.Verdict.Code)+" "+res.Verdict.Text)),
+		slog.String("from", sum.From),
+		slog.String("rcpts", strings.Join(sum.Rcpts, ",")),
+		slog.String("changes", strings.Join(changes, "; ")),
+		slog.Float64("script_seconds", sum.ScriptDur))
+	if s.eng.cfg.Observer != nil {
+		s.eng.cfg.Observer(sum)
+	}
+	s.scriptDur = 0
+}
+
+func strconvCode(c int) string {
+	if c == 0 {
+		return ""
+	}
+	return strconv.Itoa(c)
+}
