@@ -59,21 +59,27 @@ func TestMessageEdits(t *testing.T) {
 			if qid == "" {
 				t.Fatalf("no queue id in %q", final)
 			}
-			listing := m.queueListing(t)
-			switch m.name {
-			case "postfix":
-				// Held messages carry "!" after the queue id.
-				if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(qid) + `!`).MatchString(listing) {
-					t.Errorf("%s not on hold:\n%s", qid, listing)
-				}
-			default:
-				if !strings.Contains(listing, qid) || !strings.Contains(listing, "held by e2e policy") {
-					t.Errorf("%s not quarantined with the reason:\n%s", qid, listing)
-				}
-			}
+			m.assertHeld(t, qid, "held by e2e policy")
 			m.assertNotDelivered(t, rcpt)
 		})
 	})
+}
+
+// assertHeld checks that the message is quarantined: in Postfix's hold
+// queue ("!" after the queue id), in Sendmail's quarantine with the reason.
+func (m *mta) assertHeld(t *testing.T, qid, reason string) {
+	t.Helper()
+	listing := m.queueListing(t)
+	switch m.name {
+	case "postfix":
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(qid) + `!`).MatchString(listing) {
+			t.Errorf("%s not on hold:\n%s", qid, listing)
+		}
+	default:
+		if !strings.Contains(listing, qid) || !strings.Contains(listing, "QUARANTINE: "+reason) {
+			t.Errorf("%s not quarantined with reason %q:\n%s", qid, reason, listing)
+		}
+	}
 }
 
 // deliverOne sends one message on a fresh connection and requires a 250

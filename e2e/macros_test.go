@@ -220,6 +220,36 @@ func TestMTAReplyPassThrough(t *testing.T) {
 	})
 }
 
+// TestMTAQuarantine shows where each MTA keeps a message a plain go-milter
+// milter quarantines (no luamilter involved).
+func TestMTAQuarantine(t *testing.T) {
+	s := requireSuite(t)
+	serveMilter(t, s, milter.WithMilter(func() milter.Milter { return quarantineMilter{} }),
+		milter.WithAction(milter.OptQuarantine))
+	forEachMTA(t, s, func(t *testing.T, m *mta) {
+		rcpt := "held+" + uniq() + "@example.com"
+		final := deliverOne(t, m, "sender@example.org", []string{rcpt},
+			message("sender@example.org", rcpt, "quarantine", nil, "hold me\n"))
+		qid := m.queueID(final)
+		if qid == "" {
+			t.Fatalf("no queue id in %q", final)
+		}
+		m.assertHeld(t, qid, "reference quarantine")
+		t.Logf("%s queue:\n%s", m.name, m.queueListing(t))
+		m.assertNotDelivered(t, rcpt)
+	})
+}
+
+// quarantineMilter quarantines every message.
+type quarantineMilter struct{ milter.NoOpMilter }
+
+func (quarantineMilter) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
+	if err := m.Quarantine("reference quarantine"); err != nil {
+		return nil, err
+	}
+	return milter.RespAccept, nil
+}
+
 // replyMilter rejects with fixed texts.
 type replyMilter struct{ milter.NoOpMilter }
 

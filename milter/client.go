@@ -34,9 +34,9 @@ type StageResult struct {
 
 // Trace is the outcome of a Transaction.
 type Trace struct {
-	Stages        []StageResult `json:"stages"`
-	Final         StageResult   `json:"final"`
-	Modifications []string      `json:"modifications"`
+	Stages        []StageResult           `json:"stages"`
+	Final         StageResult             `json:"final"`
+	Modifications []string                `json:"modifications"`
 	Raw           []gomilter.ModifyAction `json:"-"`
 }
 

@@ -13,7 +13,7 @@ type Backend interface {
 
 // SessionInfo describes the milter connection a session serves.
 type SessionInfo struct {
-	ID       uint64 // unique per Server
+	ID uint64 // unique per Server
 }
 
 // Macros gives the values the MTA sent for the current stage and earlier.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
-	lua "github.com/yuin/gopher-lua"
 	"github.com/urfave/cli/v2"
+	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart"
 )

@@ -21,7 +21,8 @@ import "strconv"
 // exactly as in the original. Evaluation order is unchanged.
 const (
 	flushSize      = 50
-	maxChunkFields = 20000
+	maxFields      = 25000 // larger constructors are split ...
+	maxChunkFields = 20000 // ... into chunks of this many fields
 )
 
 type field struct {
@@ -92,8 +93,9 @@ func (p *parser) splitConstructor(open, closeIdx int, fields []field, callArg bo
 	}
 	var starts []int // first field of every chunk after the first
 	count, positional := 0, 0
+	bySize := len(fields) > maxFields
 	for i, f := range fields {
-		if count == maxChunkFields || (f.keyed && positional > 0 && positional%flushSize == 0) {
+		if (bySize && count == maxChunkFields) || (f.keyed && positional > 0 && positional%flushSize == 0) {
 			starts = append(starts, i)
 			count, positional = 0, 0
 		}

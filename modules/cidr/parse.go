@@ -17,6 +17,10 @@ const defaultA = "127.0.0.2"
 // value of its own.
 const listValue = "1"
 
+// maxWarnings limits the malformed lines reported per load, so a broken
+// file cannot flood the log.
+const maxWarnings = 10
+
 // parser reads the rbldnsd and list formats. Malformed lines are skipped
 // and reported through warn, as rbldnsd does, so one bad line in a large
 // block list does not take the whole list out of service.
@@ -24,6 +28,7 @@ type parser struct {
 	format Format
 	txt    bool // rbldnsd: return the TXT column instead of the A column
 	warn   func(error)
+	bad    int // malformed lines seen
 	defA   string
 	defTXT string
 }
@@ -39,12 +44,18 @@ func (p *parser) parse(ctx context.Context, r io.Reader) ([]Entry, error) {
 		}
 		var err error
 		out, err = p.line(out, strings.TrimSpace(sc.Text()))
-		if err != nil && p.warn != nil {
-			p.warn(fmt.Errorf("line %d: %w", n, err))
+		if err != nil {
+			p.bad++
+			if p.warn != nil && p.bad <= maxWarnings {
+				p.warn(fmt.Errorf("line %d: %w", n, err))
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
+	}
+	if p.warn != nil && p.bad > maxWarnings {
+		p.warn(fmt.Errorf("%d more malformed lines skipped", p.bad-maxWarnings))
 	}
 	return out, nil
 }

@@ -211,3 +211,15 @@ func TestRangePrefixes(t *testing.T) {
 		}
 	}
 }
+
+func TestParseWarningsCapped(t *testing.T) {
+	var warnings []string
+	p := parser{format: FormatList, warn: func(err error) { warnings = append(warnings, err.Error()) }}
+	es, err := p.parse(context.Background(), strings.NewReader(strings.Repeat("bogus\n", 25)+"10.0.0.0/8\n"))
+	if err != nil || len(es) != 1 {
+		t.Fatalf("entries %v, err %v", es, err)
+	}
+	if len(warnings) != maxWarnings+1 || warnings[maxWarnings] != "15 more malformed lines skipped" {
+		t.Errorf("warnings = %q", warnings)
+	}
+}

@@ -82,6 +82,18 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16, server
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
+	resolve := func() ([]Record, error) { return r.resolve(ctx, key, qname, qtype, servers) }
+	recs, err := r.flight.do(ctx, key, resolve)
+	var le *LookupError
+	if errors.As(err, &le) && le.Status == StatusCanceled && ctx.Err() == nil {
+		// The session that led a shared query went away; ask ourselves.
+		recs, err = resolve()
+	}
+	return recs, err
+}
+
+// resolve queries the servers and caches the answer.
+func (r *Resolver) resolve(ctx context.Context, key, qname string, qtype uint16, servers []string) ([]Record, error) {
 	msg, err := r.exchange(ctx, qname, qtype, servers)
 	if err != nil {
 		return nil, err
@@ -91,6 +103,14 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16, server
 		r.cache.put(key, e, time.Now())
 	}
 	return e.result()
+}
+
+// ctxError turns an ended context into the matching LookupError.
+func ctxError(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return &LookupError{Status: StatusCanceled, Err: ctx.Err()}
+	}
+	return &LookupError{Status: StatusTimeout, Err: ctx.Err()}
 }
 
 // queryName validates name and returns it fully qualified and lower case.
@@ -140,7 +160,7 @@ func (r *Resolver) exchange(ctx context.Context, qname string, qtype uint16, ser
 		}
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return nil, &LookupError{Status: StatusCanceled, Err: ctx.Err()}
+		return nil, ctxError(ctx)
 	}
 	var le *LookupError
 	if errors.As(last, &le) {

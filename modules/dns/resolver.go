@@ -69,6 +69,7 @@ type Resolver struct {
 	maxTTL  time.Duration
 	maxNeg  time.Duration
 	cache   *cache
+	flight  flight
 	log     *slog.Logger
 }
 
