@@ -23,6 +23,7 @@ func (lim Limits) tableConcat(L *lua.LState) int {
 		last = int64(checkInt(L, 4, "concat"))
 	}
 	var b strings.Builder
+	b.Grow(concatSizeHint(tb, i, last, len(sep), lim.MaxStringSize))
 	add := func(i int64) {
 		v := tb.RawGetInt(int(i))
 		s, ok := toStringValue(v)
@@ -46,6 +47,26 @@ func (lim Limits) tableConcat(L *lua.LState) int {
 	}
 	L.Push(lua.LString(b.String()))
 	return 1
+}
+
+// concatSizeHint estimates the result size from the string items so the
+// builder allocates once; numbers are counted at a typical width.
+func concatSizeHint(tb *lua.LTable, i, last int64, lsep, max int) int {
+	if last-i > 1<<24 {
+		return 0 // nonsense ranges fail on the first missing item anyway
+	}
+	n := 0
+	for ; i <= last && n <= max; i++ {
+		switch v := tb.RawGetInt(int(i)).(type) {
+		case lua.LString:
+			n += len(v) + lsep
+		case lua.LNumber:
+			n += 8 + lsep
+		default:
+			return 0
+		}
+	}
+	return min(n, max)
 }
 
 func tableGetn(L *lua.LState) int {
