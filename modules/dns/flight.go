@@ -17,8 +17,8 @@ type flight struct {
 type call struct {
 	done    chan struct{}
 	waiters int // callers sharing this call, guarded by flight.mu
-	recs []Record
-	err  error
+	recs    []Record
+	err     error
 }
 
 // do runs fn for key unless a call for key is already running, in which
