@@ -18,6 +18,9 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/luamilter/luamilter/luart/dialect"
+	"github.com/luamilter/luamilter/luart/lstd"
 )
 
 // maxArrayIndex caps gopher-lua's array part. The library default (2^26)
@@ -48,12 +51,6 @@ type Config struct {
 	Log *slog.Logger
 	// Setting answers msys.config lookups; may be nil.
 	Setting func(name string) (string, bool)
-	// Translate rewrites Momentum's dialect into plain Lua 5.1; nil means
-	// the source is compiled as is.
-	Translate func(chunk string, src []byte) ([]byte, error)
-	// Install replaces gopher-lua built-ins with exact Lua 5.1 versions
-	// after the standard libraries are opened; may be nil.
-	Install func(L *lua.LState, lim Limits)
 	// Brake is the process-wide memory brake; nil disables it.
 	Brake *Brake
 }
@@ -85,6 +82,7 @@ type Runtime struct {
 	callout map[string]bool // callouts defined by any module
 	names   []string        // module names in load order
 
+	gc        *lstd.GCThrottle // shared by all States: collectgarbage rate limit
 	helpersMu sync.Mutex
 	helpers   map[string]*lua.FunctionProto
 }
@@ -109,9 +107,9 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	rt := &Runtime{cfg: cfg, log: cfg.Log, callout: map[string]bool{}}
+	rt := &Runtime{cfg: cfg, log: cfg.Log, callout: map[string]bool{}, gc: lstd.NewGCThrottle(time.Second)}
 	for _, path := range cfg.Scripts {
-		s, err := Compile(path, cfg.Translate)
+		s, err := Compile(path)
 		if err != nil {
 			return nil, err
 		}
@@ -138,35 +136,36 @@ func New(cfg Config) (*Runtime, error) {
 	return rt, nil
 }
 
-// Compile reads, translates and compiles one script file.
-func Compile(path string, translate func(string, []byte) ([]byte, error)) (*Script, error) {
+// Compile reads, translates Momentum's dialect and compiles one script.
+func Compile(path string) (*Script, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	proto, err := CompileSource(path, src, translate)
+	proto, err := CompileSource(path, src)
 	if err != nil {
 		return nil, err
 	}
 	return &Script{Path: path, proto: proto}, nil
 }
 
-// CompileSource compiles src under the chunk name name.
-func CompileSource(name string, src []byte, translate func(string, []byte) ([]byte, error)) (*lua.FunctionProto, error) {
+// CompileSource translates Momentum's dialect (!=, bitwise operators,
+// \x escapes, octal literals, huge table constructors) and compiles src
+// under the chunk name name. Line numbers are kept, so errors point at
+// the administrator's own lines.
+func CompileSource(name string, src []byte) (*lua.FunctionProto, error) {
 	if len(src) >= 4 && bytes.HasPrefix(src, []byte("\x1bLua")) {
 		return nil, &ScriptError{Kind: KindSyntax, Module: name, File: name, Msg: "precompiled chunks are not accepted"}
 	}
-	if translate != nil {
-		out, err := translate(name, src)
-		if err != nil {
-			file, line, msg := splitPosition(err.Error())
-			if file == "" {
-				file = name
-			}
-			return nil, &ScriptError{Kind: KindSyntax, Module: name, File: file, Line: line, Msg: msg}
+	out, err := dialect.Translate(name, src)
+	if err != nil {
+		file, line, msg := splitPosition(err.Error())
+		if file == "" {
+			file = name
 		}
-		src = out
+		return nil, &ScriptError{Kind: KindSyntax, Module: name, File: file, Line: line, Msg: msg}
 	}
+	src = out
 	chunk, err := parse.Parse(bytes.NewReader(src), name)
 	if err != nil {
 		return nil, syntaxError(name, err)
@@ -238,7 +237,7 @@ func (rt *Runtime) helper(path string) (*lua.FunctionProto, error) {
 	if p, ok := rt.helpers[path]; ok {
 		return p, nil
 	}
-	s, err := Compile(path, rt.cfg.Translate)
+	s, err := Compile(path)
 	if err != nil {
 		return nil, err
 	}

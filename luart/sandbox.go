@@ -4,6 +4,10 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/luart/dialect"
+	"github.com/luamilter/luamilter/luart/lpattern"
+	"github.com/luamilter/luamilter/luart/lstd"
 )
 
 // openLibraries builds the sandboxed global environment of a State.
@@ -36,10 +40,12 @@ func (st *State) openLibraries() error {
 		L.Push(lua.LString(lib.name))
 		L.Call(1, 0)
 	}
-	if st.rt.cfg.Install != nil {
-		st.rt.cfg.Install(L, st.rt.cfg.Limits)
-	}
 	g := L.G.Global
+	lim := st.rt.cfg.Limits
+	lstd.Install(L, lstd.Limits{MaxStringSize: lim.MaxStringSize, GC: st.rt.gc})
+	lpattern.Install(L, g.RawGetString("string").(*lua.LTable),
+		lpattern.Limits{MaxSteps: lim.MaxPatternStep, MaxOutput: lim.MaxStringSize})
+	dialect.InstallHelpers(L)
 	if !st.rt.cfg.Unsafe {
 		for _, name := range []string{"dofile", "loadfile"} {
 			g.RawSetString(name, lua.LNil)

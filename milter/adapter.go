@@ -79,14 +79,14 @@ func (a *adapter) MailFrom(from, args string, m gomilter.Modifier) (*gomilter.Re
 		return a.respond(*a.refused)
 	}
 	a.resetMessage()
-	return a.respond(a.sess.MailFrom(a.ctx, from, args, m))
+	return a.respond(a.sess.MailFrom(a.ctx, gomilter.RemoveAngle(from), args, m))
 }
 
 func (a *adapter) RcptTo(rcpt, args string, m gomilter.Modifier) (*gomilter.Response, error) {
 	if a.refused != nil {
 		return a.respond(*a.refused)
 	}
-	return a.respond(a.sess.RcptTo(a.ctx, rcpt, args, m))
+	return a.respond(a.sess.RcptTo(a.ctx, gomilter.RemoveAngle(rcpt), args, m))
 }
 
 func (a *adapter) Data(m gomilter.Modifier) (*gomilter.Response, error) {

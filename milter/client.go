@@ -145,7 +145,10 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 }
 
 func stageResult(stage, arg string, act *gomilter.Action) StageResult {
-	r := StageResult{Stage: stage, Arg: arg, Code: int(act.SMTPCode), Reply: act.SMTPReply}
+	r := StageResult{Stage: stage, Arg: arg}
+	if act.StopProcessing() {
+		r.Code, r.Reply = int(act.SMTPCode), act.SMTPReply
+	}
 	switch act.Type {
 	case gomilter.ActionAccept:
 		r.Action = "accept"

@@ -45,7 +45,7 @@ func check(c *cli.Context) error {
 		Unsafe: c.Bool("unsafe-lua"), Log: log, PoolSize: 1}
 	addStandardParts(&cfg)
 	for _, path := range scripts {
-		if _, err := luart.Compile(path, cfg.Translate); err != nil {
+		if _, err := luart.Compile(path); err != nil {
 			reportErr(report, path, err)
 		}
 	}
