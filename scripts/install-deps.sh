@@ -48,7 +48,7 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 
 apt-get $APT_OPTS install -y --no-install-recommends \
 	postfix swaks lua5.1 redis-server postgresql dnsmasq-base \
-	m4 make python3 iproute2 util-linux ca-certificates \
+	m4 make python3 iproute2 util-linux ca-certificates miltertest \
 	libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 libwrap0
 
 # Package postinst scripts may have started daemons despite policy-rc.d on
