@@ -173,24 +173,23 @@ func toInteger(f float64) int64 {
 	return int64(f)
 }
 
-// tableMerge implements HelperMerge(K, t1, n1, ..., tK, nK, extra...): t1
-// receives, chunk by chunk, the keyed fields of tJ and then its nJ
-// positional items shifted past those of the earlier chunks, then the extra
-// values (the results of a final call or "..."). Where the original
+// tableMerge implements HelperMerge. merge(t1, n1) returns a merger m that
+// holds t1, whose first n1 integer keys are its positional items. Each
+// m(tJ, nJ) copies the keyed fields of tJ into t1, then appends the nJ
+// positional items of tJ, and returns m again; a call with a third argument
+// (the marker) finishes by appending the arguments after the marker (the
+// results of a final call or "...") and returns t1. Where the original
 // constructor gave one key twice the later chunk wins; Lua leaves that
 // order undefined.
 func tableMerge(L *lua.LState) int {
-	k := L.CheckInt(1)
-	if k < 1 || L.GetTop() < 1+2*k {
-		L.RaiseError("%s: bad arguments", HelperMerge)
-	}
-	res := L.CheckTable(2)
-	off := L.CheckInt(3)
-	for j := 1; j < k; j++ {
-		t := L.CheckTable(2 + 2*j)
-		n := L.CheckInt(3 + 2*j)
+	res := L.CheckTable(1)
+	off := L.CheckInt(2)
+	var merger *lua.LFunction
+	merger = L.NewFunction(func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		n := L.CheckInt(2)
 		t.ForEach(func(key, v lua.LValue) {
-			if num, ok := key.(lua.LNumber); ok && num >= 1 && num <= lua.LNumber(n) && num == lua.LNumber(math.Trunc(float64(num))) {
+			if k, ok := key.(lua.LNumber); ok && k >= 1 && k <= lua.LNumber(n) && k == lua.LNumber(math.Trunc(float64(k))) {
 				return // positional, copied below
 			}
 			res.RawSet(key, v)
@@ -201,13 +200,19 @@ func tableMerge(L *lua.LState) int {
 			}
 		}
 		off += n
-	}
-	for idx := 2 + 2*k; idx <= L.GetTop(); idx++ {
-		off++
-		if v := L.Get(idx); v != lua.LNil {
-			res.RawSetInt(off, v)
+		if L.GetTop() < 3 {
+			L.Push(merger)
+			return 1
 		}
-	}
-	L.Push(res)
+		for idx := 4; idx <= L.GetTop(); idx++ {
+			off++
+			if v := L.Get(idx); v != lua.LNil {
+				res.RawSetInt(off, v)
+			}
+		}
+		L.Push(res)
+		return 1
+	})
+	L.Push(merger)
 	return 1
 }

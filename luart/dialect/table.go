@@ -12,13 +12,15 @@ import "strconv"
 //     just used as scratch, so "{1, ..., 50, k = f()}" overwrites t[1].
 //
 // Constructors that would hit either are split into sub-constructors that
-// avoid both and are merged at run time by HelperMerge:
+// avoid both and are merged at run time by HelperMerge, as a chain of calls
+// that needs a fixed number of registers however many chunks there are:
 //
-//	{a, b, [k] = v, c, f()}  ->  merge(K, {chunk1}, n1, ..., {chunkK}, nK, f())
+//	{a, b, [k] = v, c, f()}  ->  merge({chunk1}, n1)({chunk2}, n2, true, f())
 //
-// where nJ is the number of positional items in chunk J. A final positional
-// call or "..." is passed after the chunks so that all its results are kept,
-// exactly as in the original. Evaluation order is unchanged.
+// where nJ is the number of positional items in chunk J and the final call
+// is marked by its third argument. A final positional call or "..." is
+// passed after the marker so that all its results are kept, exactly as in
+// the original. Evaluation order is unchanged.
 const (
 	flushSize      = 50
 	maxFields      = 25000 // larger constructors are split ...
@@ -120,11 +122,11 @@ func (p *parser) splitConstructor(open, closeIdx int, fields []field, callArg bo
 			counts[chunk]++
 		}
 	}
-	prefix := ""
+	prefix, suffix := "", ")"
 	if callArg {
-		prefix = "("
+		prefix, suffix = "(", "))"
 	}
-	editAt(p.edits, open).setRepl(prefix + HelperMerge + "(" + strconv.Itoa(len(starts)+1) + ", {")
+	editAt(p.edits, open).setRepl(prefix + HelperMerge + "({")
 	for j, s := range starts {
 		prev := fields[s-1]
 		if prev.multi { // no longer last in its constructor: keep one value
@@ -134,21 +136,17 @@ func (p *parser) splitConstructor(open, closeIdx int, fields []field, callArg bo
 			c.closes = append(c.closes, ")")
 		}
 		c := editAt(p.edits, prev.sep)
-		c.closes = append(c.closes, "}, "+strconv.Itoa(counts[j])+", {")
-	}
-	suffix := ")"
-	if callArg {
-		suffix = "))"
+		c.closes = append(c.closes, "}, "+strconv.Itoa(counts[j])+")({")
 	}
 	n := strconv.Itoa(counts[len(starts)])
 	if finalMulti {
 		o := editAt(p.edits, last.first)
-		o.opens = append(o.opens, "}, "+n+", ")
+		o.opens = append(o.opens, "}, "+n+", true, ")
 		if last.sep >= 0 { // "f(),)" would not compile
 			editAt(p.edits, last.sep).setRepl("")
 		}
 		editAt(p.edits, closeIdx).setRepl(suffix)
 		return
 	}
-	editAt(p.edits, closeIdx).setRepl("}, " + n + suffix)
+	editAt(p.edits, closeIdx).setRepl("}, " + n + ", true" + suffix)
 }
