@@ -43,7 +43,11 @@ func check(c *cli.Context) error {
 	}
 	cfg := luart.Config{Scripts: scripts, ScriptDirs: c.StringSlice("script-dir"), Timeout: c.Duration("script-timeout"),
 		Unsafe: c.Bool("unsafe-lua"), Log: log, PoolSize: 1}
-	addStandardParts(&cfg)
+	mods, err := buildModules(c, &cfg)
+	if err != nil {
+		return err
+	}
+	defer mods.Close()
 	for _, path := range scripts {
 		if _, err := luart.Compile(path); err != nil {
 			reportErr(report, path, err)

@@ -19,7 +19,9 @@ func main() {
 		Commands: []*cli.Command{serveCommand(), checkCommand(), testCommand()},
 		ExitErrHandler: func(c *cli.Context, err error) {
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "luamilter:", err)
+				if err.Error() != "" {
+					fmt.Fprintln(os.Stderr, "luamilter:", err)
+				}
 				if coder, ok := err.(cli.ExitCoder); ok {
 					os.Exit(coder.ExitCode())
 				}
@@ -28,7 +30,6 @@ func main() {
 		},
 	}
 	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "luamilter:", err)
 		os.Exit(1)
 	}
 }

@@ -11,12 +11,13 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules"
 	"github.com/luamilter/luamilter/policy"
 )
 
 // runtimeFlags are shared by serve, check and test.
 func runtimeFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringSliceFlag{Name: "script", Aliases: []string{"s"}, EnvVars: []string{"LUAMILTER_SCRIPT"},
 			Usage: "policy script `FILE` (repeatable; run in the given order)"},
 		&cli.StringSliceFlag{Name: "script-dir", EnvVars: []string{"LUAMILTER_SCRIPT_DIR"},
@@ -31,7 +32,7 @@ func runtimeFlags() []cli.Flag {
 			Usage: "client `CIDR` whose sessions get can_relay=true (repeatable)"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"LUAMILTER_LOG_FORMAT"}, Usage: "text or json"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"LUAMILTER_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
-	}
+	}, moduleFlags()...)
 }
 
 // newLogger builds the slog logger from --log-format and --log-level.
@@ -50,11 +51,12 @@ func newLogger(c *cli.Context) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", c.String("log-format"))
 }
 
-// runtimeConfig turns the flags into a luart.Config.
-func runtimeConfig(c *cli.Context, log *slog.Logger) (luart.Config, error) {
+// runtimeConfig turns the flags into a luart.Config and builds the msys.*
+// libraries it uses; the caller closes the returned set.
+func runtimeConfig(c *cli.Context, log *slog.Logger) (luart.Config, *modules.Set, error) {
 	scripts := c.StringSlice("script")
 	if len(scripts) == 0 {
-		return luart.Config{}, fmt.Errorf("no policy script: give --script FILE")
+		return luart.Config{}, nil, fmt.Errorf("no policy script: give --script FILE")
 	}
 	if c.Bool("unsafe-lua") {
 		log.Warn("--unsafe-lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
@@ -66,8 +68,11 @@ func runtimeConfig(c *cli.Context, log *slog.Logger) (luart.Config, error) {
 		Unsafe:     c.Bool("unsafe-lua"),
 		Log:        log,
 	}
-	addStandardParts(&cfg)
-	return cfg, nil
+	set, err := buildModules(c, &cfg)
+	if err != nil {
+		return luart.Config{}, nil, err
+	}
+	return cfg, set, nil
 }
 
 // engineConfig turns the flags into a policy.Config.

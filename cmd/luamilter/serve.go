@@ -55,10 +55,11 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rcfg, err := runtimeConfig(c, log)
+	rcfg, mods, err := runtimeConfig(c, log)
 	if err != nil {
 		return err
 	}
+	defer mods.Close()
 	if limit := c.Int64("memory-limit"); limit > 0 {
 		rcfg.Brake = luart.NewBrake(uint64(limit), 50*time.Millisecond)
 		defer rcfg.Brake.Close()

@@ -43,10 +43,11 @@ func runTest(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rcfg, err := runtimeConfig(c, log)
+	rcfg, mods, err := runtimeConfig(c, log)
 	if err != nil {
 		return err
 	}
+	defer mods.Close()
 	rcfg.PoolSize = 1
 	ecfg, err := engineConfig(c, log)
 	if err != nil {
