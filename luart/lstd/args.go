@@ -99,8 +99,10 @@ func cULong(f float64) uint64 {
 	return uint64(cLong(f))
 }
 
+// checkInt is luaL_checkint, (int)luaL_checkinteger: the number goes to a
+// C long first and is then truncated to 32 bits, so NaN and 2^53 give 0.
 func checkInt(L *lua.LState, n int, fname string) int {
-	return int(cInt(checkNumber(L, n, fname)))
+	return int(int32(cLong(checkNumber(L, n, fname))))
 }
 
 func optInt(L *lua.LState, n int, fname string, def int) int {

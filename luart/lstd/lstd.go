@@ -4,8 +4,9 @@
 // number formatting and the same error messages.
 //
 // Install is called once per state, after the standard libraries have been
-// opened. It replaces, in place, string.format/rep/lower/upper, tostring,
-// tonumber, unpack, table.concat/getn/setn/maxn/foreach/foreachi,
+// opened. It replaces, in place, string.format/rep/lower/upper/sub/byte/
+// char/len/reverse, tostring, tonumber, unpack, select, error,
+// table.concat/getn/setn/maxn/foreach/foreachi,
 // math.random/randomseed/huge/mod/fmod/max/min, os.date/time/clock/difftime,
 // collectgarbage and gcinfo. The pattern functions (string.find, match,
 // gmatch, gsub) are not touched here.
@@ -81,6 +82,8 @@ func Install(L *lua.LState, lim Limits) {
 	set(g, "tostring", baseToString)
 	set(g, "tonumber", baseToNumber)
 	set(g, "unpack", tableUnpack)
+	set(g, "select", baseSelect)
+	set(g, "error", baseError)
 	gc := &gcState{throttle: lim.GC, pause: 200, stepmul: 200}
 	set(g, "collectgarbage", gc.collectGarbage)
 	set(g, "gcinfo", gcInfo)
@@ -90,6 +93,11 @@ func Install(L *lua.LState, lim Limits) {
 		set(tb, "rep", lim.strRep)
 		set(tb, "lower", strLower)
 		set(tb, "upper", strUpper)
+		set(tb, "sub", strSub)
+		set(tb, "byte", strByte)
+		set(tb, "char", strChar)
+		set(tb, "len", strLen)
+		set(tb, "reverse", strReverse)
 	}
 	if tb, ok := g.RawGetString("table").(*lua.LTable); ok {
 		set(tb, "concat", lim.tableConcat)

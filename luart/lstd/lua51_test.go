@@ -176,8 +176,11 @@ func diffRun(t *testing.T, name string, cases []diffCase, lim Limits, env []stri
 	if len(want) != len(cases) || len(got) != len(cases) {
 		t.Fatalf("%s: %d cases, lua5.1 gave %d results, gopher-lua %d", name, len(cases), len(want), len(got))
 	}
-	bad := 0
+	bad, errs := 0, 0
 	for i := range cases {
+		if strings.HasPrefix(want[i], "ERR") {
+			errs++
+		}
 		w, g := normalize(want[i]), normalize(got[i])
 		if w != g && !(cases[i].approx && approxEqual(w, g)) {
 			bad++
@@ -186,7 +189,7 @@ func diffRun(t *testing.T, name string, cases []diffCase, lim Limits, env []stri
 			}
 		}
 	}
-	t.Logf("%s: %d cases compared with lua5.1, %d mismatches", name, len(cases), bad)
+	t.Logf("%s: %d cases compared with lua5.1 (%d of them errors), %d mismatches", name, len(cases), errs, bad)
 	return len(cases)
 }
 
