@@ -81,9 +81,9 @@ func (f *formatter) format(L *lua.LState) (string, string) {
 			}
 			addQuoted(&b, q)
 		case 's':
-			top := L.GetTop()
+			saved := L.GetTop()
 			v, ok := toStringValue(tostringValue(L, L.Get(arg)))
-			L.SetTop(top)
+			L.SetTop(saved)
 			if !ok {
 				return "", "'tostring' must return a string to 'format'"
 			}

@@ -12,10 +12,13 @@
 // gmatch, gsub) are not touched here.
 //
 // Known limits of the approach: conversions done by the VM itself are still
-// gopher-lua's. That covers arithmetic coercion of strings ("010"+0,
-// "0x10"+0), the .. operator (which formats numbers with Go's %v rules and is
-// not subject to Limits.MaxStringSize) and numbers passed to Go functions
-// that call LState.ToString. print is left alone on purpose: the embedding
+// gopher-lua's. That covers arithmetic coercion of strings (gopher-lua reads
+// "010"*1 as octal 8 where Lua 5.1 gives 10), the .. operator (1e15 .. ""
+// is "1000000000000000" instead of "1e+15", and the result is not subject
+// to Limits.MaxStringSize) and numbers passed to Go functions that call
+// LState.ToString. Functions not replaced here keep gopher-lua's argument
+// error wording ("bad argument #1 to floor" without quotes), and argument
+// numbers in errors are not shifted for method calls ("%d"):format(). print is left alone on purpose: the embedding
 // runtime routes it to its log and formats arguments with ToStringValue.
 package lstd
 

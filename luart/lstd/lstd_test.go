@@ -229,3 +229,20 @@ func TestOSClock(t *testing.T) {
 		t.Fatalf("os.clock: %q, %v", got, err)
 	}
 }
+
+func TestCheckSize(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	lim := Limits{MaxStringSize: 10}
+	L.SetGlobal("check", L.NewFunction(func(L *lua.LState) int {
+		lim.CheckSize(L, "msys.thing", L.CheckInt(1))
+		return 0
+	}))
+	if err := L.DoString(`check(10)`); err != nil {
+		t.Fatalf("size at the limit: %v", err)
+	}
+	err := L.DoString(`check(11)`)
+	if err == nil || !strings.Contains(err.Error(), "msys.thing result too large (11 bytes; limit 10)") {
+		t.Fatalf("size over the limit: %v", err)
+	}
+}

@@ -16,9 +16,12 @@ func tooLarge(what string, n, limit int) string {
 // would exceed the configured MaxStringSize. Other libraries building
 // strings for scripts use it to apply the same limit.
 func (lim Limits) CheckSize(L *lua.LState, what string, n int) {
-	lim = lim.normalized()
-	if n > lim.MaxStringSize || n < 0 {
-		raise(L, "%s", tooLarge(what, n, lim.MaxStringSize))
+	max := lim.MaxStringSize
+	if max <= 0 {
+		max = DefaultMaxStringSize
+	}
+	if n > max || n < 0 {
+		raise(L, "%s", tooLarge(what, n, max))
 	}
 }
 
