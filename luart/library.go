@@ -36,6 +36,9 @@ type CallInfo struct {
 	Callout string // callout being run, e.g. "validate_rcptto"
 	QueueID string // MTA queue id when known
 	PeerIP  net.IP // connected SMTP client, nil when unknown
+	// Host is the embedding program's object for the session (policy's
+	// session); libraries of that program use it, others ignore it.
+	Host any
 }
 
 type callInfoKey struct{}

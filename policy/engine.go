@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -55,6 +56,20 @@ type Config struct {
 	RelayNetworks []*net.IPNet
 	// Observer, when set, is told about every finished message.
 	Observer func(Summary)
+	// CalloutObserver, when set, is told about every callout run, with
+	// its duration and error (nil on success), for metrics.
+	CalloutObserver func(module, callout string, d time.Duration, err error)
+	// Accounting, when set, is told about connections and messages so
+	// msys.audit can count them.
+	Accounting Accounting
+}
+
+// Accounting receives luamilter's own session accounting.
+type Accounting interface {
+	Connection(ctx context.Context, ip net.IP) error
+	Disconnect(ctx context.Context, ip net.IP) error
+	Reception(ctx context.Context, ip net.IP) error
+	Rejection(ctx context.Context, ip net.IP) error
 }
 
 // Engine is the milter.Backend that runs the current generation of

@@ -19,6 +19,7 @@ func (s *session) EndOfMessage(ctx context.Context, mm *milter.Message, macros m
 	msg := s.msg
 	msg.load(mm)
 	res := s.dataPhases(ctx, msg)
+	s.account(ctx, res.Verdict)
 	s.summarize(res)
 	return res
 }
@@ -127,4 +128,21 @@ func sameHeaders(a, b []hdr) bool {
 		}
 	}
 	return true
+}
+
+// account tells msys.audit whether the message was received or rejected.
+func (s *session) account(ctx context.Context, v milter.Verdict) {
+	a := s.eng.cfg.Accounting
+	if a == nil || s.peer.IP == nil {
+		return
+	}
+	var err error
+	if v.Action == milter.Reject || v.Action == milter.TempFail {
+		err = a.Rejection(ctx, s.peer.IP)
+	} else {
+		err = a.Reception(ctx, s.peer.IP)
+	}
+	if err != nil {
+		s.log.Warn("session accounting", "err", err)
+	}
 }

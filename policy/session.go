@@ -58,6 +58,7 @@ func newSession(e *Engine, g *generation, st *luart.State, info milter.SessionIn
 	s := &session{eng: e, gen: g, st: st, id: info.ID,
 		conn: map[string]string{}, mess: map[string]string{}}
 	s.log = e.log.With("session", info.ID)
+	s.info.Host = s
 	s.bind()
 	return s
 }
@@ -76,6 +77,11 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 	s.peer, s.macro = c, m
 	s.info.PeerIP = c.IP
 	s.eng.sessions.add(s.id, c.IP)
+	if a := s.eng.cfg.Accounting; a != nil && c.IP != nil {
+		if err := a.Connection(ctx, c.IP); err != nil {
+			s.log.Warn("session accounting", "err", err)
+		}
+	}
 	s.fillConnMacros(m)
 	s.beginPhase()
 	return s.phase(ctx, "validate_connect", s.objs.ac, s.objs.vctx)
@@ -169,6 +175,11 @@ func (s *session) Close(ctx context.Context) {
 		}
 	}
 	s.eng.sessions.remove(s.id)
+	if a := s.eng.cfg.Accounting; a != nil && s.peer.IP != nil {
+		if err := a.Disconnect(ctx, s.peer.IP); err != nil {
+			s.log.Warn("session accounting", "err", err)
+		}
+	}
 	s.gen.rt.Release(s.st)
 	s.eng.drop(s.gen)
 }
@@ -241,7 +252,11 @@ func (s *session) call(ctx context.Context, mod *luart.Module, callout string, f
 	start := time.Now()
 	info := s.info
 	ret, err := s.st.Call(ctx, &info, fn, args...)
-	s.scriptDur += time.Since(start)
+	d := time.Since(start)
+	s.scriptDur += d
+	if obs := s.eng.cfg.CalloutObserver; obs != nil {
+		obs(mod.Name, callout, d, err)
+	}
 	if s.st.Broken() {
 		s.replaceState(ctx)
 	}

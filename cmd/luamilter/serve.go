@@ -68,6 +68,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	ecfg.Accounting = mods.Audit
 	rt, err := luart.New(rcfg)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)

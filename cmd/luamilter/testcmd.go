@@ -53,6 +53,7 @@ func runTest(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	ecfg.Accounting = mods.Audit
 	msg, err := readMessage(c)
 	if err != nil {
 		return err
