@@ -41,20 +41,35 @@ func backends(t *testing.T) []backend {
 			}
 			return out
 		}},
-		{"redis", func(t *testing.T, clk *clock, n int) []store.Store {
-			srv := storetest.StartRedis(t)
-			out := make([]store.Store, n)
-			for i := range out {
-				s, err := store.NewRedis(store.Config{Backend: "redis", Addrs: []string{srv.Addr}, Now: clk.Now, Timeout: time.Second})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				out[i] = s
-			}
-			return out
-		}},
+		redisBackend("redis", func(t *testing.T) store.Config {
+			return store.Config{Addrs: []string{storetest.StartRedis(t).Addr}}
+		}),
+		redisBackend("cluster", func(t *testing.T) store.Config {
+			return store.Config{Addrs: []string{storetest.StartCluster(t).Addr}, Cluster: true}
+		}),
+		redisBackend("sentinel", func(t *testing.T) store.Config {
+			master := storetest.StartRedis(t)
+			return store.Config{Addrs: []string{storetest.StartSentinel(t, master, "mymaster").Addr}, MasterName: "mymaster"}
+		}),
 	}
+}
+
+// redisBackend opens n clients on the Redis setup cfg starts.
+func redisBackend(name string, setup func(t *testing.T) store.Config) backend {
+	return backend{name, func(t *testing.T, clk *clock, n int) []store.Store {
+		cfg := setup(t)
+		cfg.Backend, cfg.Now, cfg.Timeout = store.BackendRedis, clk.Now, time.Second
+		out := make([]store.Store, n)
+		for i := range out {
+			s, err := store.NewRedis(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			out[i] = s
+		}
+		return out
+	}}
 }
 
 var win = store.Window{Interval: time.Minute, Windows: 3}

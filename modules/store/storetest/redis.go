@@ -19,6 +19,7 @@ type Redis struct {
 	t    testing.TB
 	port int
 	dir  string
+	args []string // the command line after redis-server, built by start
 	cmd  *exec.Cmd
 }
 
@@ -26,6 +27,15 @@ type Redis struct {
 // t.TempDir(), and stops it when the test ends. Without the binary the test
 // fails with an install hint, or is skipped when LUAMILTER_NO_REDIS=1.
 func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	return startRedis(t, func(r *Redis) []string {
+		return []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", r.dir}
+	})
+}
+
+// startRedis runs redis-server with the arguments args builds.
+func startRedis(t testing.TB, args func(r *Redis) []string) *Redis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv("LUAMILTER_NO_REDIS") == "1" {
@@ -38,6 +48,7 @@ func StartRedis(t testing.TB) *Redis {
 		t.Fatal(err)
 	}
 	r := &Redis{t: t, port: port, dir: t.TempDir(), Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	r.args = args(r)
 	r.Start()
 	t.Cleanup(r.Kill)
 	return r
@@ -56,8 +67,7 @@ func FreePort() (int, error) {
 // Start (re)starts the server on its port and waits until it answers PING.
 func (r *Redis) Start() {
 	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	r.cmd = exec.Command("redis-server", r.args...)
 	r.cmd.Stdout, r.cmd.Stderr = nil, nil
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("start redis-server: %v", err)
