@@ -17,7 +17,7 @@
 // is "1000000000000000" instead of "1e+15", and the result is not subject
 // to Limits.MaxStringSize) and numbers passed to Go functions that call
 // LState.ToString. Functions not replaced here keep gopher-lua's argument
-// error wording ("bad argument #1 to floor" without quotes), and argument
+// error wording ("bad argument #2 to rawequal" without quotes), and argument
 // numbers in errors are not shifted for method calls ("%d"):format(). print is left alone on purpose: the embedding
 // runtime routes it to its log and formats arguments with ToStringValue.
 package lstd

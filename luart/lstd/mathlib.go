@@ -23,6 +23,9 @@ func newSeededRand(seed uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 }
 
+// installMath replaces the math functions that differ from Lua 5.1. Unlike
+// C Lua, whose rand() starts from the same seed in every process, each
+// state's generator starts from a random seed until math.randomseed.
 func installMath(L *lua.LState, tb *lua.LTable) {
 	var seed [8]byte
 	_, _ = crand.Read(seed[:]) // never fails on Linux; a zero seed is still usable
