@@ -1,0 +1,133 @@
+// Package milttest starts a real luamilter milter server for tests: the
+// scripts are compiled by luart, run by the policy engine and served by
+// the milter package on a unix socket, exactly as `luamilter serve` does.
+package milttest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	gomilter "github.com/d--j/go-milter"
+
+	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/policy"
+)
+
+// Options tune a test server.
+type Options struct {
+	OnError        policy.OnError
+	Timeout        time.Duration // per callout; default 2s
+	Libraries      []luart.Library
+	MaxSessions    int
+	MaxMessageSize int64
+	SpoolThreshold int64
+	NegotiateAll   bool
+	Limits         luart.Limits
+	Brake          *luart.Brake
+}
+
+// Server is a running milter server with its log.
+type Server struct {
+	Socket string // unix socket path
+	Dir    string // temp dir holding scripts, socket and spool
+	Engine *policy.Engine
+	Milter *milter.Server
+	logs   *syncBuffer
+}
+
+// Start writes each script source to a file and serves them.
+func Start(t testing.TB, opts Options, scripts ...string) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for i, src := range scripts {
+		p := filepath.Join(dir, "script"+string(rune('a'+i))+".lua")
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	s, err := StartFiles(t, dir, opts, paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// StartFiles serves script files; it returns the load error, if any.
+func StartFiles(t testing.TB, dir string, opts Options, paths ...string) (*Server, error) {
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	libs := append([]luart.Library{policy.CoreLibrary()}, opts.Libraries...)
+	rt, err := luart.New(luart.Config{Scripts: paths, Timeout: opts.Timeout, Libraries: libs, Log: log,
+		PoolSize: 2, Limits: opts.Limits, Brake: opts.Brake})
+	if err != nil {
+		return nil, err
+	}
+	eng, err := policy.NewEngine(context.Background(), rt, policy.Config{OnError: opts.OnError, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	needs := eng.Needs
+	if opts.NegotiateAll {
+		needs = func() milter.Needs { return milter.Needs{All: true} }
+	}
+	srv := milter.NewServer(milter.Config{Backend: eng, Log: log, Needs: needs, Macros: milter.DefaultMacros,
+		MaxSessions: opts.MaxSessions, SessionWait: 200 * time.Millisecond, SpoolDir: dir,
+		SpoolThreshold: opts.SpoolThreshold, MaxMessageSize: opts.MaxMessageSize})
+	sock := filepath.Join(dir, "milter.sock")
+	ln, err := milter.Listen("unix:"+sock, milter.SocketOptions{})
+	if err != nil {
+		return nil, err
+	}
+	go srv.Serve(ln)
+	s := &Server{Socket: sock, Dir: dir, Engine: eng, Milter: srv, logs: logs}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		eng.Close(ctx)
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	return s, nil
+}
+
+// Logs returns everything the server logged so far.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// Play runs one transaction against the server.
+func (s *Server) Play(tx milter.Transaction) (*milter.Trace, error) {
+	return milter.Play("unix", s.Socket, tx)
+}
+
+// Client returns a go-milter client for hand-driven sessions, offering
+// what Postfix offers.
+func (s *Server) Client() *gomilter.Client {
+	return gomilter.NewClient("unix", s.Socket, gomilter.WithReadTimeout(10*time.Second), gomilter.WithWriteTimeout(10*time.Second))
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
