@@ -2,6 +2,7 @@ package dialect
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -196,5 +197,79 @@ func TestBigTableLines(t *testing.T) {
 	want := strings.Count(src, "\n") // the last line
 	if got := tbl.RawGetInt(1); got != lua.LNumber(want) {
 		t.Errorf("line = %v, want %d", got, want)
+	}
+}
+
+// dumpLua prints a table as sorted "key=value" lines; it runs unchanged in
+// lua5.1 and in gopher-lua.
+const dumpLua = `
+local count = 0
+function n() count = count + 1; return count end
+function three() return "x", "y", "z" end
+local t = (function() %s end)()
+local keys = {}
+for k in pairs(t) do keys[#keys + 1] = k end
+table.sort(keys, function(a, b)
+  if type(a) ~= type(b) then return type(a) < type(b) end
+  return a < b
+end)
+local out = {}
+for _, k in ipairs(keys) do out[#out + 1] = tostring(k) .. "=" .. tostring(t[k]) end
+return table.concat(out, "\n")
+`
+
+// TestTablesAgainstLua51 compares the tables built by translated code in
+// gopher-lua with those the reference lua5.1 builds from the original.
+func TestTablesAgainstLua51(t *testing.T) {
+	lua51, err := exec.LookPath("lua5.1")
+	if err != nil {
+		t.Skip("lua5.1 not installed")
+	}
+	fifty := strings.Repeat("n(), ", 50)
+	tests := map[string]string{
+		"positional 30000":   bigTable(30000, ";"),
+		"keyed after 50":     "return {" + fifty + "x = n(), y = n(), " + fifty + "[n()] = n(), three()}",
+		"call last in chunk": "return {" + strings.Repeat("n(), ", 49) + "three(), k = n(), three(), }",
+		"mixed": func() string {
+			var b strings.Builder
+			b.WriteString("return {")
+			for i := 1; i <= 60000; i++ {
+				switch {
+				case i%7 == 0:
+					b.WriteString("[-n()] = n(), ")
+				case i%11 == 0:
+					b.WriteString("k = n(); ")
+				case i%13 == 0:
+					b.WriteString("nil, ")
+				case i%17 == 0:
+					b.WriteString("three(),\n")
+				default:
+					b.WriteString("n(), ")
+				}
+			}
+			b.WriteString("three()}")
+			return b.String()
+		}(),
+	}
+	for name, src := range tests {
+		t.Run(name, func(t *testing.T) {
+			prog := fmt.Sprintf(dumpLua, src)
+			cmd := exec.Command(lua51, "-e", "io.write((loadstring(io.read('*a'))()))")
+			cmd.Stdin = strings.NewReader(prog)
+			want, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("lua5.1: %v", err)
+			}
+			L := lua.NewState(lua.Options{RegistrySize: 1 << 20}) // room for table.concat
+			defer L.Close()
+			InstallHelpers(L)
+			got, err := run(t, L, prog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != string(want) {
+				t.Errorf("gopher-lua table differs from lua5.1 (%d vs %d bytes)", len(got.String()), len(want))
+			}
+		})
 	}
 }
