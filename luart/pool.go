@@ -3,7 +3,15 @@ package luart
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
+
+// PoolStats describes a Runtime's State pool at one moment, for metrics.
+type PoolStats struct {
+	Idle    int    // warm States waiting for a session
+	InUse   int64  // States held by sessions, init or deinit now
+	Created uint64 // States built since the Runtime was made
+}
 
 // pool keeps warm States. States are built in the background so a new
 // session rarely pays for compiling and running the scripts.
@@ -12,6 +20,9 @@ type pool struct {
 	idle   chan *State
 	mu     sync.Mutex
 	closed bool
+
+	inUse   atomic.Int64
+	created atomic.Uint64
 }
 
 func newPool(rt *Runtime, size int) *pool {
@@ -27,6 +38,7 @@ func (p *pool) warm(n int) {
 			p.rt.log.Error("warm up Lua state", "err", err)
 			return
 		}
+		p.created.Add(1)
 		p.put(st)
 	}
 }
@@ -34,13 +46,33 @@ func (p *pool) warm(n int) {
 func (p *pool) get(ctx context.Context) (*State, error) {
 	select {
 	case st := <-p.idle:
+		p.inUse.Add(1)
 		return st, nil
 	default:
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return p.rt.newState()
+	st, err := p.rt.newState()
+	if err != nil {
+		return nil, err
+	}
+	p.created.Add(1)
+	p.inUse.Add(1)
+	return st, nil
+}
+
+// release returns a State taken with get.
+func (p *pool) release(st *State) {
+	if st == nil {
+		return
+	}
+	p.inUse.Add(-1)
+	p.put(st)
+}
+
+func (p *pool) stats() PoolStats {
+	return PoolStats{Idle: len(p.idle), InUse: p.inUse.Load(), Created: p.created.Load()}
 }
 
 func (p *pool) put(st *State) {

@@ -132,6 +132,7 @@ func New(cfg Config) (*Runtime, error) {
 		})
 	}
 	rt.pool = newPool(rt, cfg.PoolSize)
+	rt.pool.created.Add(1)
 	rt.pool.put(first)
 	return rt, nil
 }
@@ -224,8 +225,11 @@ func (rt *Runtime) Acquire(ctx context.Context) (*State, error) {
 
 // Release gives a State back. A broken State is closed instead.
 func (rt *Runtime) Release(st *State) {
-	rt.pool.put(st)
+	rt.pool.release(st)
 }
+
+// PoolStats reports the State pool's use.
+func (rt *Runtime) PoolStats() PoolStats { return rt.pool.stats() }
 
 // Close closes every idle State.
 func (rt *Runtime) Close() { rt.pool.close() }
