@@ -135,16 +135,21 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 	s.beginPhase()
 	msgUD := s.objs.message(s.msg)
 	v := s.phase(ctx, "validate_rcptto", msgUD, lua.LString(line), s.objs.ac, s.objs.vctx)
-	if v.Action == milter.Continue {
-		// Same SMTP command: the reply set in validate_rcptto still stands.
-		v = s.phase(ctx, "validate_rcptto_list", lua.LNil, s.objs.vctx)
+	if v.Action != milter.Continue {
+		return v
 	}
-	if v.Action == milter.Continue {
-		s.msg.addAccepted(rcpt, args)
-		s.rcptCount++
-		s.conn["connection_rcpt_count"] = itoa(s.rcptCount)
+	// validate_rcptto_list sees the list with this recipient in it; the
+	// reply set in validate_rcptto still stands (same SMTP command).
+	s.msg.addAccepted(rcpt, args)
+	s.mess["message_rcpt_count"] = itoa(len(s.msg.rcpts))
+	v = s.phase(ctx, "validate_rcptto_list", lua.LNil, s.objs.vctx)
+	if v.Action != milter.Continue {
+		s.msg.rcpts = s.msg.rcpts[:len(s.msg.rcpts)-1]
 		s.mess["message_rcpt_count"] = itoa(len(s.msg.rcpts))
+		return v
 	}
+	s.rcptCount++
+	s.conn["connection_rcpt_count"] = itoa(s.rcptCount)
 	return v
 }
 
