@@ -42,7 +42,7 @@ func TestLuaTestSuites(t *testing.T) {
 			t.Errorf("%s: lex: %v", base, err)
 			continue
 		}
-		p := &parser{chunk: base, src: src, toks: toks, edits: map[int]*edit{}}
+		p := &parser{chunk: base, src: src, toks: toks, edits: make(edits, len(toks))}
 		if err := p.parseChunk(); err != nil {
 			t.Errorf("%s: parse: %v", base, err)
 			continue

@@ -319,19 +319,25 @@ func (l *lexer) scan() (kind, error) {
 		}
 	}
 	l.pos++
-	if k, ok := singles[c]; ok {
+	if k := singles[c]; k != tEOF {
 		return k, nil
 	}
 	return tOther, nil
 }
 
-var singles = map[byte]kind{
-	'+': tPlus, '-': tMinus, '*': tStar, '/': tSlash, '%': tPercent,
-	'^': tCaret, '#': tHash, '<': tLt, '>': tGt, '=': tAssign,
-	'(': tLParen, ')': tRParen, '{': tLBrace, '}': tRBrace, ']': tRBracket,
-	';': tSemi, ':': tColon, ',': tComma, '.': tDot, '!': tBang,
-	'&': tAmp, '|': tPipe, '\\': tBackslash,
-}
+// singles maps one-byte symbols to their kinds; tEOF marks "not a symbol".
+var singles = func() (m [256]kind) {
+	for c, k := range map[byte]kind{
+		'+': tPlus, '-': tMinus, '*': tStar, '/': tSlash, '%': tPercent,
+		'^': tCaret, '#': tHash, '<': tLt, '>': tGt, '=': tAssign,
+		'(': tLParen, ')': tRParen, '{': tLBrace, '}': tRBrace, ']': tRBracket,
+		';': tSemi, ':': tColon, ',': tComma, '.': tDot, '!': tBang,
+		'&': tAmp, '|': tPipe, '\\': tBackslash,
+	} {
+		m[c] = k
+	}
+	return m
+}()
 
 // number consumes a numeral the way llex.c's read_numeral does: digits and
 // dots, an optional exponent sign, then any letters, digits or '_'.

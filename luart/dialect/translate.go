@@ -16,11 +16,12 @@
 //     three-digit decimal escapes.
 //   - Numerals with a leading zero ("0644") are octal; they become decimal.
 //
-// Translate also works around a gopher-lua v1.1.2 compiler defect: table
+// Translate also works around gopher-lua v1.1.2 compiler defects: table
 // constructors with more than 25,550 positional items lose the rest, and a
-// keyed field that follows a multiple of 50 positional items can overwrite
-// earlier items. Such constructors are split into several constructors that
-// a helper merges at run time.
+// keyed field that follows a multiple of 50 positional items overwrites
+// earlier items with scratch values. Such constructors are split into
+// several constructors that a helper merges at run time (see table.go);
+// the resulting tables equal those lua5.1 builds from the original.
 //
 // Every output line corresponds to the same input line, so compiler and
 // run-time errors point at the script author's own lines. Bytes outside the
@@ -30,6 +31,7 @@ package dialect
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -70,18 +72,18 @@ func translate(chunk string, src []byte) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	edits := make(map[int]*edit)
+	es := make(edits, len(toks))
 	dialectOps, separators := false, 0
 	for i, t := range toks {
 		switch t.kind {
 		case tBangEq:
-			editAt(edits, i).setRepl("~=")
+			editAt(es, i).setRepl("~=")
 		case tBang, tAmp, tPipe, tXor, tShl, tShr, tBackslash, tTilde:
 			dialectOps = true
 		case tComma, tSemi:
 			separators++
 		case tNumber:
-			if err := fixNumber(chunk, src, t, edits, i); err != nil {
+			if err := fixNumber(chunk, src, t, es, i); err != nil {
 				return nil, false, err
 			}
 		case tString:
@@ -90,46 +92,54 @@ func translate(chunk string, src []byte) ([]byte, bool, error) {
 				return nil, false, newError(chunk, t.line, "%s", err)
 			}
 			if changed {
-				editAt(edits, i).setRepl(s)
+				editAt(es, i).setRepl(s)
 			}
 		}
 	}
 	// Only a constructor with at least 50 items can trip the gopher-lua
 	// defect, so most chunks without operators need no parse at all.
 	if dialectOps || separators >= flushSize {
-		parsed := cloneEdits(edits)
+		parsed := es
+		if !dialectOps { // the parse may fail; keep the lexical es
+			parsed = cloneEdits(es)
+		}
 		p := &parser{chunk: chunk, src: src, toks: toks, edits: parsed}
 		switch err := p.parseChunk(); {
 		case err == nil:
-			edits = parsed
+			es = parsed
 		case dialectOps:
 			return nil, false, err
 		}
 		// Without dialect operators a parse error is left for the Lua
 		// compiler to report; only the constructor split is skipped.
 	}
-	if len(edits) == 0 {
+	if !slices.ContainsFunc(es, func(e *edit) bool { return e != nil }) {
 		return append([]byte(nil), src...), false, nil
 	}
-	return render(src, toks, edits), true, nil
+	return render(src, toks, es), true, nil
 }
 
-func editAt(edits map[int]*edit, i int) *edit {
-	e := edits[i]
+// edits holds the edit of each token, nil for a token written unchanged.
+type edits []*edit
+
+func editAt(es edits, i int) *edit {
+	e := es[i]
 	if e == nil {
 		e = &edit{}
-		edits[i] = e
+		es[i] = e
 	}
 	return e
 }
 
-func cloneEdits(edits map[int]*edit) map[int]*edit {
-	c := make(map[int]*edit, len(edits))
-	for i, e := range edits {
-		d := *e
-		d.opens = append([]string(nil), e.opens...)
-		d.closes = append([]string(nil), e.closes...)
-		c[i] = &d
+func cloneEdits(es edits) edits {
+	c := make(edits, len(es))
+	for i, e := range es {
+		if e != nil {
+			d := *e
+			d.opens = slices.Clone(e.opens)
+			d.closes = slices.Clone(e.closes)
+			c[i] = &d
+		}
 	}
 	return c
 }
@@ -139,7 +149,7 @@ func (e *edit) setRepl(s string) { e.repl, e.replace = s, true }
 // render writes the tokens with their edits, keeping every byte between
 // tokens. A space is added where an inserted word would otherwise run into
 // a neighbouring name or number.
-func render(src []byte, toks []token, edits map[int]*edit) []byte {
+func render(src []byte, toks []token, es edits) []byte {
 	out := make([]byte, 0, len(src)+len(src)/8)
 	write := func(s string) {
 		if s == "" {
@@ -151,11 +161,11 @@ func render(src []byte, toks []token, edits map[int]*edit) []byte {
 		out = append(out, s...)
 	}
 	prev := 0
-	for i, t := range toks {
-		e := edits[i]
+	for i, e := range es {
 		if e == nil {
 			continue
 		}
+		t := toks[i]
 		out = append(out, src[prev:t.start]...)
 		for j := len(e.opens) - 1; j >= 0; j-- {
 			write(e.opens[j])
@@ -179,7 +189,7 @@ func render(src []byte, toks []token, edits map[int]*edit) []byte {
 // fixNumber rewrites a thrLua octal numeral ("0644") as decimal. thrLua
 // reads a numeral that starts with "0" and a digit with strtol, so "08" or
 // "01.5" are malformed there; they are rejected here too.
-func fixNumber(chunk string, src []byte, t token, edits map[int]*edit, i int) error {
+func fixNumber(chunk string, src []byte, t token, es edits, i int) error {
 	s := src[t.start:t.end]
 	if len(s) < 2 || s[0] != '0' || !isDigit(s[1]) {
 		return nil
@@ -193,6 +203,6 @@ func fixNumber(chunk string, src []byte, t token, edits map[int]*edit, i int) er
 	if err != nil { // strtol saturates
 		v = 1<<63 - 1
 	}
-	editAt(edits, i).setRepl(strconv.FormatInt(v, 10))
+	editAt(es, i).setRepl(strconv.FormatInt(v, 10))
 	return nil
 }
