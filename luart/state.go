@@ -141,10 +141,14 @@ func (st *State) logger() *slog.Logger {
 	l := st.rt.log
 	switch {
 	case st.info != nil:
-		l = l.With("module", st.info.Module)
-		if st.info.QueueID != "" {
+		// The embedding program's session logger carries session id,
+		// client and queue id; without one, tag what CallInfo knows.
+		if h, ok := st.info.Host.(interface{ Logger() *slog.Logger }); ok {
+			l = h.Logger()
+		} else if st.info.QueueID != "" {
 			l = l.With("queue_id", st.info.QueueID)
 		}
+		l = l.With("module", st.info.Module)
 	case st.loading != "":
 		l = l.With("script", st.loading)
 	}

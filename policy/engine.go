@@ -62,6 +62,23 @@ type Config struct {
 	// Accounting, when set, is told about connections and messages so
 	// msys.audit can count them.
 	Accounting Accounting
+	// DryRun runs every module in shadow mode and DryRunScripts the
+	// modules registered by those script files: their verdicts and
+	// message edits are logged and reported to ShadowObserver, and the
+	// MTA is told to continue. Swap keeps these; SwapWith changes them.
+	DryRun        bool
+	DryRunScripts []string
+	// ShadowObserver, when set, is told about every verdict or edit a
+	// dry-run module made that was not applied. action is reject,
+	// tempfail, disconnect, continue, tarpit, discard, modify or error.
+	ShadowObserver func(module, callout, action string)
+}
+
+// GenerationOptions are the settings that belong to one generation of
+// scripts and may change at reload.
+type GenerationOptions struct {
+	DryRun        bool     // every module in shadow mode
+	DryRunScripts []string // modules registered by these files in shadow mode
 }
 
 // Accounting receives luamilter's own session accounting.
@@ -80,6 +97,9 @@ type Engine struct {
 	cur   atomic.Pointer[generation]
 	mu    sync.Mutex // serialises Swap
 	refMu sync.Mutex // guards generation.sessions and .superseded
+	// retiring counts deinit runs in flight, so Close can wait for the
+	// generations that lost their last session during shutdown too.
+	retiring sync.WaitGroup
 
 	sessions liveSessions
 }
@@ -95,6 +115,9 @@ type generation struct {
 	sessions   int
 	superseded bool
 	retired    chan struct{}
+
+	dryAll     bool
+	dryScripts map[string]bool
 }
 
 // NewEngine runs init() of every module of rt and returns an Engine
@@ -104,7 +127,7 @@ func NewEngine(ctx context.Context, rt *luart.Runtime, cfg Config) (*Engine, err
 		cfg.Log = slog.Default()
 	}
 	e := &Engine{cfg: cfg, log: cfg.Log}
-	g, err := e.prepare(ctx, rt, 1)
+	g, err := e.prepare(ctx, rt, 1, GenerationOptions{DryRun: cfg.DryRun, DryRunScripts: cfg.DryRunScripts})
 	if err != nil {
 		return nil, err
 	}
@@ -112,42 +135,65 @@ func NewEngine(ctx context.Context, rt *luart.Runtime, cfg Config) (*Engine, err
 	return e, nil
 }
 
-// prepare runs init() of every module on a dedicated State.
-func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64) (*generation, error) {
+// prepare runs init() of every module on a dedicated State. If one
+// fails, the modules whose init already succeeded get their deinit, so
+// what they created is freed and the failed generation leaves nothing.
+func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, opts GenerationOptions) (*generation, error) {
 	st, err := rt.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler state: %w", err)
 	}
-	g := &generation{rt: rt, sched: st, number: number, retired: make(chan struct{})}
-	for _, m := range st.Modules {
+	g := &generation{rt: rt, sched: st, number: number, retired: make(chan struct{}),
+		dryAll: opts.DryRun, dryScripts: map[string]bool{}}
+	for _, path := range opts.DryRunScripts {
+		g.dryScripts[path] = true
+	}
+	for i, m := range st.Modules {
 		fn := m.Callout("init")
 		if fn == nil {
 			continue
 		}
 		ret, err := st.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: "init"}, fn, m.Table)
-		if err != nil {
-			rt.Release(st)
-			return nil, fmt.Errorf("module %s: init: %w", m.Name, err)
-		}
-		if len(ret) == 0 || ret[0] != lua.LTrue {
-			rt.Release(st)
+		if err == nil && (len(ret) == 0 || ret[0] != lua.LTrue) {
 			got := "nothing"
 			if len(ret) > 0 {
 				got = ret[0].String()
 			}
-			return nil, fmt.Errorf("module %s: init returned %s, want true", m.Name, got)
+			err = fmt.Errorf("init returned %s, want true", got)
+		}
+		if err != nil {
+			e.deinit(ctx, st, st.Modules[:i])
+			rt.Release(st)
+			return nil, fmt.Errorf("module %s (%s): init: %w", m.Name, m.Script, err)
 		}
 	}
 	return g, nil
 }
 
+// deinit runs deinit() of mods on st, logging failures.
+func (e *Engine) deinit(ctx context.Context, st *luart.State, mods []*luart.Module) {
+	for _, m := range mods {
+		if fn := m.Callout("deinit"); fn != nil {
+			if _, err := st.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: "deinit"}, fn, m.Table); err != nil {
+				e.log.Error("deinit failed", "module", m.Name, "err", err)
+			}
+		}
+	}
+}
+
 // Swap makes rt the generation for new sessions. The old generation's
 // deinit() runs once its last session has closed.
 func (e *Engine) Swap(ctx context.Context, rt *luart.Runtime) error {
+	return e.SwapWith(ctx, rt, GenerationOptions{DryRun: e.cfg.DryRun, DryRunScripts: e.cfg.DryRunScripts})
+}
+
+// SwapWith is Swap with the new generation's own options. On error
+// (an init that fails or does not return true) nothing changes.
+func (e *Engine) SwapWith(ctx context.Context, rt *luart.Runtime, opts GenerationOptions) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	old := e.cur.Load()
-	g, err := e.prepare(ctx, rt, old.number+1)
+	g, err := e.prepare(ctx, rt, old.number+1, opts)
 	if err != nil {
 		return err
 	}
@@ -157,9 +203,17 @@ func (e *Engine) Swap(ctx context.Context, rt *luart.Runtime) error {
 	idle := old.sessions == 0
 	e.refMu.Unlock()
 	if idle {
-		go e.retire(context.Background(), old)
+		e.retireAsync(old)
 	}
 	return nil
+}
+
+func (e *Engine) retireAsync(g *generation) {
+	e.retiring.Add(1)
+	go func() {
+		defer e.retiring.Done()
+		e.retire(context.Background(), g)
+	}()
 }
 
 // hold counts a new session on the current generation.
@@ -178,7 +232,7 @@ func (e *Engine) drop(g *generation) {
 	idle := g.superseded && g.sessions == 0
 	e.refMu.Unlock()
 	if idle {
-		go e.retire(context.Background(), g)
+		e.retireAsync(g)
 	}
 }
 
@@ -189,7 +243,8 @@ func (e *Engine) Generation() uint64 { return e.cur.Load().number }
 func (e *Engine) Runtime() *luart.Runtime { return e.cur.Load().rt }
 
 // Close marks the current generation finished and waits until its
-// deinit() has run, which happens when its last session closes.
+// deinit() has run, which happens when its last session closes, and
+// until older generations retiring at the same time are done.
 func (e *Engine) Close(ctx context.Context) {
 	e.refMu.Lock()
 	g := e.cur.Load()
@@ -202,18 +257,19 @@ func (e *Engine) Close(ctx context.Context) {
 	select {
 	case <-g.retired:
 	case <-ctx.Done():
+		return
+	}
+	all := make(chan struct{})
+	go func() { e.retiring.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-ctx.Done():
 	}
 }
 
 func (e *Engine) retire(ctx context.Context, g *generation) {
 	g.once.Do(func() {
-		for _, m := range g.sched.Modules {
-			if fn := m.Callout("deinit"); fn != nil {
-				if _, err := g.sched.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: "deinit"}, fn, m.Table); err != nil {
-					e.log.Error("deinit failed", "module", m.Name, "err", err)
-				}
-			}
-		}
+		e.deinit(ctx, g.sched, g.sched.Modules)
 		g.rt.Release(g.sched)
 		g.rt.Close()
 		close(g.retired)

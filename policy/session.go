@@ -76,6 +76,9 @@ func (s *session) bind() {
 func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) milter.Verdict {
 	s.peer, s.macro = c, m
 	s.info.PeerIP = c.IP
+	if c.IP != nil {
+		s.log = s.log.With("client", c.IP.String())
+	}
 	s.eng.sessions.add(s.id, c.IP)
 	if a := s.eng.cfg.Accounting; a != nil && c.IP != nil {
 		if err := a.Connection(ctx, c.IP); err != nil {
@@ -239,6 +242,12 @@ func (s *session) runModules(ctx context.Context, callout string, args ...lua.LV
 		full := make([]lua.LValue, 0, len(args)+1)
 		full = append(full, s.selfs[i])
 		full = append(full, args...)
+		if s.gen.dryRun(mod) {
+			snap := s.shadowBegin()
+			ret, err := s.call(ctx, mod, callout, fn, full...)
+			s.shadowEnd(mod, callout, snap, ret, err)
+			continue
+		}
 		ret, err := s.call(ctx, mod, callout, fn, full...)
 		if err != nil {
 			return true, s.scriptFailed(err)

@@ -1,0 +1,136 @@
+package policy
+
+import (
+	"log/slog"
+	"maps"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/milter"
+)
+
+// Shadow (dry-run) mode: a module marked dry-run runs as usual, but what
+// it decided is logged and reported to Config.ShadowObserver and then
+// undone, so the MTA is told to continue. Undone are: the reply
+// (set_code, set_disconnect), tarpit, VALIDATE_DONE, script errors and
+// every message edit (headers, body, envelope, discard, quarantine).
+// Context values set with vctx:set stay: the MTA never sees them.
+
+// shadowSnap is what a dry-run module may change, taken before its call.
+type shadowSnap struct {
+	reply  reply
+	tarpit time.Duration
+	msg    *message
+	edits  message // copy of the editable fields of *msg
+}
+
+// saveEdits copies the message with the parts scripts edit made private.
+func (m *message) saveEdits() message {
+	c := *m
+	c.headers = append([]hdr(nil), m.headers...)
+	c.added = append([]rcpt(nil), m.added...)
+	c.removed = maps.Clone(m.removed)
+	if m.newFrom != nil {
+		nf := *m.newFrom
+		c.newFrom = &nf
+	}
+	return c
+}
+
+// restoreEdits puts back the editable fields saved by saveEdits.
+func (m *message) restoreEdits(c message) {
+	m.newFrom, m.added, m.removed, m.headers, m.newBody = c.newFrom, c.added, c.removed, c.headers, c.newBody
+	m.discard, m.discardReason, m.dropOne, m.quarantine = c.discard, c.discardReason, c.dropOne, c.quarantine
+}
+
+// dryRun reports whether mod runs in shadow mode in this generation.
+func (g *generation) dryRun(mod *luart.Module) bool {
+	return g.dryAll || g.dryScripts[mod.Script]
+}
+
+func (s *session) shadowBegin() *shadowSnap {
+	snap := &shadowSnap{reply: s.reply, tarpit: s.tarpit, msg: s.msg}
+	if s.msg != nil {
+		snap.edits = s.msg.saveEdits()
+	}
+	return snap
+}
+
+// shadowEnd logs and counts what a dry-run module decided, then undoes it.
+func (s *session) shadowEnd(mod *luart.Module, callout string, snap *shadowSnap, ret []lua.LValue, err error) {
+	log := s.modLog(mod.Name).With("callout", callout, "dry_run", true)
+	report := func(action string, attrs ...any) {
+		log.Info("dry run: not applied", append([]any{"would", action}, attrs...)...)
+		if obs := s.eng.cfg.ShadowObserver; obs != nil {
+			obs(mod.Name, callout, action)
+		}
+	}
+	if err != nil { // scriptFailed logs the error itself
+		report("error", "on_error", s.scriptFailed(err).String())
+	}
+	if r := s.reply; r != snap.reply {
+		action := "continue"
+		switch {
+		case r.disconnect:
+			action = "disconnect"
+		case r.code >= 500:
+			action = "reject"
+		case r.code >= 400:
+			action = "tempfail"
+		}
+		report(action, "code", r.code, "text", r.text)
+	}
+	if s.tarpit != snap.tarpit {
+		report("tarpit", "seconds", (s.tarpit - snap.tarpit).Seconds())
+	}
+	if err == nil && len(ret) > 0 && ret[0] == lua.LNumber(1) {
+		log.Debug("dry run: VALIDATE_DONE ignored; later modules still run")
+	}
+	if m := s.msg; m != nil && m == snap.msg {
+		after := m.saveEdits()
+		m.restoreEdits(snap.edits)
+		if after.discard != snap.edits.discard || after.dropOne != snap.edits.dropOne {
+			report("discard", "reason", after.discardReason)
+		}
+		base := changeStrings(m.changes())
+		m.restoreEdits(after)
+		edited := changeStrings(m.changes())
+		m.restoreEdits(snap.edits)
+		if diff := newChanges(base, edited); len(diff) > 0 {
+			report("modify", "changes", strings.Join(diff, "; "))
+		}
+	}
+	s.reply, s.tarpit = snap.reply, snap.tarpit
+}
+
+func changeStrings(cs []milter.Change) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.String()
+	}
+	return out
+}
+
+// newChanges lists the entries of after that are not in before.
+func newChanges(before, after []string) []string {
+	seen := map[string]int{}
+	for _, c := range before {
+		seen[c]++
+	}
+	var out []string
+	for _, c := range after {
+		if seen[c] > 0 {
+			seen[c]--
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Logger returns the session's logger, tagged with session id, client
+// address and queue id; luart uses it for the scripts' print lines.
+func (s *session) Logger() *slog.Logger { return s.log }
