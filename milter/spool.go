@@ -57,6 +57,12 @@ func (s *Spool) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Sibling returns a new empty spool with the same directory and memory
+// threshold and no size limit, for a replacement body built from this one.
+func (s *Spool) Sibling() *Spool {
+	return &Spool{dir: s.dir, threshold: s.threshold}
+}
+
 // Size is the number of body bytes received.
 func (s *Spool) Size() int64 { return s.size }
 

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"bytes"
-	"io"
 	"strings"
 
 	"github.com/luamilter/luamilter/milter"
@@ -35,23 +33,29 @@ func (m *message) changes() []milter.Change {
 	if m.quarantine != "" {
 		out = append(out, milter.Change{Kind: milter.Quarantine, Reason: m.quarantine})
 	}
-	if body := m.newBody; body != nil && !m.sameBody(*body) {
-		b := *body
-		out = append(out, milter.Change{Kind: milter.ReplaceBody, BodySize: int64(len(b)),
-			Body: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }})
+	if err := m.flushTree(); err != nil {
+		m.s.log.Error("edited MIME tree could not be written; body left unchanged", "err", err)
+	}
+	if body := m.newBody; body != nil && !m.sameBody(body) {
+		// The spool streams from memory or its file; it lives until the
+		// message is closed, after the MTA has been sent the body.
+		out = append(out, milter.Change{Kind: milter.ReplaceBody, BodySize: body.Size(), Body: body.Open})
 	}
 	return out
 }
 
-func (m *message) sameBody(b []byte) bool {
+// sameBody reports whether the replacement equals the received body, so a
+// script writing back what it read costs no body replacement.
+func (m *message) sameBody(b *milter.Spool) bool {
 	if m.body == nil {
-		return len(b) == 0
+		return b.Size() == 0
 	}
-	if int64(len(b)) != m.body.Size() {
+	same, err := sameSpools(m.body, b)
+	if err != nil {
+		m.s.log.Warn("body comparison failed; replacing the body", "err", err)
 		return false
 	}
-	cur, err := m.body.Bytes()
-	return err == nil && bytes.Equal(cur, b)
+	return same
 }
 
 // headerChanges diffs m.headers against m.orig. Changes and deletions

@@ -76,10 +76,10 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 	rcpts := msg.recipients()
 	multi := len(rcpts) > 1
 	var before []hdr
-	var beforeBody *[]byte
+	var beforeBody bodyEdit
 	if multi {
 		before = append([]hdr(nil), msg.headers...)
-		beforeBody = msg.newBody
+		beforeBody = msg.saveBody()
 	}
 	msg.phase = "validate_data_spool_each_rcpt"
 	var last milter.Verdict
@@ -105,8 +105,9 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 			msg.discard = false
 		}
 	}
-	if multi && (!sameHeaders(before, msg.headers) || msg.newBody != beforeBody) {
-		msg.headers, msg.newBody = before, beforeBody
+	if multi && (!sameHeaders(before, msg.headers) || msg.saveBody().gen != beforeBody.gen) {
+		msg.headers = before
+		msg.restoreBody(beforeBody)
 		s.log.Warn("per-recipient header or body edits in validate_data_spool_each_rcpt can't be expressed through a milter with several recipients; none were applied")
 	}
 	if len(rcpts) > 0 && len(dropped) == len(rcpts) {

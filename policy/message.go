@@ -1,6 +1,10 @@
 package policy
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -37,8 +41,13 @@ type message struct {
 	content bool   // headers and body are here (end of message)
 	orig    []milter.Header
 	headers []hdr
-	body    *milter.Spool
-	newBody *[]byte
+	body    *milter.Spool // as received
+	newBody *milter.Spool // replacement; nil while the body is unchanged
+	cur     string        // current body, read once on first use
+	curOK   bool
+	tree    *mimePart       // msg:mime's tree; edits to it are written at the end
+	bodyGen int             // bumped by every body edit
+	spools  []*milter.Spool // every replacement body, closed with the message
 
 	discard       bool
 	discardReason string
@@ -153,15 +162,140 @@ func (m *message) setHeader(name string, values []string, mode string) {
 	}
 }
 
-// bodyBytes returns the current body (edited or received).
-func (m *message) bodyBytes() ([]byte, error) {
-	if m.newBody != nil {
-		return *m.newBody, nil
+// currentBody returns the body as it stands, edits included. The first
+// call reads it into one string that later calls (and Lua, which shares Go
+// strings) reuse, so a spooled body costs its size in memory once.
+func (m *message) currentBody() (string, error) {
+	if err := m.flushTree(); err != nil {
+		return "", err
 	}
-	if m.body == nil {
-		return nil, nil
+	if m.curOK {
+		return m.cur, nil
 	}
-	return m.body.Bytes()
+	sp := m.newBody
+	if sp == nil {
+		sp = m.body
+	}
+	if sp == nil {
+		m.cur, m.curOK = "", true
+		return "", nil
+	}
+	s, err := readSpool(sp)
+	if err != nil {
+		return "", fmt.Errorf("read body: %w", err)
+	}
+	m.cur, m.curOK = s, true
+	return s, nil
+}
+
+// readSpool reads a spool into a string with a single allocation.
+func readSpool(sp *milter.Spool) (string, error) {
+	rc, err := sp.Open()
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	var b strings.Builder
+	b.Grow(int(sp.Size()))
+	if _, err := io.Copy(&b, rc); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// newSpool returns an empty spool for a replacement body: in memory when
+// small, in the received body's spool directory when large.
+func (m *message) newSpool() *milter.Spool {
+	if m.body != nil {
+		return m.body.Sibling()
+	}
+	return milter.NewSpool("", 1<<20, 0)
+}
+
+// setBody replaces the body with s. A MIME tree taken before is dropped:
+// it describes the old body.
+func (m *message) setBody(s string) error {
+	sp := m.newSpool()
+	if _, err := io.WriteString(sp, s); err != nil {
+		sp.Close()
+		return fmt.Errorf("store new body: %w", err)
+	}
+	m.replaceSpool(sp)
+	m.cur, m.curOK = s, true
+	m.tree = nil
+	return nil
+}
+
+// writeBody replaces the body with what write produces, streaming it to
+// a spool so a large re-serialised body is never held in memory whole.
+func (m *message) writeBody(write func(io.Writer) error) error {
+	sp := m.newSpool()
+	if err := write(sp); err != nil {
+		sp.Close()
+		return fmt.Errorf("store new body: %w", err)
+	}
+	m.replaceSpool(sp)
+	m.cur, m.curOK = "", false
+	return nil
+}
+
+// replaceSpool makes sp the body. Replaced spools stay open until the
+// message closes, because a snapshot (bodyEdit) may bring one back.
+func (m *message) replaceSpool(sp *milter.Spool) {
+	m.spools = append(m.spools, sp)
+	m.newBody = sp
+	m.bodyGen++
+}
+
+// bodyEdit is a snapshot of the body's edit state, to undo later edits
+// (dry-run modules, per-recipient edits that can't be applied).
+type bodyEdit struct {
+	newBody *milter.Spool
+	cur     string
+	curOK   bool
+	gen     int
+}
+
+// saveBody snapshots the body, writing an edited MIME tree out first.
+func (m *message) saveBody() bodyEdit {
+	if err := m.flushTree(); err != nil {
+		m.s.log.Warn("MIME tree could not be written", "err", err)
+	}
+	return bodyEdit{newBody: m.newBody, cur: m.cur, curOK: m.curOK, gen: m.bodyGen}
+}
+
+// restoreBody returns to a snapshot. A MIME tree edited since is dropped;
+// the next msg:mime() parses the restored body.
+func (m *message) restoreBody(e bodyEdit) {
+	if m.bodyGen != e.gen || (m.tree != nil && m.tree.dirty()) {
+		m.tree = nil
+	}
+	m.newBody, m.cur, m.curOK, m.bodyGen = e.newBody, e.cur, e.curOK, e.gen
+}
+
+// flushTree writes an edited MIME tree back into the body.
+func (m *message) flushTree() error {
+	t := m.tree
+	if t == nil || !t.dirty() {
+		return nil
+	}
+	err := m.writeBody(t.writeBody)
+	t.clean()
+	return err
+}
+
+// bodySize is the size of the current body in bytes.
+func (m *message) bodySize() int64 {
+	if err := m.flushTree(); err != nil {
+		m.s.log.Warn("MIME tree could not be written", "err", err)
+	}
+	switch {
+	case m.newBody != nil:
+		return m.newBody.Size()
+	case m.body != nil:
+		return m.body.Size()
+	}
+	return 0
 }
 
 // size is the message size in bytes: header block plus body.
@@ -170,14 +304,43 @@ func (m *message) size() int64 {
 	for _, h := range m.headers {
 		n += int64(len(h.name) + 1 + len(h.value) + 2)
 	}
-	n += 2
-	if m.newBody != nil {
-		return n + int64(len(*m.newBody))
+	return n + 2 + m.bodySize()
+}
+
+// sameSpools reports whether two spools hold the same bytes, reading
+// both in chunks.
+func sameSpools(a, b *milter.Spool) (bool, error) {
+	if a.Size() != b.Size() {
+		return false, nil
 	}
-	if m.body != nil {
-		n += m.body.Size()
+	ra, err := a.Open()
+	if err != nil {
+		return false, err
 	}
-	return n
+	defer ra.Close()
+	rb, err := b.Open()
+	if err != nil {
+		return false, err
+	}
+	defer rb.Close()
+	ba, bb := make([]byte, 32<<10), make([]byte, 32<<10)
+	for {
+		na, ea := io.ReadFull(ra, ba)
+		nb, eb := io.ReadFull(rb, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		doneA := errors.Is(ea, io.EOF) || errors.Is(ea, io.ErrUnexpectedEOF)
+		doneB := errors.Is(eb, io.EOF) || errors.Is(eb, io.ErrUnexpectedEOF)
+		switch {
+		case ea != nil && !doneA:
+			return false, ea
+		case eb != nil && !doneB:
+			return false, eb
+		case doneA || doneB:
+			return doneA == doneB, nil
+		}
+	}
 }
 
 // headerBlock renders the current header fields as they would be sent.
@@ -192,6 +355,13 @@ func (m *message) headerBlock() string {
 	return b.String()
 }
 
+// close ends the message and removes any replacement body's spool file.
 func (m *message) close() {
 	m.ud = nil
+	m.tree = nil
+	m.cur, m.curOK = "", false
+	for _, sp := range m.spools {
+		sp.Close()
+	}
+	m.spools, m.newBody = nil, nil
 }

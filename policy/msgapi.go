@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"mime"
@@ -269,12 +268,13 @@ func msgBody(L *lua.LState) int {
 		if !strings.HasSuffix(v, "\r\n.\r\n") {
 			L.ArgError(2, "the new body must end with \\r\\n.\\r\\n")
 		}
-		b := unstuff([]byte(strings.TrimSuffix(v, ".\r\n")))
-		m.newBody = &b
+		if err := m.setBody(unstuff(strings.TrimSuffix(v, ".\r\n"))); err != nil {
+			L.RaiseError("msg:body: %s", err.Error())
+		}
 		L.Push(lua.LTrue)
 		return 1
 	}
-	b, err := m.bodyBytes()
+	b, err := m.currentBody()
 	if err != nil {
 		L.RaiseError("msg:body: %s", err.Error())
 	}
@@ -283,11 +283,14 @@ func msgBody(L *lua.LState) int {
 }
 
 // unstuff removes SMTP dot-stuffing from lines a script dot-stuffed.
-func unstuff(b []byte) []byte {
-	if bytes.HasPrefix(b, []byte("..")) {
+func unstuff(b string) string {
+	if strings.HasPrefix(b, "..") {
 		b = b[1:]
 	}
-	return bytes.ReplaceAll(b, []byte("\r\n.."), []byte("\r\n."))
+	if !strings.Contains(b, "\r\n..") {
+		return b
+	}
+	return strings.ReplaceAll(b, "\r\n..", "\r\n.")
 }
 
 // msgRaw returns the whole message (headers, blank line, body) and its
@@ -295,23 +298,36 @@ func unstuff(b []byte) []byte {
 func msgRaw(L *lua.LState) int {
 	m := checkMessage(L, "raw", true)
 	if L.GetTop() >= 2 {
-		m.setRaw(L.CheckString(2))
+		if err := m.setRaw(L.CheckString(2)); err != nil {
+			L.RaiseError("msg:raw: %s", err.Error())
+		}
 		L.Push(lua.LTrue)
 		return 1
 	}
-	b, err := m.bodyBytes()
+	raw, err := m.raw()
 	if err != nil {
 		L.RaiseError("msg:raw: %s", err.Error())
 	}
-	raw := m.headerBlock() + "\r\n" + string(b)
 	L.Push(lua.LString(raw))
 	L.Push(lua.LNumber(len(raw)))
 	return 2
 }
 
+// raw is the whole message as it stands: header block, blank line, body.
+// It costs a copy of the body, unlike msg:body().
+func (m *message) raw() (string, error) {
+	b, err := m.currentBody()
+	if err != nil {
+		return "", err
+	}
+	return m.headerBlock() + "\r\n" + b, nil
+}
+
 // setRaw parses a whole message and replaces headers and body with it.
-func (m *message) setRaw(raw string) {
-	raw = strings.TrimSuffix(raw, ".\r\n")
+func (m *message) setRaw(raw string) error {
+	if strings.HasSuffix(raw, "\r\n.\r\n") {
+		raw = raw[:len(raw)-3]
+	}
 	head, body, found := strings.Cut(raw, "\r\n\r\n")
 	if !found {
 		head, body, _ = strings.Cut(raw, "\n\n")
@@ -342,8 +358,7 @@ func (m *message) setRaw(raw string) {
 		}
 	}
 	m.headers = hs
-	b := []byte(body)
-	m.newBody = &b
+	return m.setBody(body)
 }
 
 func msgGetMessageSize(L *lua.LState) int {

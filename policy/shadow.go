@@ -29,6 +29,7 @@ type shadowSnap struct {
 
 // saveEdits copies the message with the parts scripts edit made private.
 func (m *message) saveEdits() message {
+	m.saveBody() // writes an edited MIME tree into newBody
 	c := *m
 	c.headers = append([]hdr(nil), m.headers...)
 	c.added = append([]rcpt(nil), m.added...)
@@ -42,7 +43,8 @@ func (m *message) saveEdits() message {
 
 // restoreEdits puts back the editable fields saved by saveEdits.
 func (m *message) restoreEdits(c message) {
-	m.newFrom, m.added, m.removed, m.headers, m.newBody = c.newFrom, c.added, c.removed, c.headers, c.newBody
+	m.newFrom, m.added, m.removed, m.headers = c.newFrom, c.added, c.removed, c.headers
+	m.restoreBody(bodyEdit{newBody: c.newBody, cur: c.cur, curOK: c.curOK, gen: c.bodyGen})
 	m.discard, m.discardReason, m.dropOne, m.quarantine = c.discard, c.discardReason, c.dropOne, c.quarantine
 }
 
