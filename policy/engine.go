@@ -72,6 +72,19 @@ type Config struct {
 	// dry-run module made that was not applied. action is reject,
 	// tempfail, disconnect, continue, tarpit, discard, modify or error.
 	ShadowObserver func(module, callout, action string)
+	// Regex is the pattern engine of msg:body_match and friends; the
+	// msys.pcre engine (modules/pcre.Engine) satisfies it, so both share
+	// one syntax and one pattern cache. Without it those methods fail.
+	Regex Regex
+}
+
+// Regex is what the message API needs from a PCRE-compatible engine.
+type Regex interface {
+	// MatchTable returns msys.pcre.match's result table, or LNil when
+	// nothing matches.
+	MatchTable(L *lua.LState, subject, pattern string) (lua.LValue, error)
+	// Replace replaces every match, reporting whether there was one.
+	Replace(subject, pattern, repl string) (string, bool, error)
 }
 
 // GenerationOptions are the settings that belong to one generation of
