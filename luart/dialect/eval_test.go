@@ -223,3 +223,20 @@ return table.concat(out, ",")`
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestHelperNames(t *testing.T) {
+	helpers := Helpers()
+	names := HelperNames()
+	if len(helpers) != len(names) {
+		t.Fatalf("%d helpers, %d names", len(helpers), len(names))
+	}
+	L := newState(t)
+	for _, name := range names {
+		if helpers[name] == nil {
+			t.Errorf("no helper %s", name)
+		}
+		if L.GetGlobal(name).Type() != lua.LTFunction {
+			t.Errorf("InstallHelpers did not define %s", name)
+		}
+	}
+}
