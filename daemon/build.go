@@ -1,0 +1,131 @@
+package daemon
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/modules"
+	"github.com/luamilter/luamilter/modules/db"
+	"github.com/luamilter/luamilter/modules/store"
+	"github.com/luamilter/luamilter/policy"
+)
+
+// NewLogger builds the slog logger cfg asks for, writing to w.
+func NewLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", cfg.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.LogFormat {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", cfg.LogFormat)
+}
+
+// ModulesConfig is the msys.* library configuration cfg describes.
+func ModulesConfig(cfg Config, log *slog.Logger) modules.Config {
+	mc := modules.Config{
+		DNSServers: cfg.DNS.Servers,
+		DNSTimeout: cfg.DNS.Timeout,
+		ReadDirs:   cfg.ReadfileDirs,
+		Store:      store.Config{Backend: cfg.Store.Backend, Addrs: cfg.Store.Redis, FailMode: cfg.Store.Fail},
+		Log:        log,
+	}
+	names := make([]string, 0, len(cfg.Datasources))
+	for name := range cfg.Datasources {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		mc.Datasources = append(mc.Datasources, db.Datasource{Name: name, URI: cfg.Datasources[name]})
+	}
+	return mc
+}
+
+// RuntimeConfig is the luart configuration of one generation: cfg's
+// scripts with the process's libraries and memory brake.
+func RuntimeConfig(cfg Config, libs []luart.Library, brake *luart.Brake, log *slog.Logger) luart.Config {
+	return luart.Config{
+		Scripts:    cfg.ScriptPaths(),
+		ScriptDirs: cfg.ScriptDirs,
+		Timeout:    cfg.ScriptTimeout,
+		Unsafe:     cfg.UnsafeLua,
+		Libraries:  libs,
+		Log:        log,
+		Brake:      brake,
+	}
+}
+
+// Libraries returns the libraries every generation gets: msys.core and
+// the built msys.* set.
+func Libraries(set *modules.Set) []luart.Library {
+	return append([]luart.Library{policy.CoreLibrary()}, set.Libraries...)
+}
+
+// EngineConfig is the policy engine configuration cfg describes, without
+// observers.
+func EngineConfig(cfg Config, log *slog.Logger) (policy.Config, error) {
+	onErr, err := policy.ParseOnError(cfg.OnError)
+	if err != nil {
+		return policy.Config{}, err
+	}
+	nets, err := ParseNetworks(cfg.RelayNetworks)
+	if err != nil {
+		return policy.Config{}, err
+	}
+	return policy.Config{OnError: onErr, Log: log, RelayNetworks: nets,
+		DryRun: cfg.DryRun, DryRunScripts: cfg.dryRunScripts()}, nil
+}
+
+// ParseNetworks reads CIDRs; a bare address is a single host.
+func ParseNetworks(specs []string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range specs {
+		if !strings.Contains(s, "/") {
+			if strings.Contains(s, ":") {
+				s += "/128"
+			} else {
+				s += "/32"
+			}
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("relay network: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// SocketOptions are the unix milter socket's mode and owner.
+func SocketOptions(cfg Config) (milter.SocketOptions, error) {
+	opts := milter.SocketOptions{Owner: cfg.SocketOwner}
+	if m := cfg.SocketMode; m != "" {
+		mode, err := strconv.ParseUint(m, 8, 32)
+		if err != nil {
+			return opts, fmt.Errorf("socket mode %q: want an octal mode like 0660", m)
+		}
+		opts.Mode = os.FileMode(mode)
+	}
+	return opts, nil
+}
+
+// needsFunc is what the milter layer negotiates at each new connection.
+func needsFunc(cfg Config, eng *policy.Engine) func() milter.Needs {
+	if cfg.Negotiate == "all" {
+		return func() milter.Needs { return milter.Needs{All: true} }
+	}
+	return eng.Needs
+}

@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/luamilter/luamilter/milter"
+)
+
+// The control socket speaks one command per connection: the client
+// writes a line ("reload" or "status"), the daemon answers with lines
+// and closes. The first answer line starts with "ok" or "error".
+
+const controlTimeout = 2 * time.Minute
+
+// openControl listens on the control socket (mode 0600, so only the
+// daemon's user and root can reload). The default path is optional: if
+// its directory can't be made the daemon runs without it (SIGHUP still
+// reloads). An explicitly configured path must work.
+func (d *Daemon) openControl(path string) error {
+	if path == "" || path == "none" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		if path == DefaultControlSocket && errors.Is(err, fs.ErrPermission) {
+			d.log.Warn("no control socket: `luamilter reload` won't work, SIGHUP will", "path", path, "err", err)
+			return nil
+		}
+		return fmt.Errorf("control socket: %w", err)
+	}
+	ln, err := milter.Listen("unix:"+path, milter.SocketOptions{Mode: 0o600})
+	if err != nil {
+		if path == DefaultControlSocket && errors.Is(err, fs.ErrPermission) {
+			d.log.Warn("no control socket: `luamilter reload` won't work, SIGHUP will", "path", path, "err", err)
+			return nil
+		}
+		return fmt.Errorf("control socket: %w", err)
+	}
+	d.control, d.ctlPath = ln, path
+	d.log.Info("control socket", "path", path)
+	return nil
+}
+
+func (d *Daemon) serveControl() {
+	for {
+		c, err := d.control.Accept()
+		if err != nil {
+			return
+		}
+		go d.handleControl(c)
+	}
+}
+
+func (d *Daemon) handleControl(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(controlTimeout))
+	line, err := bufio.NewReader(io.LimitReader(c, 1024)).ReadString('\n')
+	if err != nil && line == "" {
+		return
+	}
+	switch cmd := strings.TrimSpace(line); cmd {
+	case "reload":
+		res, err := d.Reload(context.Background())
+		if err != nil {
+			fmt.Fprintf(c, "error reload failed, generation %d stays in use:\n%s\n", d.eng.Generation(), err)
+			return
+		}
+		fmt.Fprintf(c, "ok generation %d, modules %s\n", res.Generation, strings.Join(res.Modules, ", "))
+		for _, w := range res.Warnings {
+			fmt.Fprintf(c, "warning: %s\n", w)
+		}
+	case "status":
+		fmt.Fprintf(c, "ok generation %d, modules %s, %d session(s) open, %d served\n", d.eng.Generation(),
+			strings.Join(d.eng.Runtime().ModuleNames(), ", "), d.srv.OpenSessions(), d.srv.TotalSessions())
+	default:
+		fmt.Fprintf(c, "error unknown command %q: want reload or status\n", cmd)
+	}
+}
+
+// Control sends cmd to the daemon's control socket at path and returns
+// its answer without the leading "ok "; an "error" answer is returned
+// as an error.
+func Control(ctx context.Context, path, cmd string) (string, error) {
+	var dialer net.Dialer
+	c, err := dialer.DialContext(ctx, "unix", path)
+	if err != nil {
+		return "", fmt.Errorf("control socket %s: %w (is luamilter serve running with this --control-socket?)", path, err)
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	if _, err := fmt.Fprintf(c, "%s\n", cmd); err != nil {
+		return "", fmt.Errorf("control socket %s: %w", path, err)
+	}
+	out, err := io.ReadAll(io.LimitReader(c, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("control socket %s: %w", path, err)
+	}
+	answer := strings.TrimRight(string(out), "\n")
+	switch {
+	case strings.HasPrefix(answer, "ok"):
+		return strings.TrimPrefix(strings.TrimPrefix(answer, "ok"), " "), nil
+	case strings.HasPrefix(answer, "error "):
+		return "", errors.New(strings.TrimPrefix(answer, "error "))
+	}
+	return "", fmt.Errorf("control socket %s: unexpected answer %q", path, answer)
+}

@@ -1,0 +1,417 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/modules"
+	"github.com/luamilter/luamilter/policy"
+)
+
+// Options are what the daemon needs besides its Config.
+type Options struct {
+	// Log receives every log line; nil means slog.Default().
+	Log *slog.Logger
+	// Load re-reads the configuration at reload (config file, flags,
+	// environment). Nil reuses the Config given to New.
+	Load func() (Config, error)
+	// ConfigFile is watched together with the scripts when Config.Watch
+	// is set; empty when there is no file.
+	ConfigFile string
+}
+
+// Daemon is a running luamilter: libraries, policy engine, milter server,
+// control socket, metrics listener and file watcher.
+type Daemon struct {
+	opts  Options
+	log   *slog.Logger
+	mu    sync.Mutex // guards cfg
+	cfg   Config
+	mods  *modules.Set
+	libs  []luart.Library
+	brake *luart.Brake
+	eng   *policy.Engine
+	srv   *milter.Server
+	met   *metrics
+
+	listeners []net.Listener
+	control   net.Listener
+	ctlPath   string
+	httpSrv   *http.Server
+	httpLn    net.Listener
+	watch     *watcher
+
+	reloadMu sync.Mutex
+	stopping atomic.Bool
+	serveErr chan error
+	wg       sync.WaitGroup // serving goroutines of control and metrics
+}
+
+// New builds the libraries, compiles the scripts, runs every module's
+// init() and prepares the milter server. Nothing listens yet: see Start.
+func New(cfg Config, opts Options) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	d := &Daemon{opts: opts, log: opts.Log, cfg: cfg, serveErr: make(chan error, 8)}
+	if cfg.UnsafeLua {
+		d.log.Warn("unsafe_lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
+	}
+	mods, err := modules.Build(ModulesConfig(cfg, d.log))
+	if err != nil {
+		return nil, err
+	}
+	d.mods, d.libs = mods, Libraries(mods)
+	if cfg.MemoryLimit > 0 {
+		d.brake = luart.NewBrake(uint64(cfg.MemoryLimit), 50*time.Millisecond)
+	}
+	ecfg, err := EngineConfig(cfg, d.log)
+	if err != nil {
+		d.closeLibs()
+		return nil, err
+	}
+	ecfg.Accounting = mods.Audit
+	d.met = newMetrics(d)
+	d.met.observe(&ecfg)
+	rt, err := luart.New(RuntimeConfig(cfg, d.libs, d.brake, d.log))
+	if err != nil {
+		d.closeLibs()
+		return nil, err
+	}
+	d.eng, err = policy.NewEngine(context.Background(), rt, ecfg)
+	if err != nil {
+		rt.Close()
+		d.closeLibs()
+		return nil, err
+	}
+	d.srv = milter.NewServer(milter.Config{
+		Backend:        d.eng,
+		Log:            d.log,
+		Needs:          needsFunc(cfg, d.eng),
+		Macros:         milter.DefaultMacros,
+		MaxSessions:    cfg.MaxSessions,
+		SpoolDir:       cfg.SpoolDir,
+		SpoolThreshold: cfg.SpoolThreshold,
+		MaxMessageSize: cfg.MaxMessageSize,
+	})
+	return d, nil
+}
+
+func (d *Daemon) closeLibs() {
+	if d.brake != nil {
+		d.brake.Close()
+	}
+	if err := d.mods.Close(); err != nil {
+		d.log.Warn("closing libraries", "err", err)
+	}
+}
+
+// Start opens the milter sockets, the control socket and the metrics
+// listener and starts serving. On error everything opened is closed.
+func (d *Daemon) Start() error {
+	cfg := d.Config()
+	sockOpts, err := SocketOptions(cfg)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		d.closeListeners()
+		return err
+	}
+	for _, spec := range cfg.Listen {
+		ln, err := milter.Listen(spec, sockOpts)
+		if err != nil {
+			return fail(err)
+		}
+		d.listeners = append(d.listeners, ln)
+	}
+	if err := d.openControl(cfg.ControlSocket); err != nil {
+		return fail(err)
+	}
+	if cfg.MetricsListen != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fail(fmt.Errorf("metrics listener: %w", err))
+		}
+		d.httpLn = ln
+		d.httpSrv = &http.Server{Handler: d.met.handler(d), ReadHeaderTimeout: 10 * time.Second}
+	}
+	if cfg.Watch {
+		w, err := newWatcher(d)
+		if err != nil {
+			return fail(err)
+		}
+		d.watch = w
+	}
+	for i, ln := range d.listeners {
+		go func(ln net.Listener, spec string) {
+			if err := d.srv.Serve(ln); err != nil {
+				d.serveErr <- fmt.Errorf("serve %s: %w", spec, err)
+			}
+		}(ln, cfg.Listen[i])
+		d.log.Info("listening", "socket", cfg.Listen[i], "modules", d.eng.Runtime().ModuleNames(), "generation", d.eng.Generation())
+	}
+	if d.httpSrv != nil {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			if err := d.httpSrv.Serve(d.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.serveErr <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		d.log.Info("metrics listening", "addr", d.httpLn.Addr().String())
+	}
+	if d.control != nil {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.serveControl()
+		}()
+	}
+	return nil
+}
+
+func (d *Daemon) closeListeners() {
+	for _, ln := range d.listeners {
+		ln.Close()
+	}
+	d.listeners = nil
+	if d.control != nil {
+		d.control.Close()
+		os.Remove(d.ctlPath)
+		d.control = nil
+	}
+	if d.httpLn != nil {
+		d.httpLn.Close()
+		d.httpLn = nil
+	}
+	if d.watch != nil {
+		d.watch.close()
+		d.watch = nil
+	}
+}
+
+// Config returns the configuration in effect.
+func (d *Daemon) Config() Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// Generation is the number of the script generation new sessions get.
+func (d *Daemon) Generation() uint64 { return d.eng.Generation() }
+
+// Server is the milter server, for session counts.
+func (d *Daemon) Server() *milter.Server { return d.srv }
+
+// Addrs returns the milter listeners' addresses, in Config.Listen order.
+func (d *Daemon) Addrs() []net.Addr {
+	out := make([]net.Addr, len(d.listeners))
+	for i, ln := range d.listeners {
+		out[i] = ln.Addr()
+	}
+	return out
+}
+
+// MetricsAddr is the metrics listener's address, or nil when off.
+func (d *Daemon) MetricsAddr() net.Addr {
+	if d.httpLn == nil {
+		return nil
+	}
+	return d.httpLn.Addr()
+}
+
+// Errors reports fatal serving errors (a listener that failed).
+func (d *Daemon) Errors() <-chan error { return d.serveErr }
+
+// ErrForced is returned by Run when a second stop signal cut the
+// graceful shutdown short.
+var ErrForced = errors.New("second stop signal: exiting without waiting for sessions")
+
+// Run serves until ctx ends or a stop signal (SIGTERM, SIGINT) arrives on
+// sig, reloading on SIGHUP, then shuts down gracefully. A second stop
+// signal during shutdown returns ErrForced at once.
+func (d *Daemon) Run(ctx context.Context, sig <-chan os.Signal) error {
+	for {
+		select {
+		case err := <-d.serveErr:
+			d.log.Error("serving failed; stopping", "err", err)
+			d.shutdownWithTimeout(sig)
+			return err
+		case <-ctx.Done():
+			d.log.Info("shutting down", "reason", context.Cause(ctx).Error(), "open_sessions", d.srv.OpenSessions())
+			return d.shutdownWithTimeout(sig)
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				d.log.Info("reload requested", "signal", s.String())
+				d.Reload(context.Background())
+				continue
+			}
+			d.log.Info("shutting down", "signal", s.String(), "open_sessions", d.srv.OpenSessions())
+			return d.shutdownWithTimeout(sig)
+		}
+	}
+}
+
+// shutdownWithTimeout runs Shutdown bounded by the configured timeout,
+// watching sig for a second stop signal.
+func (d *Daemon) shutdownWithTimeout(sig <-chan os.Signal) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d.Config().ShutdownTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- d.Shutdown(ctx) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				continue
+			}
+			d.log.Warn("second signal: exiting now; the MTA applies milter_default_action to open sessions", "signal", s.String())
+			return ErrForced
+		}
+	}
+}
+
+// Shutdown stops accepting connections and lets open sessions finish
+// until ctx ends; the sessions left then are cut (their milter
+// connections close without a reply, so the MTA applies its
+// milter_default_action). Then every generation's deinit() runs and the
+// libraries are closed. It returns nil in both cases.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.stopping.Store(true)
+	if d.control != nil {
+		d.control.Close()
+		os.Remove(d.ctlPath)
+	}
+	if d.watch != nil {
+		d.watch.close()
+	}
+	if err := d.srv.Shutdown(ctx); err != nil {
+		d.log.Warn("shutdown timeout: cutting the sessions still open; the MTA applies its milter_default_action to them",
+			"open_sessions", d.srv.OpenSessions())
+		d.srv.Close()
+	}
+	deinitCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.eng.Close(deinitCtx)
+	if d.httpSrv != nil {
+		hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
+		d.httpSrv.Shutdown(hctx)
+		hcancel()
+	}
+	d.wg.Wait()
+	d.closeLibs()
+	d.log.Info("stopped", "sessions_served", d.srv.TotalSessions())
+	return nil
+}
+
+// ReloadResult describes a successful reload.
+type ReloadResult struct {
+	Generation uint64
+	Modules    []string
+	Warnings   []string // settings that changed but need a restart
+}
+
+// Reload re-reads the configuration, compiles every script into a new
+// generation and switches new sessions to it once every init() returned
+// true. Open sessions finish on the generation they began on. On any
+// error nothing changes; the error is logged with file and line.
+func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	res, err := d.reload(ctx)
+	if err != nil {
+		d.met.reloads.WithLabelValues("failure").Inc()
+		attrs := []any{"err", err.Error(), "generation", d.eng.Generation()}
+		if se, ok := luart.AsScriptError(err); ok {
+			attrs = append(attrs, "file", se.File, "line", se.Line)
+		}
+		d.log.Error("reload failed; the running scripts stay in use", attrs...)
+		return res, err
+	}
+	d.met.reloads.WithLabelValues("success").Inc()
+	for _, w := range res.Warnings {
+		d.log.Warn("reload: " + w)
+	}
+	d.log.Info("reloaded", "generation", res.Generation, "modules", res.Modules)
+	return res, nil
+}
+
+func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
+	old := d.Config()
+	cfg := old
+	if d.opts.Load != nil {
+		var err error
+		if cfg, err = d.opts.Load(); err != nil {
+			return ReloadResult{}, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return ReloadResult{}, err
+	}
+	next, warnings := reloadable(old, cfg)
+	rt, err := luart.New(RuntimeConfig(next, d.libs, d.brake, d.log))
+	if err != nil {
+		return ReloadResult{}, err
+	}
+	opts := policy.GenerationOptions{DryRun: next.DryRun, DryRunScripts: next.dryRunScripts()}
+	if err := d.eng.SwapWith(ctx, rt, opts); err != nil {
+		rt.Close()
+		return ReloadResult{}, err
+	}
+	d.mu.Lock()
+	d.cfg = next
+	d.mu.Unlock()
+	if d.watch != nil {
+		d.watch.update(next)
+	}
+	return ReloadResult{Generation: d.eng.Generation(), Modules: rt.ModuleNames(), Warnings: warnings}, nil
+}
+
+// reloadable takes from cfg what a reload can change (the scripts and
+// how they run) and keeps the rest of old, listing what was ignored.
+func reloadable(old, cfg Config) (Config, []string) {
+	next := old
+	next.Scripts = cfg.Scripts
+	next.ScriptDirs = cfg.ScriptDirs
+	next.ScriptTimeout = cfg.ScriptTimeout
+	next.DryRun = cfg.DryRun
+	next.UnsafeLua = cfg.UnsafeLua
+	next.Watch = old.Watch
+	var warnings []string
+	check := func(name string, changed bool) {
+		if changed {
+			warnings = append(warnings, name+" changed; it takes effect at the next restart")
+		}
+	}
+	check("listen", strings.Join(old.Listen, ",") != strings.Join(cfg.Listen, ","))
+	check("on_error", old.OnError != cfg.OnError)
+	check("relay_networks", strings.Join(old.RelayNetworks, ",") != strings.Join(cfg.RelayNetworks, ","))
+	check("control_socket", old.ControlSocket != cfg.ControlSocket)
+	check("metrics_listen", old.MetricsListen != cfg.MetricsListen)
+	check("dns", fmt.Sprint(old.DNS) != fmt.Sprint(cfg.DNS))
+	check("store", fmt.Sprint(old.Store) != fmt.Sprint(cfg.Store))
+	check("datasources", fmt.Sprint(old.Datasources) != fmt.Sprint(cfg.Datasources))
+	check("readfile_dirs", strings.Join(old.ReadfileDirs, ",") != strings.Join(cfg.ReadfileDirs, ","))
+	check("max_sessions", old.MaxSessions != cfg.MaxSessions)
+	check("memory_limit", old.MemoryLimit != cfg.MemoryLimit)
+	check("log_format/log_level", old.LogFormat != cfg.LogFormat || old.LogLevel != cfg.LogLevel)
+	return next, warnings
+}

@@ -1,0 +1,118 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/policy"
+)
+
+// metrics are the daemon's Prometheus collectors, in a private registry.
+type metrics struct {
+	reg      *prometheus.Registry
+	messages *prometheus.CounterVec
+	callouts *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
+	reloads  *prometheus.CounterVec
+	shadow   *prometheus.CounterVec
+}
+
+// newMetrics registers every collector. The gauges read d when scraped.
+func newMetrics(d *Daemon) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.messages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "luamilter_messages_total",
+		Help: "Messages that reached end of message, by the final action the MTA was told (accept, reject, tempfail, discard).",
+	}, []string{"action"})
+	m.callouts = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "luamilter_callout_duration_seconds",
+		Help:    "Time spent in one callout of one module.",
+		Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"module", "callout"})
+	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "luamilter_script_errors_total",
+		Help: "Callouts that ended in a script error, timeout or resource limit.",
+	}, []string{"module", "callout"})
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "luamilter_reloads_total",
+		Help: "Reloads of the scripts, by result (success, failure).",
+	}, []string{"result"})
+	m.shadow = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "luamilter_dry_run_actions_total",
+		Help: "Verdicts and message edits of dry-run modules that were logged but not applied.",
+	}, []string{"module", "callout", "action"})
+	for _, r := range []string{"success", "failure"} {
+		m.reloads.WithLabelValues(r)
+	}
+	for _, a := range []string{"accept", "reject", "tempfail", "discard"} {
+		m.messages.WithLabelValues(a)
+	}
+	m.reg.MustRegister(m.messages, m.callouts, m.errors, m.reloads, m.shadow,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "luamilter_sessions_open", Help: "Milter sessions being served now.",
+		}, func() float64 { return float64(d.srv.OpenSessions()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "luamilter_sessions_total", Help: "Milter sessions started since the daemon began.",
+		}, func() float64 { return float64(d.srv.TotalSessions()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "luamilter_generation", Help: "Number of the script generation new sessions get (1 at start, +1 per successful reload).",
+		}, func() float64 { return float64(d.eng.Generation()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "luamilter_lua_states_idle", Help: "Warm Lua states of the current generation waiting for a session.",
+		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Idle) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "luamilter_lua_states_in_use", Help: "Lua states of the current generation held by sessions, init or deinit.",
+		}, func() float64 { return float64(d.eng.Runtime().PoolStats().InUse) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "luamilter_lua_states_created", Help: "Lua states built for the current generation (a new generation starts over).",
+		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Created) }),
+	)
+	return m
+}
+
+// observe hooks the engine's observers to the collectors.
+func (m *metrics) observe(cfg *policy.Config) {
+	cfg.Observer = func(s policy.Summary) {
+		action := s.Verdict.Action
+		if action == milter.Continue {
+			action = milter.Accept
+		}
+		m.messages.WithLabelValues(action.String()).Inc()
+	}
+	cfg.CalloutObserver = func(module, callout string, d time.Duration, err error) {
+		m.callouts.WithLabelValues(module, callout).Observe(d.Seconds())
+		if err != nil {
+			m.errors.WithLabelValues(module, callout).Inc()
+		}
+	}
+	cfg.ShadowObserver = func(module, callout, action string) {
+		m.shadow.WithLabelValues(module, callout, action).Inc()
+	}
+}
+
+// handler serves /metrics and /healthz.
+func (m *metrics) handler(d *Daemon) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "GET only", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if d.stopping.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "stopping: %d session(s) open\n", d.srv.OpenSessions())
+			return
+		}
+		fmt.Fprintf(w, "ok generation %d, %d session(s) open\n", d.eng.Generation(), d.srv.OpenSessions())
+	})
+	return mux
+}
