@@ -123,7 +123,7 @@ func (l *lexer) newline() {
 	l.line++
 }
 
-// tokens lexes the whole chunk. The last token is always tEOF.
+// lex splits the whole chunk into tokens; the last one is always tEOF.
 func lex(chunk string, src []byte) ([]token, error) {
 	l := &lexer{chunk: chunk, src: src, line: 1}
 	if len(src) > 0 && src[0] == '#' { // "#!" line, skipped by Lua's loader
