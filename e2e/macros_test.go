@@ -196,30 +196,6 @@ func macroTable(seen map[string]map[string]string) string {
 	return b.String()
 }
 
-// TestMTAReplyPassThrough shows, with a plain go-milter reference milter
-// and no luamilter involved, how each MTA relays milter reply texts; the
-// verbatim expectations of the luamilter tests rest on this.
-func TestMTAReplyPassThrough(t *testing.T) {
-	s := requireSuite(t)
-	serveMilter(t, s, milter.WithMilter(func() milter.Milter { return replyMilter{} }))
-	forEachMTA(t, s, func(t *testing.T, m *mta) {
-		c := dialSMTP(t, m)
-		c.expect("EHLO client.test", 250)
-		mail := c.mustCmd("MAIL FROM:<multi@example.org>")
-		want := []string{"550-5.7.1 first line", "550 5.7.1 second line"}
-		if w := m.expectReply("mail", "multi@example.org", want); !slices.Equal(mail.lines, w) {
-			t.Errorf("multi-line MAIL reply %q, want %q", mail.lines, w)
-		}
-		c.expect("MAIL FROM:<plain@example.org>", 250)
-		rcpt := c.mustCmd("RCPT TO:<nobody@example.com>")
-		want = []string{"550 5.1.1 no such user here"}
-		if w := m.expectReply("rcpt", "nobody@example.com", want); !slices.Equal(rcpt.lines, w) {
-			t.Errorf("RCPT reply %q, want %q", rcpt.lines, w)
-		}
-		t.Logf("%s relays: %q / %q", m.name, mail.lines, rcpt.lines)
-	})
-}
-
 // TestMTAQuarantine shows where each MTA keeps a message a plain go-milter
 // milter quarantines (no luamilter involved).
 func TestMTAQuarantine(t *testing.T) {
@@ -248,20 +224,4 @@ func (quarantineMilter) EndOfMessage(m milter.Modifier) (*milter.Response, error
 		return nil, err
 	}
 	return milter.RespAccept, nil
-}
-
-// replyMilter rejects with fixed texts.
-type replyMilter struct{ milter.NoOpMilter }
-
-func (replyMilter) MailFrom(from, _ string, _ milter.Modifier) (*milter.Response, error) {
-	if strings.HasPrefix(from, "multi@") {
-		// go-milter repeats the first line's enhanced status code on
-		// every further line itself.
-		return milter.RejectWithCodeAndReason(550, "5.7.1 first line\r\nsecond line")
-	}
-	return milter.RespContinue, nil
-}
-
-func (replyMilter) RcptTo(_, _ string, _ milter.Modifier) (*milter.Response, error) {
-	return milter.RejectWithCodeAndReason(550, "5.1.1 no such user here")
 }

@@ -148,6 +148,10 @@ func (m *mta) findDelivery(rcpt string) (*delivery, error) {
 		return nil, fmt.Errorf("list sink: %w", err)
 	}
 	for _, envFile := range envs {
+		// deliver.sh writes ".tmp.*" files first; Glob's "*" matches dots.
+		if strings.HasPrefix(filepath.Base(envFile), ".") {
+			continue
+		}
 		fields, err := readEnvelope(envFile)
 		if err != nil {
 			return nil, err

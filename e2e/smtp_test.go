@@ -157,6 +157,17 @@ func (c *smtpClient) closedByPeer() bool {
 	return err != nil
 }
 
+// closed reports whether the server has closed the connection. When that
+// is not expected it sends QUIT instead of waiting for a timeout: a 221
+// means the session was still open.
+func (c *smtpClient) closed(expected bool) bool {
+	if expected {
+		return c.closedByPeer()
+	}
+	r, err := c.cmd("QUIT")
+	return err != nil || r.code != 221
+}
+
 // txn is one mail transaction.
 type txn struct {
 	from  string

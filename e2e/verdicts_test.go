@@ -6,20 +6,10 @@ import (
 	"testing"
 )
 
-// verdictCase is one policy verdict checked on a fresh SMTP session.
-type verdictCase struct {
-	name   string
-	ehlo   string   // EHLO argument; "" means client.test
-	from   string   // sender local part (a unique suffix is appended)
-	stage  string   // "ehlo", "mail", "rcpt", "data" or "eom"
-	want   []string // expected reply lines, verbatim
-	closed bool     // the MTA must close the connection after the reply
-}
-
 func TestVerdictsVerbatim(t *testing.T) {
 	s := requireBinary(t)
 	startMilter(t, s, milterOpts{scripts: []string{verdictPolicy}})
-	cases := []verdictCase{
+	cases := []replyCase{
 		{name: "ehlo reject", ehlo: "reject-ehlo.client.test", stage: "ehlo",
 			want: []string{"550 5.7.1 ehlo refused by policy"}},
 		{name: "mail reject", from: "reject-mail", stage: "mail",
@@ -42,68 +32,32 @@ func TestVerdictsVerbatim(t *testing.T) {
 	forEachMTA(t, s, func(t *testing.T, m *mta) {
 		for _, tc := range cases {
 			t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
-				runVerdictCase(t, m, tc)
+				got, address, closed := runReplyCase(t, m, tc)
+				if want := m.expectReply(tc.stage, address, tc.want); !slices.Equal(got.lines, want) {
+					t.Errorf("reply\n got %q\nwant %q", got.lines, want)
+				}
+				if tc.closed != closed {
+					t.Errorf("connection closed = %v, want %v", closed, tc.closed)
+				}
 			})
 		}
 	})
 }
 
-func runVerdictCase(t *testing.T, m *mta, tc verdictCase) {
-	id := uniq()
-	rcpt := "rcpt+" + id + "@example.com"
-	c := dialSMTP(t, m)
-	if c.greeting.code != 220 {
-		t.Fatalf("greeting %q", c.greeting)
-	}
-	ehlo := tc.ehlo
-	if ehlo == "" {
-		ehlo = "client.test"
-	}
-	var got reply
-	r := c.mustCmd("EHLO " + ehlo)
-	if tc.stage == "ehlo" {
-		got = r
-	} else {
-		if r.code != 250 {
-			t.Fatalf("EHLO: %q", r)
-		}
-		res := c.send(txn{
-			from:  tc.from + "+" + id + "@example.org",
-			rcpts: []string{rcpt},
-			msg:   message(tc.from+"@example.org", rcpt, "verdict "+tc.name, nil, "hello\n"),
-		})
-		switch tc.stage {
-		case "mail":
-			got = res.mail
-		case "data":
-			got = res.data
-		case "eom":
-			got = res.final
-		}
-	}
-	want := m.expectReply(tc.stage, tc.from+"+"+id+"@example.org", tc.want)
-	if !slices.Equal(got.lines, want) {
-		t.Errorf("%s reply:\n got %q\nwant %q", tc.stage, got.lines, want)
-	}
-	if tc.closed {
-		if !c.closedByPeer() {
-			t.Errorf("connection still open after %q", got)
-		}
-	} else if r, err := c.cmd("QUIT"); err != nil || r.code != 221 {
-		t.Errorf("QUIT: %q %v", r, err)
-	}
-	if got.class() != 2 {
-		m.assertNotDelivered(t, rcpt)
-	}
-}
-
 // expectReply maps the reply a milter sets to what the MTA sends at stage
 // for the address of that command. Postfix passes milter replies through
 // unchanged. Sendmail inserts "<address>... " after the enhanced status
-// code of the first line of MAIL and RCPT replies (TestMTAReplyPassThrough
-// shows it with a plain go-milter milter).
+// code of the first line of RCPT replies and of 5xx MAIL replies, not of
+// 4xx MAIL replies (TestMTAReplyPassThrough shows it with a plain go-milter
+// milter).
 func (m *mta) expectReply(stage, address string, lines []string) []string {
-	if m.name != "sendmail" || (stage != "mail" && stage != "rcpt") || len(lines) == 0 {
+	if m.name != "sendmail" || len(lines) == 0 {
+		return lines
+	}
+	switch {
+	case stage == "rcpt":
+	case stage == "mail" && strings.HasPrefix(lines[0], "5"):
+	default:
 		return lines
 	}
 	out := slices.Clone(lines)
@@ -215,41 +169,61 @@ func TestConnectVerdicts(t *testing.T) {
 	cases := []struct {
 		name   string
 		policy string
-		want   []string
-		closed bool
+		code   int
 	}{
-		{"reject", connectRejectPolicy, []string{"554 5.7.1 connection refused by policy"}, false},
-		{"disconnect", connectDisconnectPolicy, []string{"421 4.7.0 too busy, come back later"}, true},
+		{"reject", connectRejectPolicy, 554},
+		{"disconnect", connectDisconnectPolicy, 421},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			startMilter(t, s, milterOpts{scripts: []string{tc.policy}})
 			forEachMTA(t, s, func(t *testing.T, m *mta) {
-				c := dialSMTP(t, m)
-				// MTAs report a connect-stage verdict either instead of the
-				// greeting or in reply to the following commands.
-				got := c.greeting
-				closedAt := ""
-				for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<s@example.org>"} {
-					if got.class() != 2 {
-						break
-					}
-					r, err := c.cmd(cmd)
-					if err != nil {
-						closedAt = cmd
-						break
-					}
-					got = r
+				got, closed := connectVerdict(t, m)
+				if want := m.connectReply(tc.code); !slices.Equal(got.lines, want) {
+					t.Errorf("connect verdict\n got %q\nwant %q", got.lines, want)
 				}
-				t.Logf("%s: greeting %q, verdict %q", m.name, c.greeting, got)
-				want := tc.want
-				if !slices.Equal(got.lines, want) {
-					t.Errorf("connect verdict:\n got %q (connection closed at %q)\nwant %q", got.lines, closedAt, want)
-				}
-				if tc.closed && closedAt == "" && !c.closedByPeer() {
-					t.Errorf("connection still open after %q", got)
+				if wantClosed := tc.code == 421; closed != wantClosed {
+					t.Errorf("connection closed = %v, want %v", closed, wantClosed)
 				}
 			})
 		})
+	}
+}
+
+// connectVerdict returns the first non-2xx reply of a session (greeting,
+// EHLO or MAIL) and whether the MTA then closed the connection. MTAs may
+// report a connect-stage verdict instead of the greeting or in reply to
+// the following commands.
+func connectVerdict(t *testing.T, m *mta) (reply, bool) {
+	t.Helper()
+	c := dialSMTP(t, m)
+	got := c.greeting
+	for _, cmd := range []string{"EHLO client.test", "MAIL FROM:<s@example.org>"} {
+		if got.class() != 2 {
+			break
+		}
+		r, err := c.cmd(cmd)
+		if err != nil {
+			return got, true
+		}
+		got = r
+	}
+	return got, c.closed(got.code == 421)
+}
+
+// connectReply is what the MTA answers when a milter rejects at connect
+// with code: both MTAs use their own text, not the milter's
+// (TestMTAConnectReplies shows it with a plain go-milter milter).
+func (m *mta) connectReply(code int) []string {
+	host := m.name + ".harness.test"
+	switch {
+	case m.name == "postfix" && code/100 == 5:
+		return []string{"554 " + host + " ESMTP not accepting connections"}
+	case m.name == "postfix":
+		return []string{"421 " + host + " Service unavailable - try again later"}
+	case code/100 == 5:
+		return []string{"554 " + host + " ESMTP not accepting messages"}
+	default:
+		return []string{"421 4.7.0 " + host + " closing connection"}
 	}
 }
