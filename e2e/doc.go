@@ -11,6 +11,7 @@
 //
 //	LUAMILTER_E2E=1 go test ./e2e/
 //
-// LUAMILTER_E2E_KEEP=1 keeps the MTAs running and the state directory
+// LUAMILTER_BIN=/path/to/luamilter tests a prebuilt binary instead of
+// building cmd/luamilter. LUAMILTER_E2E_KEEP=1 keeps the MTAs running and the state directory
 // (printed at start) for inspection.
 package e2e

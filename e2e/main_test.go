@@ -101,11 +101,21 @@ func setupSuite() (*suite, error) {
 	}
 	s.milterUnix = "unix:" + filepath.Join(milterDir, "luamilter.sock")
 
-	s.bin = filepath.Join(state, "luamilter")
-	build := exec.Command("go", "build", "-o", s.bin, "./cmd/luamilter")
-	build.Dir = repo
-	if out, err := build.CombinedOutput(); err != nil {
-		s.buildErr = fmt.Errorf("go build ./cmd/luamilter: %w\n%s", err, out)
+	if bin := os.Getenv("LUAMILTER_BIN"); bin != "" {
+		// A prebuilt binary, e.g. a release candidate.
+		s.bin = bin
+		if _, err := os.Stat(bin); err != nil {
+			s.buildErr = fmt.Errorf("LUAMILTER_BIN: %w", err)
+		}
+	} else {
+		s.bin = filepath.Join(state, "luamilter")
+		build := exec.Command("go", "build", "-o", s.bin, "./cmd/luamilter")
+		build.Dir = repo
+		if out, err := build.CombinedOutput(); err != nil {
+			s.buildErr = fmt.Errorf("go build ./cmd/luamilter: %w\n%s", err, out)
+		}
+	}
+	if s.buildErr != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", s.buildErr)
 	}
 

@@ -231,3 +231,23 @@ function mod:validate_data(msg, ac, vctx)
 end
 msys.registerModule("e2e_stamp", mod)
 `
+
+// eachRcptPolicy decides per recipient after the message body: refuse
+// recipients named "refuse", silently drop those named "drop", stamp the rest.
+const eachRcptPolicy = policyPrelude + `
+local mod = {}
+
+function mod:validate_data_spool_each_rcpt(msg, ac, vctx)
+  local rcpt = msg:rcptto() or ""
+  if has(rcpt, "refuse") then
+    vctx:set_code(550, "5.7.1 not for this recipient")
+    return DONE
+  elseif has(rcpt, "drop") then
+    msg:discard()
+    return DONE
+  end
+  return CONT
+end
+
+msys.registerModule("e2e_each_rcpt", mod)
+`
