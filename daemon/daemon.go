@@ -86,6 +86,7 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	ecfg.Accounting = mods.Audit
+	ecfg.Regex = mods.PCRE
 	d.met = newMetrics(d)
 	d.met.observe(&ecfg)
 	rt, err := luart.New(RuntimeConfig(cfg, d.libs, d.brake, d.log))

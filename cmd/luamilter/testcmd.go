@@ -54,6 +54,7 @@ func runTest(c *cli.Context) error {
 		return err
 	}
 	ecfg.Accounting = mods.Audit
+	ecfg.Regex = mods.PCRE
 	msg, err := readMessage(c)
 	if err != nil {
 		return err

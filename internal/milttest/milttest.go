@@ -31,6 +31,7 @@ type Options struct {
 	NegotiateAll   bool
 	Limits         luart.Limits
 	Brake          *luart.Brake
+	Regex          policy.Regex // engine of msg:body_match and friends
 }
 
 // Server is a running milter server with its log.
@@ -71,7 +72,7 @@ func StartFiles(t testing.TB, dir string, opts Options, paths ...string) (*Serve
 	if err != nil {
 		return nil, err
 	}
-	eng, err := policy.NewEngine(context.Background(), rt, policy.Config{OnError: opts.OnError, Log: log})
+	eng, err := policy.NewEngine(context.Background(), rt, policy.Config{OnError: opts.OnError, Log: log, Regex: opts.Regex})
 	if err != nil {
 		return nil, err
 	}
