@@ -37,17 +37,19 @@ type message struct {
 	current   string          // recipient being validated
 	rcptFinal bool            // DATA seen: the list is final
 
-	phase   string // callout running, for phase rules
-	content bool   // headers and body are here (end of message)
-	orig    []milter.Header
-	headers []hdr
-	body    *milter.Spool // as received
-	newBody *milter.Spool // replacement; nil while the body is unchanged
-	cur     string        // current body, read once on first use
-	curOK   bool
-	tree    *mimePart       // msg:mime's tree; edits to it are written at the end
-	bodyGen int             // bumped by every body edit
-	spools  []*milter.Spool // every replacement body, closed with the message
+	phase        string // callout running, for phase rules
+	content      bool   // headers and body are here (end of message)
+	orig         []milter.Header
+	headers      []hdr
+	body         *milter.Spool // as received
+	newBody      *milter.Spool // replacement; nil while the body is unchanged
+	cur          string        // current body, read once on first use
+	curOK        bool
+	tree         *mimePart       // msg:mime's tree; edits to it are written at the end
+	treeWritable bool            // msg:mime(false) was called
+	detached     bool            // from msys.core.ec_message_new: not the session's message
+	bodyGen      int             // bumped by every body edit
+	spools       []*milter.Spool // every replacement body, closed with the message
 
 	discard       bool
 	discardReason string

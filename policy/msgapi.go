@@ -34,6 +34,18 @@ var messageMethods = map[string]lua.LGFunction{
 	"binding":                msgNotExpressible("binding"),
 	"binding_group":          msgNotExpressible("binding_group"),
 	"routing_domain":         msgNotExpressible("routing_domain"),
+	"text":                   msgText,
+	"body_match":             matchMethod("body", false),
+	"raw_match":              matchMethod("raw", false),
+	"text_match":             matchMethod("text", false),
+	"body_replace":           replaceMethod("body", false),
+	"raw_replace":            replaceMethod("raw", false),
+	"text_replace":           replaceMethod("text", false),
+	"address_header":         addressHeaderMethod(false),
+	"mime":                   msgMime,
+	"makePart":               msgMakePart,
+	"makeContainer":          msgMakeContainer,
+	"makeBoundary":           msgMakeBoundary,
 }
 
 func messageMeta(L *lua.LState) *lua.LTable {
@@ -71,7 +83,7 @@ func checkMessage(L *lua.LState, method string, needContent bool) *message {
 	if !ok {
 		L.ArgError(1, "ec_message expected")
 	}
-	if m.s.msg != m {
+	if !m.detached && m.s.msg != m {
 		L.RaiseError("msg:%s: this message is finished", method)
 	}
 	if needContent && !m.content {
@@ -133,12 +145,23 @@ func msgHeader(L *lua.LState) int {
 		L.Push(t)
 		return 1
 	}
+	values, mode := headerArgs(L)
+	m.setHeader(name, values, mode)
+	L.Push(lua.LTrue)
+	return 1
+}
+
+// headerArgs reads header's value (string, table of strings, "" or nil
+// to delete) and mode (replace, the default, append or prepend).
+func headerArgs(L *lua.LState) ([]string, string) {
 	var values []string
 	switch v := L.Get(3).(type) {
 	case lua.LString:
 		if v != "" {
 			values = []string{encodeHeader(string(v))}
 		}
+	case lua.LNumber:
+		values = []string{encodeHeader(v.String())}
 	case *lua.LTable:
 		for i := 1; ; i++ {
 			item := v.RawGetInt(i)
@@ -158,9 +181,7 @@ func msgHeader(L *lua.LState) int {
 	if len(values) == 0 {
 		mode = "replace"
 	}
-	m.setHeader(name, values, mode)
-	L.Push(lua.LTrue)
-	return 1
+	return values, mode
 }
 
 func validHeaderName(name string) bool {

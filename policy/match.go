@@ -1,0 +1,298 @@
+package policy
+
+import (
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/modules/msysfuncs"
+)
+
+// The pattern methods of msg and msgpart use Config.Regex, the msys.pcre
+// engine: body_* see the encoded body, raw_* the header and body, text_*
+// the decoded UTF-8 of every text part. A match returns msys.pcre.match's
+// table (the first matching text part for text_match), no match false.
+// A replace returns true, or false when nothing matched; text_replace
+// writes each changed part back in its charset and transfer encoding.
+//
+// Cost: the message body is read into memory once per message (see
+// message.currentBody) and the engine matches on runes, so a match over a
+// body of n bytes allocates about 4n bytes for the duration of the call.
+
+// subject is what one kind of pattern method looks at.
+type subject struct {
+	m *message
+	p *mimePart // nil: the whole message
+}
+
+// checkSubject returns the message or part behind arg 1.
+func checkSubject(L *lua.LState, method string, part, write bool) subject {
+	if part {
+		p := checkPart(L, method, write)
+		if p.top {
+			return subject{m: p.msg}
+		}
+		return subject{m: p.msg, p: p}
+	}
+	return subject{m: checkMessage(L, method, true)}
+}
+
+func (s subject) body() (string, error) {
+	if s.p == nil {
+		return s.m.currentBody()
+	}
+	if !s.p.container() {
+		return s.p.body, nil
+	}
+	var b strings.Builder
+	err := s.p.writeBody(&b)
+	return b.String(), err
+}
+
+func (s subject) raw() (string, error) {
+	if s.p == nil {
+		return s.m.raw()
+	}
+	var b strings.Builder
+	err := s.p.writePart(&b)
+	return b.String(), err
+}
+
+// texts lists the text parts below the subject.
+func (s subject) texts() ([]*mimePart, error) {
+	p := s.p
+	if p == nil {
+		t, err := s.m.mimeTree()
+		if err != nil {
+			return nil, err
+		}
+		p = t
+	}
+	var out []*mimePart
+	p.walk(func(c *mimePart) {
+		if c.isText() {
+			out = append(out, c)
+		}
+	})
+	return out, nil
+}
+
+func (s subject) regex(L *lua.LState, method string) Regex {
+	rx := s.m.s.eng.cfg.Regex
+	if rx == nil {
+		L.RaiseError("%s: no regular expression engine is configured", method)
+	}
+	return rx
+}
+
+func methodName(kind, suffix string, part bool) string {
+	if part {
+		return "msgpart:" + kind + "_" + suffix
+	}
+	return "msg:" + kind + "_" + suffix
+}
+
+// matchMethod builds body_match, raw_match and text_match.
+func matchMethod(kind string, part bool) lua.LGFunction {
+	return func(L *lua.LState) int {
+		name := methodName(kind, "match", part)
+		s := checkSubject(L, kind+"_match", part, false)
+		pattern := L.CheckString(2)
+		rx := s.regex(L, name)
+		var subjects []string
+		var err error
+		switch kind {
+		case "body":
+			var b string
+			b, err = s.body()
+			subjects = []string{b}
+		case "raw":
+			var r string
+			r, err = s.raw()
+			subjects = []string{r}
+		default:
+			var parts []*mimePart
+			parts, err = s.texts()
+			for _, p := range parts {
+				subjects = append(subjects, p.text())
+			}
+		}
+		if err != nil {
+			L.RaiseError("%s: %s", name, err.Error())
+		}
+		for _, subj := range subjects {
+			v, err := rx.MatchTable(L, subj, pattern)
+			if err != nil {
+				L.RaiseError("%s: %s", name, err.Error())
+			}
+			if v != lua.LNil {
+				L.Push(v)
+				return 1
+			}
+		}
+		L.Push(lua.LFalse)
+		return 1
+	}
+}
+
+// replaceMethod builds body_replace, raw_replace and text_replace.
+func replaceMethod(kind string, part bool) lua.LGFunction {
+	return func(L *lua.LState) int {
+		name := methodName(kind, "replace", part)
+		s := checkSubject(L, kind+"_replace", part, true)
+		pattern, repl := L.CheckString(2), L.CheckString(3)
+		rx := s.regex(L, name)
+		matched, err := s.replace(rx, kind, pattern, repl)
+		if err != nil {
+			L.RaiseError("%s: %s", name, err.Error())
+		}
+		L.Push(lua.LBool(matched))
+		return 1
+	}
+}
+
+func (s subject) replace(rx Regex, kind, pattern, repl string) (bool, error) {
+	switch kind {
+	case "text":
+		parts, err := s.texts()
+		if err != nil {
+			return false, err
+		}
+		any := false
+		for _, p := range parts {
+			ok, err := p.replaceText(rx, pattern, repl)
+			if err != nil {
+				return false, err
+			}
+			any = any || ok
+		}
+		return any, nil
+	case "body":
+		old, err := s.body()
+		if err != nil {
+			return false, err
+		}
+		out, ok, err := rx.Replace(old, pattern, repl)
+		if err != nil || !ok {
+			return false, err
+		}
+		if s.p == nil {
+			return true, s.m.setBody(out)
+		}
+		if s.p.container() {
+			s.p.reparse(s.p.headerBlock() + out)
+			return true, nil
+		}
+		s.p.body = out
+		s.p.touch()
+		return true, nil
+	default:
+		old, err := s.raw()
+		if err != nil {
+			return false, err
+		}
+		out, ok, err := rx.Replace(old, pattern, repl)
+		if err != nil || !ok {
+			return false, err
+		}
+		if s.p == nil {
+			return true, s.m.setRaw(out)
+		}
+		s.p.reparse(out)
+		return true, nil
+	}
+}
+
+// headerBlock renders a part's header fields and the blank line.
+func (p *mimePart) headerBlock() string {
+	var b strings.Builder
+	for _, h := range p.headers {
+		b.WriteString(h.name + ":" + crlf(h.value) + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+// reparse replaces a (non-top) part's contents with a parse of raw,
+// keeping its identity and place in the tree.
+func (p *mimePart) reparse(raw string) {
+	n := parsePart(p.msg, raw, 0, 0)
+	p.headers, p.body, p.boundary = n.headers, n.body, n.boundary
+	p.preamble, p.epilogue, p.unterminated = n.preamble, n.epilogue, n.unterminated
+	p.children = n.children
+	for _, c := range p.children {
+		c.parent = p
+		c.walk(func(d *mimePart) { d.bodyStart, d.bodyEnd = -1, -1 })
+	}
+	p.bodyStart, p.bodyEnd = -1, -1
+	p.raw = ""
+	p.touch()
+}
+
+// addressHeaderMethod: address_header(name[, component]) → the component
+// ("all", "localpart", "user", "detail" or "domain") of every address in
+// every field of that name.
+func addressHeaderMethod(part bool) lua.LGFunction {
+	return func(L *lua.LState) int {
+		var hs []hdr
+		if part {
+			hs = checkPart(L, "address_header", false).headerList()
+		} else {
+			hs = checkMessage(L, "address_header", true).headers
+		}
+		name := L.CheckString(2)
+		component := strings.ToLower(L.OptString(3, "all"))
+		t := L.NewTable()
+		for _, h := range hs {
+			if !strings.EqualFold(h.name, name) {
+				continue
+			}
+			addrs, err := msysfuncs.ParseAddressComponents(decodeHeader(h.value), component)
+			if err != nil {
+				L.ArgError(3, err.Error())
+			}
+			for _, a := range addrs {
+				t.Append(lua.LString(a))
+			}
+		}
+		L.Push(t)
+		return 1
+	}
+}
+
+// msgText: msg:text() → the decoded UTF-8 text of the text parts (a string
+// for one, a table for several, nil for none); msg:text(value[, type,
+// charset]) replaces the whole body with text.
+func msgText(L *lua.LState) int {
+	m := checkMessage(L, "text", true)
+	t, err := m.mimeTree()
+	if err != nil {
+		L.RaiseError("msg:text: %s", err.Error())
+	}
+	if L.GetTop() >= 2 {
+		if err := t.setText(L.CheckString(2), L.OptString(3, ""), L.OptString(4, "")); err != nil {
+			L.RaiseError("msg:text: %s", err.Error())
+		}
+		L.Push(lua.LTrue)
+		return 1
+	}
+	var texts []string
+	t.walk(func(p *mimePart) {
+		if p.isText() {
+			texts = append(texts, p.text())
+		}
+	})
+	switch len(texts) {
+	case 0:
+		L.Push(lua.LNil)
+	case 1:
+		L.Push(lua.LString(texts[0]))
+	default:
+		tab := L.CreateTable(len(texts), 0)
+		for _, s := range texts {
+			tab.Append(lua.LString(s))
+		}
+		L.Push(tab)
+	}
+	return 1
+}

@@ -1,0 +1,297 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// The msgpart methods. In every method that places a part (addFirstChild,
+// addLastChild, insertBefore, insertAfter) the argument is the part being
+// placed and the receiver the reference: parent:addLastChild(new),
+// sibling:insertBefore(new). A part placed again is moved.
+var partMethods = map[string]lua.LGFunction{
+	"header":         partHeader,
+	"content_type":   partContentType,
+	"text":           partText,
+	"body_match":     matchMethod("body", true),
+	"raw_match":      matchMethod("raw", true),
+	"text_match":     matchMethod("text", true),
+	"body_replace":   replaceMethod("body", true),
+	"raw_replace":    replaceMethod("raw", true),
+	"text_replace":   replaceMethod("text", true),
+	"address_header": addressHeaderMethod(true),
+	"addFirstChild":  partPlace("addFirstChild"),
+	"addLastChild":   partPlace("addLastChild"),
+	"insertBefore":   partPlace("insertBefore"),
+	"insertAfter":    partPlace("insertAfter"),
+	"unlink":         partUnlink,
+}
+
+func partMeta(L *lua.LState) *lua.LTable {
+	return methodMeta(L, "msgpart", partMethods, partField)
+}
+
+// partUD returns p's userdata, one per part so parts compare equal.
+func (m *message) partUD(L *lua.LState, p *mimePart) *lua.LUserData {
+	if p.ud == nil {
+		ud := L.NewUserData()
+		ud.Value = p
+		ud.Metatable = m.s.st.Meta("msgpart", partMeta)
+		p.ud = ud
+	}
+	return p.ud
+}
+
+func partField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
+	p := ud.Value.(*mimePart)
+	switch key {
+	case "thread":
+		if n := p.next(); n != nil {
+			return p.msg.partUD(L, n), true
+		}
+		return lua.LNil, true
+	case "parts":
+		if !p.container() {
+			return lua.LNil, true
+		}
+		t := L.CreateTable(len(p.children), 0)
+		for _, c := range p.children {
+			t.Append(p.msg.partUD(L, c))
+		}
+		return t, true
+	case "parent":
+		if p.parent == nil {
+			return lua.LNil, true
+		}
+		return p.msg.partUD(L, p.parent), true
+	case "body_start", "body_end":
+		if p.bodyStart < 0 {
+			return lua.LNil, true
+		}
+		if key == "body_start" {
+			return lua.LNumber(p.bodyStart), true
+		}
+		return lua.LNumber(p.bodyEnd), true
+	}
+	return nil, false
+}
+
+// checkPart returns the part behind arg 1. A part of a tree whose body
+// was replaced since (msg:body(v), msg:raw(v), msg:text(v)) is stale;
+// write requires msg:mime(false).
+func checkPart(L *lua.LState, method string, write bool) *mimePart {
+	ud := L.CheckUserData(1)
+	p, ok := ud.Value.(*mimePart)
+	if !ok {
+		L.ArgError(1, "msgpart expected")
+	}
+	m := p.msg
+	if !m.detached && m.s.msg != m {
+		L.RaiseError("msgpart:%s: its message is finished", method)
+	}
+	root := p.root()
+	if root.top && root != m.tree {
+		L.RaiseError("msgpart:%s: the message body was replaced after msg:mime(); call msg:mime() again", method)
+	}
+	if write && root.top && !m.treeWritable {
+		L.RaiseError("msgpart:%s: %s", method, errReadOnly.Error())
+	}
+	return p
+}
+
+// mimeTree returns the message's MIME tree, parsing it on first use.
+func (m *message) mimeTree() (*mimePart, error) {
+	if m.tree == nil {
+		t, err := m.parseTree()
+		if err != nil {
+			return nil, err
+		}
+		m.tree, m.treeWritable = t, false
+	}
+	return m.tree, nil
+}
+
+// msgMime: msg:mime([readonly]) → top part. readonly defaults to true;
+// msg:mime(false) makes the tree editable.
+func msgMime(L *lua.LState) int {
+	m := checkMessage(L, "mime", true)
+	t, err := m.mimeTree()
+	if err != nil {
+		L.RaiseError("msg:mime: %s", err.Error())
+	}
+	if L.GetTop() >= 2 && !lua.LVAsBool(L.Get(2)) {
+		m.treeWritable = true
+	}
+	L.Push(m.partUD(L, t))
+	return 1
+}
+
+// partHeader: like msg:header; nil as value deletes, default mode replace.
+func partHeader(L *lua.LState) int {
+	write := L.GetTop() >= 3
+	p := checkPart(L, "header", write)
+	name := L.CheckString(2)
+	if !validHeaderName(name) {
+		L.ArgError(2, "invalid header name '"+name+"'")
+	}
+	if !write {
+		t := L.NewTable()
+		for _, h := range p.headerList() {
+			if strings.EqualFold(h.name, name) {
+				t.Append(lua.LString(decodeHeader(h.value)))
+			}
+		}
+		L.Push(t)
+		return 1
+	}
+	values, mode := headerArgs(L)
+	p.setHeader(name, values, mode)
+	L.Push(lua.LTrue)
+	return 1
+}
+
+// partContentType → {mimetype, charset, encoding, is_attachment, filename},
+// both by name and at 1..5.
+func partContentType(L *lua.LState) int {
+	p := checkPart(L, "content_type", false)
+	mt, params := p.mediaType()
+	att, filename := p.disposition()
+	t := L.NewTable()
+	vals := []lua.LValue{lua.LString(mt), lua.LString(params["charset"]), lua.LString(p.encoding()), lua.LBool(att), lua.LString(filename)}
+	if params["charset"] == "" {
+		vals[1] = lua.LNil
+	}
+	if filename == "" {
+		vals[4] = lua.LNil
+	}
+	for i, k := range []string{"mimetype", "charset", "encoding", "is_attachment", "filename"} {
+		t.RawSetString(k, vals[i])
+		t.RawSetInt(i+1, vals[i])
+	}
+	L.Push(t)
+	return 1
+}
+
+// partText: text() → decoded UTF-8 or nil; text(value[, type, charset])
+// replaces the part's content.
+func partText(L *lua.LState) int {
+	if L.GetTop() < 2 {
+		p := checkPart(L, "text", false)
+		if !p.isText() {
+			L.Push(lua.LNil)
+			return 1
+		}
+		L.Push(lua.LString(p.text()))
+		return 1
+	}
+	p := checkPart(L, "text", true)
+	if err := p.setText(L.CheckString(2), L.OptString(3, ""), L.OptString(4, "")); err != nil {
+		L.RaiseError("msgpart:text: %s", err.Error())
+	}
+	L.Push(lua.LTrue)
+	return 1
+}
+
+// partPlace implements the four ways to put a part into the tree.
+func partPlace(method string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		ref := checkPart(L, method, true)
+		ud := L.CheckUserData(2)
+		part, ok := ud.Value.(*mimePart)
+		if !ok || part.msg != ref.msg {
+			L.ArgError(2, "msgpart of the same message expected")
+		}
+		if r := part.root(); r.top && r == ref.msg.tree && !ref.msg.treeWritable {
+			L.RaiseError("msgpart:%s: %s", method, errReadOnly.Error())
+		}
+		var err error
+		switch method {
+		case "addFirstChild":
+			err = ref.link(part, 0)
+		case "addLastChild":
+			if ref.container() {
+				err = ref.link(part, len(ref.children))
+			} else {
+				err = ref.link(part, 0)
+			}
+		default:
+			if ref.parent == nil {
+				err = fmt.Errorf("the reference part has no parent")
+				break
+			}
+			if part == ref {
+				err = fmt.Errorf("a part can't be placed next to itself")
+				break
+			}
+			part.unlink()
+			i := ref.index()
+			if method == "insertAfter" {
+				i++
+			}
+			err = ref.parent.link(part, i)
+		}
+		if err != nil {
+			L.RaiseError("msgpart:%s: %s", method, err.Error())
+		}
+		L.Push(lua.LTrue)
+		return 1
+	}
+}
+
+func partUnlink(L *lua.LState) int {
+	p := checkPart(L, "unlink", true)
+	if p.top {
+		L.RaiseError("msgpart:unlink: the message's top part can't be unlinked")
+	}
+	p.unlink()
+	L.Push(lua.LTrue)
+	return 1
+}
+
+// msgMakePart: msg:makePart(type[, content[, cte]]) → new unlinked part.
+// content is the decoded content (a string or an ec_string); cte is an
+// msys.core.EC_MIME_TE_* number, default 7bit.
+func msgMakePart(L *lua.LState) int {
+	m := checkMessage(L, "makePart", true)
+	data := ""
+	switch v := L.Get(3).(type) {
+	case lua.LString:
+		data = string(v)
+	case *lua.LUserData:
+		s, ok := v.Value.(fmt.Stringer)
+		if !ok {
+			L.ArgError(3, "string or ec_string expected")
+		}
+		data = s.String()
+	case *lua.LNilType:
+	default:
+		L.ArgError(3, "string or ec_string expected")
+	}
+	p, err := m.newPart(L.CheckString(2), data, L.OptInt(4, 0))
+	if err != nil {
+		L.RaiseError("msg:makePart: %s", err.Error())
+	}
+	L.Push(m.partUD(L, p))
+	return 1
+}
+
+// msgMakeContainer: msg:makeContainer(type[, boundary[, add_terminator]]).
+// The close delimiter is always written, so add_terminator is accepted
+// and ignored.
+func msgMakeContainer(L *lua.LState) int {
+	m := checkMessage(L, "makeContainer", true)
+	p, err := m.newContainer(L.CheckString(2), L.OptString(3, ""))
+	if err != nil {
+		L.RaiseError("msg:makeContainer: %s", err.Error())
+	}
+	L.Push(m.partUD(L, p))
+	return 1
+}
+
+func msgMakeBoundary(L *lua.LState) int {
+	checkMessage(L, "makeBoundary", false)
+	L.Push(lua.LString(makeBoundary()))
+	return 1
+}
