@@ -50,18 +50,20 @@ func TestMessageEdits(t *testing.T) {
 				t.Errorf("body %q, want the replacement", got)
 			}
 		})
-		t.Run("quarantine", func(t *testing.T) {
-			id := uniq()
-			rcpt := "held+" + id + "@example.com"
-			final := deliverOne(t, m, "quarantine+"+id+"@example.org", []string{rcpt},
-				message("q@example.org", rcpt, "quarantine", nil, "hold me\n"))
-			qid := m.queueID(final)
-			if qid == "" {
-				t.Fatalf("no queue id in %q", final)
-			}
-			m.assertHeld(t, qid, "held by e2e policy")
-			m.assertNotDelivered(t, rcpt)
-		})
+		for _, sender := range []string{"quarantine", "quarantine-method"} {
+			t.Run(sender, func(t *testing.T) {
+				id := uniq()
+				rcpt := "held+" + id + "@example.com"
+				final := deliverOne(t, m, sender+"+"+id+"@example.org", []string{rcpt},
+					message("q@example.org", rcpt, "quarantine", nil, "hold me\n"))
+				qid := m.queueID(final)
+				if qid == "" {
+					t.Fatalf("no queue id in %q", final)
+				}
+				m.assertHeld(t, qid, "held by e2e policy")
+				m.assertNotDelivered(t, rcpt)
+			})
+		}
 	})
 }
 

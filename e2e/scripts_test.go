@@ -114,7 +114,8 @@ msys.registerModule("e2e_connect", mod)
 `
 
 // editPolicy changes the message at end of data depending on the sender:
-// "edit-headers", "edit-envelope", "edit-body", "quarantine". The token
+// "edit-headers", "edit-envelope", "edit-body", "quarantine" (through the
+// message context, as documented) and "quarantine-method" (msg:quarantine). The token
 // after "+" in the sender keeps added addresses unique.
 const editPolicy = policyPrelude + `
 local mod = {}
@@ -149,6 +150,8 @@ function mod:validate_data(msg, ac, vctx)
     end
   elseif has(from, "edit-body") then
     msg:body("replaced body\r\nsecond line\r\n.\r\n")
+  elseif has(from, "quarantine-method") then
+    msg:quarantine("held by e2e policy")
   elseif has(from, "quarantine") then
     msg:context_set(MESS, "quarantine", "held by e2e policy")
   end
