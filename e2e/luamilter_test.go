@@ -50,7 +50,7 @@ func (b *lockedBuffer) String() string {
 // startMilter starts luamilter with the scenario scripts on the suite's
 // milter socket(s) and stops it when the test ends. Its log is printed
 // when the test fails.
-func startMilter(t *testing.T, s *suite, o milterOpts) *milterProc {
+func startMilter(t testing.TB, s *suite, o milterOpts) *milterProc {
 	t.Helper()
 	dir := t.TempDir()
 	args := []string{"serve", "--listen", fmt.Sprintf("inet:127.0.0.1:%d", s.milterPort)}

@@ -75,7 +75,7 @@ func (m *mta) stop() error {
 
 // useMilter switches the MTA to another milter socket for the rest of the
 // test and back to the TCP socket afterwards.
-func (m *mta) useMilter(t *testing.T, milter string) {
+func (m *mta) useMilter(t testing.TB, milter string) {
 	t.Helper()
 	if err := m.configure(milter); err != nil {
 		t.Fatal(err)

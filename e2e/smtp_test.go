@@ -40,14 +40,14 @@ func (r reply) class() int { return r.code / 100 }
 
 // smtpClient is a minimal SMTP client that exposes raw replies.
 type smtpClient struct {
-	t        *testing.T
+	t        testing.TB
 	conn     net.Conn
 	r        *bufio.Reader
 	greeting reply
 }
 
 // dialSMTP connects to the MTA and reads its greeting.
-func dialSMTP(t *testing.T, m *mta) *smtpClient {
+func dialSMTP(t testing.TB, m *mta) *smtpClient {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", m.port), 10*time.Second)
 	if err != nil {
