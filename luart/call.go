@@ -72,9 +72,14 @@ func (st *State) classify(ctx context.Context, info *CallInfo, perr error) error
 	if errors.As(perr, &apiErr) {
 		msg = errorObjectString(apiErr.Object)
 		if apiErr.Type == lua.ApiErrorPanic {
+			// gopher-lua reports a call stack overflow as a Go panic; the
+			// State is discarded either way, but it is a script limit.
 			st.broken = true
 			se.Kind = KindPanic
 			se.Stack = apiErr.StackTrace
+			if isLimitMessage(msg) {
+				se.Kind = KindLimit
+			}
 		}
 	}
 	switch cause := context.Cause(ctx); {
@@ -108,7 +113,7 @@ func errorObjectString(v lua.LValue) string {
 
 // isLimitMessage recognises errors raised by luamilter's bounded built-ins.
 func isLimitMessage(msg string) bool {
-	for _, s := range []string{"too large", "step limit", "pattern too complex", "registry overflow", "stack overflow"} {
+	for _, s := range []string{"too large", "step limit", "pattern too complex", "registry overflow", "stack overflow", "callstack overflow"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -1,0 +1,103 @@
+package luart
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+const benchScript = `local mod = {}
+local n = 0
+function mod:validate_mailfrom(str, ac, vctx)
+  n = n + 1
+  if string.find(str, "@bad.example", 1, true) != nil then
+    return msys.core.VALIDATE_DONE
+  end
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("bench", mod)`
+
+func benchRuntime(b testing.TB, timeout time.Duration) *Runtime {
+	b.Helper()
+	p := filepath.Join(b.TempDir(), "bench.lua")
+	if err := os.WriteFile(p, []byte(benchScript), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	rt, err := New(Config{Scripts: []string{p}, Timeout: timeout, PoolSize: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rt
+}
+
+// BenchmarkCalloutRoundTrip is one Go → Lua → Go callout through the
+// isolation wrapper (deadline context, panic recovery, result copy).
+func BenchmarkCalloutRoundTrip(b *testing.B) {
+	rt := benchRuntime(b, 2*time.Second)
+	st, err := rt.Acquire(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	fn := st.Modules[0].Callout("validate_mailfrom")
+	self := st.L.NewTable()
+	arg := lua.LString("MAIL FROM:<a@example.org>")
+	info := &CallInfo{Module: "bench", Callout: "validate_mailfrom"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := st.Call(ctx, info, fn, self, arg, lua.LNil, lua.LNil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStateWarmUp builds a State: libraries, sandbox and the script.
+func BenchmarkStateWarmUp(b *testing.B) {
+	rt := benchRuntime(b, 2*time.Second)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		st, err := rt.newState()
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.Close()
+	}
+}
+
+// BenchmarkStateMemory reports the live heap per State, and for 200
+// States held at once as 200 concurrent sessions would.
+func BenchmarkStateMemory(b *testing.B) {
+	rt := benchRuntime(b, 2*time.Second)
+	for i := 0; i < b.N; i++ {
+		before := liveHeap()
+		states := make([]*State, 200)
+		for j := range states {
+			st, err := rt.newState()
+			if err != nil {
+				b.Fatal(err)
+			}
+			states[j] = st
+		}
+		after := liveHeap()
+		b.ReportMetric(float64(after-before)/200/1024, "KiB/state")
+		b.ReportMetric(float64(after-before)/(1<<20), "MiB/200-states")
+		for _, st := range states {
+			st.Close()
+		}
+	}
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
