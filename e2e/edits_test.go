@@ -6,6 +6,8 @@ import (
 	"testing"
 )
 
+// TestMessageEdits checks header, envelope and body changes and quarantine
+// as they arrive in the delivered message or the MTA's queue.
 func TestMessageEdits(t *testing.T) {
 	s := requireBinary(t)
 	startMilter(t, s, milterOpts{scripts: []string{editPolicy}})

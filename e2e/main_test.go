@@ -32,6 +32,8 @@ type suite struct {
 // nil means the end-to-end tests are disabled.
 var env *suite
 
+// TestMain starts the MTAs and builds luamilter once for all tests, or
+// only announces the skip when LUAMILTER_E2E is unset.
 func TestMain(m *testing.M) {
 	if os.Getenv("LUAMILTER_E2E") == "" {
 		fmt.Println("e2e: " + skipMessage)

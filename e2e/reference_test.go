@@ -37,6 +37,8 @@ var referenceCases = []replyCase{
 	{name: "eom tempfail", from: "temp-eom", stage: "eom", want: []string{"451 4.7.1 content scan unavailable"}},
 }
 
+// TestMTAReplyPassThrough records how each MTA relays milter replies at
+// every stage.
 func TestMTAReplyPassThrough(t *testing.T) {
 	s := requireSuite(t)
 	serveMilter(t, s, milter.WithMilter(func() milter.Milter { return &replyMilter{} }))

@@ -6,6 +6,8 @@ import (
 	"testing"
 )
 
+// TestVerdictsVerbatim checks that policy verdicts reach the SMTP client
+// with code, enhanced code and text as the script set them, at every stage.
 func TestVerdictsVerbatim(t *testing.T) {
 	s := requireBinary(t)
 	startMilter(t, s, milterOpts{scripts: []string{verdictPolicy}})
@@ -83,6 +85,8 @@ func isEnhancedCode(s string) bool {
 	return true
 }
 
+// TestRecipientRejectOthersDelivered rejects and tempfails some recipients
+// of a message; the others must still get it.
 func TestRecipientRejectOthersDelivered(t *testing.T) {
 	s := requireBinary(t)
 	startMilter(t, s, milterOpts{scripts: []string{verdictPolicy}})
@@ -128,6 +132,8 @@ func TestRecipientRejectOthersDelivered(t *testing.T) {
 	})
 }
 
+// TestDiscardAtEndOfMessage checks msg:discard(): the client sees success,
+// nothing is queued or delivered.
 func TestDiscardAtEndOfMessage(t *testing.T) {
 	s := requireBinary(t)
 	startMilter(t, s, milterOpts{scripts: []string{verdictPolicy}})
@@ -164,6 +170,9 @@ func TestDiscardAtEndOfMessage(t *testing.T) {
 	})
 }
 
+// TestConnectVerdicts rejects and disconnects at connect. Both MTAs answer
+// with their own text (see connectReply), so only the code class and the
+// closing of the session come from the policy.
 func TestConnectVerdicts(t *testing.T) {
 	s := requireBinary(t)
 	cases := []struct {
