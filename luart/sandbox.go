@@ -230,13 +230,23 @@ func (st *State) readOnly(t *lua.LTable, name string) *lua.LTable {
 			t.RawSet(k, st.readOnly(t.RawGet(k).(*lua.LTable), name+"."+k.String()))
 		}
 	}
-	proxy := L.NewTable()
-	mt := L.NewTable()
+	// Small tables and one shared __newindex keep a State's footprint low:
+	// there are a dozen of these per State.
+	proxy := L.CreateTable(0, 0)
+	mt := L.CreateTable(0, 4)
 	mt.RawSetString("__index", t)
-	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.RaiseError("attempt to modify read-only table '%s'", name)
-		return 0
-	}))
+	mt.RawSetString("__name", lua.LString(name))
+	if st.refuseWrite == nil {
+		st.refuseWrite = L.NewFunction(func(L *lua.LState) int {
+			name := "library"
+			if m, ok := L.GetMetatable(L.Get(1)).(*lua.LTable); ok {
+				name = m.RawGetString("__name").String()
+			}
+			L.RaiseError("attempt to modify read-only table '%s'", name)
+			return 0
+		})
+	}
+	mt.RawSetString("__newindex", st.refuseWrite)
 	mt.RawSetString("__metatable", lua.LFalse)
 	proxy.Metatable = mt
 	st.proxies = append(st.proxies, proxy)

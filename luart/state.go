@@ -26,16 +26,17 @@ func (m *Module) Callout(name string) *lua.LFunction {
 // State is one Lua VM with every script loaded. A session holds one State
 // from connect to close, as Momentum keeps a script's upvalues per thread.
 type State struct {
-	L       *lua.LState
-	Modules []*Module
-	rt      *Runtime
-	broken  bool
-	globals map[lua.LValue]lua.LValue // snapshot taken after loading
-	proxies []*lua.LTable             // read-only library views
-	info    *CallInfo                 // call in progress, for print
-	loading string                    // script being loaded, for print
-	handler *lua.LFunction            // Go message handler for PCall
-	metas   map[string]*lua.LTable    // host object metatables
+	L           *lua.LState
+	Modules     []*Module
+	rt          *Runtime
+	broken      bool
+	globals     map[lua.LValue]lua.LValue // snapshot taken after loading
+	proxies     []*lua.LTable             // read-only library views
+	info        *CallInfo                 // call in progress, for print
+	loading     string                    // script being loaded, for print
+	handler     *lua.LFunction            // Go message handler for PCall
+	metas       map[string]*lua.LTable    // host object metatables
+	refuseWrite *lua.LFunction            // __newindex of read-only views
 }
 
 // newState builds a sandboxed State and runs every script in it.
