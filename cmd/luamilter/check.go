@@ -14,7 +14,7 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "compile and load scripts and report problems as file:line: message",
-		ArgsUsage: "SCRIPT...",
+		ArgsUsage: "[SCRIPT...]",
 		Flags:     runtimeFlags(),
 		Action:    check,
 	}
@@ -28,7 +28,11 @@ func check(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	scripts := append(c.StringSlice("script"), c.Args().Slice()...)
+	dc, err := loadConfig(c)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	scripts := append(dc.ScriptPaths(), c.Args().Slice()...)
 	if len(scripts) == 0 {
 		return cli.Exit("check: no scripts given", 2)
 	}
@@ -41,8 +45,8 @@ func check(c *cli.Context) error {
 			fmt.Fprintf(c.App.Writer, "%s: %s\n", file, msg)
 		}
 	}
-	cfg := luart.Config{Scripts: scripts, ScriptDirs: c.StringSlice("script-dir"), Timeout: c.Duration("script-timeout"),
-		Unsafe: c.Bool("unsafe-lua"), Log: log, PoolSize: 1}
+	cfg := luart.Config{Scripts: scripts, ScriptDirs: dc.ScriptDirs, Timeout: dc.ScriptTimeout,
+		Unsafe: dc.UnsafeLua, Log: log, PoolSize: 1}
 	mods, err := buildModules(c, &cfg)
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ func main() {
 		Description: "luamilter listens for milter connections from Postfix (smtpd_milters) or Sendmail\n" +
 			"(INPUT_MAIL_FILTER), fires the scripts' callouts (validate_connect ... validate_dealloc)\n" +
 			"at the matching SMTP stage and turns their verdicts into milter actions.",
-		Commands: []*cli.Command{serveCommand(), checkCommand(), testCommand()},
+		Commands: []*cli.Command{serveCommand(), reloadCommand(), statusCommand(), checkCommand(), testCommand(), importCommand()},
 		ExitErrHandler: func(c *cli.Context, err error) {
 			if err != nil {
 				if err.Error() != "" {

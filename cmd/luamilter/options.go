@@ -1,100 +1,83 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/modules"
 	"github.com/luamilter/luamilter/policy"
 )
 
+// Flags carry no EnvVars: loadConfig reads LUAMILTER_<FLAG> itself so
+// that a value from the environment ranks below the config file.
+
+func configFlag() cli.Flag {
+	return &cli.StringFlag{Name: "config", Aliases: []string{"c"},
+		Usage: "TOML config `FILE`; flags override it, LUAMILTER_* environment variables fill in what neither sets"}
+}
+
 // runtimeFlags are shared by serve, check and test.
 func runtimeFlags() []cli.Flag {
+	def := daemon.Default()
 	return append([]cli.Flag{
-		&cli.StringSliceFlag{Name: "script", Aliases: []string{"s"}, EnvVars: []string{"LUAMILTER_SCRIPT"},
-			Usage: "policy script `FILE` (repeatable; run in the given order)"},
-		&cli.StringSliceFlag{Name: "script-dir", EnvVars: []string{"LUAMILTER_SCRIPT_DIR"},
+		configFlag(),
+		&cli.StringSliceFlag{Name: "script", Aliases: []string{"s"},
+			Usage: "policy script `FILE` (repeatable; run in the given order; replaces the config file's list)"},
+		&cli.StringSliceFlag{Name: "script-dir",
 			Usage: "extra `DIR` searched by require (the scripts' own directories always are)"},
-		&cli.DurationFlag{Name: "script-timeout", Value: 2 * time.Second, EnvVars: []string{"LUAMILTER_SCRIPT_TIMEOUT"},
+		&cli.DurationFlag{Name: "script-timeout", Value: def.ScriptTimeout,
 			Usage: "wall-clock limit for one callout"},
-		&cli.StringFlag{Name: "on-error", Value: "tempfail", EnvVars: []string{"LUAMILTER_ON_ERROR"},
+		&cli.StringFlag{Name: "on-error", Value: def.OnError,
 			Usage: "what a script error does to the current command: tempfail, accept or reject"},
-		&cli.BoolFlag{Name: "unsafe-lua", EnvVars: []string{"LUAMILTER_UNSAFE_LUA"},
+		&cli.BoolFlag{Name: "dry-run",
+			Usage: "shadow mode: run the scripts and log what they decide, but tell the MTA to continue"},
+		&cli.BoolFlag{Name: "unsafe-lua",
 			Usage: "open the full Lua libraries (io, os, debug) to scripts"},
-		&cli.StringSliceFlag{Name: "relay-network", EnvVars: []string{"LUAMILTER_RELAY_NETWORK"},
+		&cli.StringSliceFlag{Name: "relay-network",
 			Usage: "client `CIDR` whose sessions get can_relay=true (repeatable)"},
-		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"LUAMILTER_LOG_FORMAT"}, Usage: "text or json"},
-		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"LUAMILTER_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
+		&cli.StringFlag{Name: "log-format", Value: def.LogFormat, Usage: "text or json"},
+		&cli.StringFlag{Name: "log-level", Value: def.LogLevel, Usage: "debug, info, warn or error"},
 	}, moduleFlags()...)
 }
 
-// newLogger builds the slog logger from --log-format and --log-level.
+// newLogger builds the logger from the merged configuration.
 func newLogger(c *cli.Context) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, err
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	switch c.String("log-format") {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", c.String("log-format"))
+	return daemon.NewLogger(cfg, os.Stderr)
 }
 
-// runtimeConfig turns the flags into a luart.Config and builds the msys.*
-// libraries it uses; the caller closes the returned set.
+// runtimeConfig turns the configuration into a luart.Config and builds
+// the msys.* libraries it uses; the caller closes the returned set.
 func runtimeConfig(c *cli.Context, log *slog.Logger) (luart.Config, *modules.Set, error) {
-	scripts := c.StringSlice("script")
-	if len(scripts) == 0 {
-		return luart.Config{}, nil, fmt.Errorf("no policy script: give --script FILE")
-	}
-	if c.Bool("unsafe-lua") {
-		log.Warn("--unsafe-lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
-	}
-	cfg := luart.Config{
-		Scripts:    scripts,
-		ScriptDirs: c.StringSlice("script-dir"),
-		Timeout:    c.Duration("script-timeout"),
-		Unsafe:     c.Bool("unsafe-lua"),
-		Log:        log,
-	}
-	set, err := buildModules(c, &cfg)
+	cfg, err := loadConfig(c)
 	if err != nil {
 		return luart.Config{}, nil, err
 	}
-	return cfg, set, nil
+	if len(cfg.Scripts) == 0 {
+		return luart.Config{}, nil, cli.Exit("no policy script: give --script FILE or a config file with [[script]] entries", 2)
+	}
+	if cfg.UnsafeLua {
+		log.Warn("unsafe_lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
+	}
+	set, err := modules.Build(daemon.ModulesConfig(cfg, log))
+	if err != nil {
+		return luart.Config{}, nil, err
+	}
+	return daemon.RuntimeConfig(cfg, daemon.Libraries(set), nil, log), set, nil
 }
 
-// engineConfig turns the flags into a policy.Config.
+// engineConfig turns the configuration into a policy.Config.
 func engineConfig(c *cli.Context, log *slog.Logger) (policy.Config, error) {
-	onErr, err := policy.ParseOnError(c.String("on-error"))
+	cfg, err := loadConfig(c)
 	if err != nil {
 		return policy.Config{}, err
 	}
-	cfg := policy.Config{OnError: onErr, Log: log}
-	for _, s := range c.StringSlice("relay-network") {
-		if !strings.Contains(s, "/") {
-			if strings.Contains(s, ":") {
-				s += "/128"
-			} else {
-				s += "/32"
-			}
-		}
-		_, n, err := net.ParseCIDR(s)
-		if err != nil {
-			return policy.Config{}, fmt.Errorf("--relay-network: %w", err)
-		}
-		cfg.RelayNetworks = append(cfg.RelayNetworks, n)
-	}
-	return cfg, nil
+	return daemon.EngineConfig(cfg, log)
 }

@@ -1,61 +1,45 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-	"time"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/modules"
-	"github.com/luamilter/luamilter/modules/db"
-	"github.com/luamilter/luamilter/modules/store"
-	"github.com/luamilter/luamilter/policy"
 )
 
 // moduleFlags configure the msys.* libraries.
 func moduleFlags() []cli.Flag {
+	def := daemon.Default()
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "dns-server", EnvVars: []string{"LUAMILTER_DNS_SERVER"},
+		&cli.StringSliceFlag{Name: "dns-server",
 			Usage: "name server `IP[:PORT]` for msys.dnsLookup (default: /etc/resolv.conf)"},
-		&cli.DurationFlag{Name: "dns-timeout", Value: 5 * time.Second, EnvVars: []string{"LUAMILTER_DNS_TIMEOUT"},
+		&cli.DurationFlag{Name: "dns-timeout", Value: def.DNS.Timeout,
 			Usage: "limit for one msys.dnsLookup"},
-		&cli.StringSliceFlag{Name: "readfile-dir", EnvVars: []string{"LUAMILTER_READFILE_DIR"},
+		&cli.StringSliceFlag{Name: "readfile-dir",
 			Usage: "`DIR` msys.readfile may read from (repeatable)"},
-		&cli.StringSliceFlag{Name: "datasource", EnvVars: []string{"LUAMILTER_DATASOURCE"},
-			Usage: "msys.db datasource `NAME=URI` (sqlite:/path.db or postgres://...)"},
-		&cli.StringFlag{Name: "store", Value: "memory", EnvVars: []string{"LUAMILTER_STORE"},
+		&cli.StringSliceFlag{Name: "datasource",
+			Usage: "msys.db datasource `NAME=URI` (sqlite:/path.db or postgres://...; repeatable)"},
+		&cli.StringFlag{Name: "store", Value: def.Store.Backend,
 			Usage: "counter back end for msys.audit_series/gauge_cache/counter: memory or redis"},
-		&cli.StringSliceFlag{Name: "redis", EnvVars: []string{"LUAMILTER_REDIS"},
+		&cli.StringSliceFlag{Name: "redis",
 			Usage: "Redis `HOST:PORT` (repeat for Sentinels or Cluster seeds)"},
-		&cli.StringFlag{Name: "store-fail", Value: "open", EnvVars: []string{"LUAMILTER_STORE_FAIL"},
+		&cli.StringFlag{Name: "store-fail", Value: def.Store.Fail,
 			Usage: "when the store is unreachable: open (counts read 0) or closed (script gets an error)"},
 	}
 }
 
-// buildModules creates the msys.* libraries from the flags.
+// buildModules creates the msys.* libraries from the configuration and
+// adds them, with msys.core, to cfg.
 func buildModules(c *cli.Context, cfg *luart.Config) (*modules.Set, error) {
-	mc := modules.Config{
-		DNSServers: c.StringSlice("dns-server"),
-		DNSTimeout: c.Duration("dns-timeout"),
-		ReadDirs:   c.StringSlice("readfile-dir"),
-		Store: store.Config{Backend: c.String("store"), Addrs: c.StringSlice("redis"),
-			FailMode: c.String("store-fail")},
-		Log: cfg.Log,
-	}
-	for _, spec := range c.StringSlice("datasource") {
-		name, uri, ok := strings.Cut(spec, "=")
-		if !ok || name == "" || uri == "" {
-			return nil, fmt.Errorf("--datasource %q: want NAME=URI", spec)
-		}
-		mc.Datasources = append(mc.Datasources, db.Datasource{Name: name, URI: uri})
-	}
-	set, err := modules.Build(mc)
+	dc, err := loadConfig(c)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Libraries = append(cfg.Libraries, policy.CoreLibrary())
-	cfg.Libraries = append(cfg.Libraries, set.Libraries...)
+	set, err := modules.Build(daemon.ModulesConfig(dc, cfg.Log))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Libraries = append(cfg.Libraries, daemon.Libraries(set)...)
 	return set, nil
 }
