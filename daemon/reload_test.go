@@ -220,13 +220,13 @@ func TestReloadUnderLoad(t *testing.T) {
 	m := e.scrape(t)
 	total := float64(played.Load())
 	for name, want := range map[string]float64{
-		`luamilter_messages_total{action="accept"}`:   total,
-		`luamilter_messages_total{action="reject"}`:   0,
-		`luamilter_messages_total{action="tempfail"}`: 0,
-		`luamilter_sessions_total`:                    total,
-		`luamilter_reloads_total{result="success"}`:   float64(len(okVersions) - 1),
-		`luamilter_reloads_total{result="failure"}`:   2,
-		`luamilter_generation`:                        float64(wantGen),
+		`luamilter_messages_total{action="accept"}`:                                      total,
+		`luamilter_messages_total{action="reject"}`:                                      0,
+		`luamilter_messages_total{action="tempfail"}`:                                    0,
+		`luamilter_sessions_total`:                                                       total,
+		`luamilter_reloads_total{result="success"}`:                                      float64(len(okVersions) - 1),
+		`luamilter_reloads_total{result="failure"}`:                                      2,
+		`luamilter_generation`:                                                           float64(wantGen),
 		`luamilter_callout_duration_seconds_count{callout="validate_data",module="gen"}`: total,
 	} {
 		if m[name] != want {
