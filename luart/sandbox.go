@@ -239,7 +239,7 @@ func (st *State) readOnly(t *lua.LTable, name string) *lua.LTable {
 	if st.refuseWrite == nil {
 		st.refuseWrite = L.NewFunction(func(L *lua.LState) int {
 			name := "library"
-			if m, ok := L.GetMetatable(L.Get(1)).(*lua.LTable); ok {
+			if m, ok := L.CheckTable(1).Metatable.(*lua.LTable); ok {
 				name = m.RawGetString("__name").String()
 			}
 			L.RaiseError("attempt to modify read-only table '%s'", name)
