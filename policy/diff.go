@@ -87,7 +87,7 @@ func (m *message) headerChanges() []milter.Change {
 		switch {
 		case !kept:
 			out = append(out, milter.Change{Kind: milter.ChangeHeader, Name: o.Name, Index: perName[i], Value: ""})
-		case h.value != o.Value:
+		case !sameValue(h.value, o.Value):
 			out = append(out, milter.Change{Kind: milter.ChangeHeader, Name: o.Name, Index: perName[i], Value: h.value})
 		}
 	}
@@ -104,4 +104,10 @@ func (m *message) headerChanges() []milter.Change {
 		}
 	}
 	return out
+}
+
+// sameValue compares raw header values ignoring the whitespace after the
+// colon, which MTAs send or strip depending on SMFIP_HDR_LEADSPC.
+func sameValue(a, b string) bool {
+	return strings.TrimLeft(a, " \t") == strings.TrimLeft(b, " \t")
 }

@@ -351,7 +351,10 @@ func (m *message) headerBlock() string {
 	for _, h := range m.headers {
 		b.WriteString(h.name)
 		b.WriteByte(':')
-		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(h.value, "\r\n", "\n"), "\n", "\r\n"))
+		if h.value != "" && h.value[0] != ' ' && h.value[0] != '\t' {
+			b.WriteByte(' ') // the MTA stripped it (SMFIP_HDR_LEADSPC not negotiated)
+		}
+		b.WriteString(crlf(h.value))
 		b.WriteString("\r\n")
 	}
 	return b.String()

@@ -190,8 +190,9 @@ func (p *mimePart) split(body string, base, depth int) {
 }
 
 // locate finds where a part's content, data, ends in body: at the first
-// delimiter (delim) after from that data precedes, or at the end of body
-// when the close delimiter is missing. -1 if it isn't found.
+// delimiter (delim) after from that data precedes. Without one (the close
+// delimiter is missing) the part runs to the end of body, less the line
+// end the reader held back as a possible delimiter start.
 func locate(body string, from int, data, delim string) int {
 	for i := from; i <= len(body); {
 		j := strings.Index(body[i:], delim)
@@ -204,10 +205,11 @@ func locate(body string, from int, data, delim string) int {
 		}
 		i = end + 1
 	}
-	if strings.HasSuffix(body[from:], data) {
-		return len(body)
+	rest := body[from:]
+	if k := strings.LastIndex(rest, data); k >= 0 && strings.TrimRight(rest[k+len(data):], "\r\n") == "" {
+		return from + k + len(data)
 	}
-	return -1
+	return len(body)
 }
 
 // headerList returns the part's header fields (the message's for the top).
