@@ -312,12 +312,9 @@ func (s *session) returnCode(mod *luart.Module, callout string, ret []lua.LValue
 	return 0
 }
 
+// modLog tags s.log, which already carries session, client and queue id.
 func (s *session) modLog(module string) *slog.Logger {
-	l := s.log.With("module", module)
-	if s.info.QueueID != "" {
-		l = l.With("queue_id", s.info.QueueID)
-	}
-	return l
+	return s.log.With("module", module)
 }
 
 func (s *session) setQueueID(m milter.Macros) {

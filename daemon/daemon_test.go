@@ -1,0 +1,195 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestReloadFailures checks that each kind of broken reload is refused
+// with a useful message and leaves the running scripts in place.
+func TestReloadFailures(t *testing.T) {
+	good := genScript("{{dir}}/events.log", 1, "true")
+	tests := []struct {
+		name    string
+		config  string            // replaces the config file when set
+		files   map[string]string // written before the reload
+		wantErr []string
+	}{
+		{name: "syntax error", files: map[string]string{"policy.lua": "local a = 1\nlocal b = = 2\n"},
+			wantErr: []string{"policy.lua", ":2"}},
+		{name: "runtime error while loading", files: map[string]string{"policy.lua": "local a = 1\nerror('boom')\n"},
+			wantErr: []string{"policy.lua", "boom"}},
+		{name: "init not true", files: map[string]string{"policy.lua": genScript("{{dir}}/events.log", 2, "nil")},
+			wantErr: []string{"module guard", "init returned nil, want true"}},
+		{name: "init raises", files: map[string]string{"policy.lua": genScript("{{dir}}/events.log", 2, "error('no db')")},
+			wantErr: []string{"module guard", "no db"}},
+		{name: "missing script", config: policyConfig + "[[script]]\npath = \"gone.lua\"\n",
+			wantErr: []string{"gone.lua", "no such file"}},
+		{name: "unknown config key", config: policyConfig + "scripts_dir = [\"x\"]\n",
+			wantErr: []string{"luamilter.toml", "unknown key", "scripts_dir"}},
+		{name: "config syntax", config: policyConfig + "listen = [\n",
+			wantErr: []string{"luamilter.toml"}},
+		{name: "no scripts", config: baseConfig,
+			wantErr: []string{"no policy script"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := startDaemon(t, policyConfig, map[string]string{"policy.lua": good})
+			gen := e.d.Generation()
+			for name, content := range tt.files {
+				writeFile(t, filepath.Join(e.dir, name), strings.ReplaceAll(content, "{{dir}}", e.dir))
+			}
+			if tt.config != "" {
+				e.writeConfig(tt.config)
+			}
+			_, err := Control(context.Background(), filepath.Join(e.dir, "control.sock"), "reload")
+			if err == nil {
+				t.Fatal("reload succeeded")
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+			if got := e.d.Generation(); got != gen {
+				t.Fatalf("generation %d after a failed reload, want %d", got, gen)
+			}
+			if tr := e.play(t, "a@example.org"); genOf(tr) != 1 {
+				t.Fatalf("after a failed reload the old scripts should run; got modifications %v", tr.Modifications)
+			}
+			m := e.scrape(t)
+			if m[`luamilter_reloads_total{result="failure"}`] != 1 || m[`luamilter_reloads_total{result="success"}`] != 0 {
+				t.Errorf("reload counters: %v failure, %v success", m[`luamilter_reloads_total{result="failure"}`], m[`luamilter_reloads_total{result="success"}`])
+			}
+		})
+	}
+}
+
+// TestDryRun runs a rejecting, header-adding script in shadow mode, per
+// script and globally: the MTA must be told to continue, unchanged, and
+// the would-be actions counted.
+func TestDryRun(t *testing.T) {
+	const shadow = `
+local mod = {}
+function mod:validate_mailfrom(str, ac, vctx)
+  vctx:set_code(550, "5.7.1 go away")
+  return msys.core.VALIDATE_DONE
+end
+function mod:validate_data(msg, ac, vctx)
+  msg:header("X-Shadow", "yes", "append")
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("shadow", mod)
+`
+	const tagger = `
+local mod = {}
+function mod:validate_data(msg, ac, vctx)
+  msg:header("X-Tag", "live", "append")
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("tagger", mod)
+`
+	tests := []struct {
+		name     string
+		config   string
+		wantMods string
+	}{
+		{name: "per script", wantMods: "[insert_header 65536 X-Tag: live]", config: baseConfig + `
+[[script]]
+path = "shadow.lua"
+dry_run = true
+[[script]]
+path = "tagger.lua"
+`},
+		{name: "global", wantMods: "[]", config: baseConfig + `
+dry_run = true
+[[script]]
+path = "shadow.lua"
+[[script]]
+path = "tagger.lua"
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := startDaemon(t, tt.config, map[string]string{"shadow.lua": shadow, "tagger.lua": tagger})
+			tr := e.play(t, "a@example.org")
+			if tr.Final.Action != "accept" {
+				t.Fatalf("final %s %s, want accept", tr.Final.Action, tr.Final.Reply)
+			}
+			if got := strings.Join(tr.Modifications, ","); "["+got+"]" != tt.wantMods {
+				t.Errorf("modifications %v, want %s", tr.Modifications, tt.wantMods)
+			}
+			m := e.scrape(t)
+			for _, k := range []string{
+				`luamilter_dry_run_actions_total{action="reject",callout="validate_mailfrom",module="shadow"}`,
+				`luamilter_dry_run_actions_total{action="modify",callout="validate_data",module="shadow"}`,
+			} {
+				if m[k] != 1 {
+					t.Errorf("%s = %v, want 1", k, m[k])
+				}
+			}
+			if !strings.Contains(e.logs.String(), "dry run: not applied") {
+				t.Errorf("dry-run actions not logged")
+			}
+		})
+	}
+}
+
+// TestControlAndHealth checks the control socket's mode and commands and
+// the health endpoint.
+func TestControlAndHealth(t *testing.T) {
+	e := startDaemon(t, policyConfig, map[string]string{"policy.lua": genScript("{{dir}}/events.log", 1, "true")})
+	ctl := filepath.Join(e.dir, "control.sock")
+	fi, err := os.Stat(ctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Errorf("control socket mode %o, want 600", mode)
+	}
+	out, err := Control(context.Background(), ctl, "status")
+	if err != nil || !strings.Contains(out, "generation 1, modules gen, guard") {
+		t.Errorf("status = %q, %v", out, err)
+	}
+	if _, err := Control(context.Background(), ctl, "frobnicate"); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Errorf("unknown command: %v", err)
+	}
+	get := func() (int, string) {
+		resp, err := http.Get("http://" + e.d.MetricsAddr().String() + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != 200 || !strings.HasPrefix(body, "ok generation 1") {
+		t.Errorf("healthz = %d %q", code, body)
+	}
+	e.d.stopping.Store(true) // as during shutdown, while sessions drain
+	if code, _ := get(); code != http.StatusServiceUnavailable {
+		t.Errorf("healthz while stopping = %d, want 503", code)
+	}
+	e.d.stopping.Store(false)
+}
+
+// TestWatch edits the script in place and expects a reload.
+func TestWatch(t *testing.T) {
+	e := startDaemon(t, baseConfig+"watch = true\n[[script]]\npath = \"policy.lua\"\n", map[string]string{"policy.lua": genScript("{{dir}}/events.log", 1, "true")})
+	writeFile(t, filepath.Join(e.dir, "policy.lua"), genScript(e.events, 2, "true"))
+	eventually(t, "reload after the script changed", func() bool { return e.d.Generation() == 2 })
+	if tr := e.play(t, "a@example.org"); genOf(tr) != 2 {
+		t.Fatalf("new sessions run version %d, want 2", genOf(tr))
+	}
+	// A broken save is refused; the daemon keeps version 2.
+	writeFile(t, filepath.Join(e.dir, "policy.lua"), "function (\n")
+	eventually(t, "failed reload", func() bool { return e.scrape(t)[`luamilter_reloads_total{result="failure"}`] == 1 })
+	if e.d.Generation() != 2 {
+		t.Fatalf("generation %d after a broken save, want 2", e.d.Generation())
+	}
+}
