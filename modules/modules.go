@@ -78,7 +78,7 @@ func Build(cfg Config) (*Set, error) {
 		return nil, fmt.Errorf("datasources: %w", err)
 	}
 	s.closers = append(s.closers, ds)
-	cidrLib := cidr.New(cidr.Options{Log: cfg.Log})
+	cidrLib := cidr.New(cidr.Options{Log: cfg.Log, Datasource: cidrDatasource(ds)})
 	httpLib := httpclient.New(httpclient.Options{Timeout: cfg.HTTPTimeout, MaxBody: cfg.HTTPMaxBody})
 	s.closers = append(s.closers, cidrLib, httpLib)
 	s.PCRE = pcre.NewEngine(pcre.Options{MatchTimeout: cfg.PCRETimeout})
