@@ -22,8 +22,8 @@ var DefaultMomentumSearchPath = []string{
 // MomentumImport is what import-momentum made of an ecelerity.conf.
 type MomentumImport struct {
 	Scripts []ImportedScript
-	// Notes list what could not be mapped, one line each, with the
-	// file and line it came from.
+	// Notes list what could not be mapped, one line each, starting
+	// with the file and line it came from.
 	Notes []string
 }
 
@@ -46,10 +46,16 @@ func ImportMomentum(path string, searchPath []string) (*MomentumImport, error) {
 	}
 	imp := &MomentumImport{}
 	scriptlets := 0
+	first := ""
 	for _, n := range nodes {
 		switch {
 		case strings.EqualFold(n.name, "scriptlet") && n.block:
 			scriptlets++
+			if scriptlets == 1 {
+				first = n.instance
+			} else if n.instance != first {
+				imp.note(n, fmt.Sprintf("scriptlet %q: Momentum allows one instance name (%q); imported anyway", n.instance, first))
+			}
 			imp.scriptlet(n, searchPath)
 		case strings.EqualFold(n.name, "alerting") && n.block:
 			// Required by Momentum's scriptlet module; nothing to do here.
@@ -63,7 +69,14 @@ func ImportMomentum(path string, searchPath []string) (*MomentumImport, error) {
 					what += " " + strconv.Quote(n.instance)
 				}
 			}
-			imp.note(n, what+": not mapped (configure the MTA or luamilter's own settings instead)")
+			hint := "configure the MTA or luamilter's own settings instead"
+			switch strings.ToLower(n.name) {
+			case "datasource":
+				hint = "add it under [datasources] with a luamilter URI (sqlite:/path.db or postgres://...)"
+			case "esmtp_listener", "listen":
+				hint = "the MTA's SMTP listener settings apply"
+			}
+			imp.note(n, what+": "+hint)
 		}
 	}
 	if scriptlets == 0 {
@@ -79,7 +92,7 @@ func (imp *MomentumImport) note(n *ecNode, msg string) {
 func (imp *MomentumImport) scriptlet(st *ecNode, searchPath []string) {
 	for _, n := range st.children {
 		if n.name != "script" || !n.block {
-			imp.note(n, fmt.Sprintf("scriptlet option %s: ignored (luamilter has no equivalent)", n.name))
+			imp.note(n, fmt.Sprintf("scriptlet option %s: luamilter has no equivalent", n.name))
 			continue
 		}
 		var source *ecNode
@@ -87,7 +100,7 @@ func (imp *MomentumImport) scriptlet(st *ecNode, searchPath []string) {
 			if o.name == "source" && !o.block {
 				source = o
 			} else {
-				imp.note(o, fmt.Sprintf("script %q: option %s ignored (a script stanza has only source)", n.instance, o.name))
+				imp.note(o, fmt.Sprintf("script %q: option %s: a script stanza has only source", n.instance, o.name))
 			}
 		}
 		if source == nil || source.value == "" {
@@ -139,6 +152,9 @@ func resolveMomentumSource(source string, searchPath []string) (string, bool, []
 	rel := modulePath(source)
 	var tried []string
 	for _, dir := range searchPath {
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
 		c := filepath.Join(dir, rel)
 		tried = append(tried, c)
 		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
@@ -166,6 +182,9 @@ func (imp *MomentumImport) TOML(from string) string {
 		var kv bytes.Buffer
 		toml.NewEncoder(&kv).Encode(enc)
 		b.Write(kv.Bytes())
+		if !bytes.HasSuffix(kv.Bytes(), []byte("\n")) {
+			b.WriteByte('\n')
+		}
 	}
 	return b.String()
 }
