@@ -79,6 +79,8 @@ func startMilter(t testing.TB, s *suite, o milterOpts) *milterProc {
 	p.cmd = exec.Command(s.bin, args...)
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs
+	// If the test binary dies (interrupt, -timeout panic), so does luamilter.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start luamilter: %v", err)
 	}

@@ -6,8 +6,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -26,6 +29,7 @@ type suite struct {
 	milterUnix string // MTA-side socket spec of the unix milter
 	postfix    *mta
 	sendmail   *mta
+	stopOnce   sync.Once
 }
 
 // env is set once by TestMain before any test runs and only read afterwards;
@@ -48,6 +52,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	env = s
+	// An interrupted run must not leave private MTAs behind.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		s.teardown()
+		os.Exit(130)
+	}()
 	code := m.Run()
 	s.teardown()
 	os.Exit(code)
@@ -167,6 +179,10 @@ func (s *suite) mtas() []*mta {
 }
 
 func (s *suite) teardown() {
+	s.stopOnce.Do(s.stopAll)
+}
+
+func (s *suite) stopAll() {
 	if os.Getenv("LUAMILTER_E2E_KEEP") != "" {
 		fmt.Printf("e2e: keeping MTAs and %s\n", s.state)
 		return

@@ -114,12 +114,19 @@ if postfix -c "$ETC" status >/dev/null 2>&1; then
 		action="already running"
 	fi
 else
+	if port_listening "$SMTP_PORT"; then
+		die "port $SMTP_PORT is already in use"
+	fi
 	# "check" creates the queue directories with the right owners.
 	postfix -c "$ETC" check >"$PF/check.log" 2>&1 || { cat "$PF/check.log" >&2; die "postfix check failed"; }
 	postfix -c "$ETC" start >"$PF/start.log" 2>&1 || { cat "$PF/start.log" >&2; die "postfix start failed"; }
 	action=started
 fi
 
-wait_port "$SMTP_PORT" 30 || { tail -20 "$PF/maillog" >&2 2>/dev/null; die "port $SMTP_PORT not listening"; }
+if ! wait_port "$SMTP_PORT" 30; then
+	tail -20 "$PF/maillog" >&2 2>/dev/null || true
+	"$MTA_DIR/postfix-stop.sh" >&2 || true
+	die "port $SMTP_PORT not listening (port in use?); postfix stopped"
+fi
 echo "postfix $action: smtp 127.0.0.1:$SMTP_PORT milter $MILTER default_action $MILTER_DEFAULT_ACTION"
 echo "  config $ETC  log $PF/maillog  sink $SINK"

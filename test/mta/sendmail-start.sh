@@ -106,6 +106,9 @@ else
 	if [ -n "$pid" ]; then
 		"$MTA_DIR/sendmail-stop.sh" >/dev/null
 	fi
+	if port_listening "$SMTP_PORT"; then
+		die "port $SMTP_PORT is already in use"
+	fi
 	mv "$SM_DIR/sendmail.cf.new" "$SM_CF"
 
 	if ! pid_alive "$(cat "$SM_DIR/syslog.pid" 2>/dev/null || true)"; then
@@ -132,6 +135,10 @@ else
 	action=started
 fi
 
-wait_port "$SMTP_PORT" 30 || { tail -20 "$SM_DIR/maillog" >&2 2>/dev/null; die "port $SMTP_PORT not listening"; }
+if ! wait_port "$SMTP_PORT" 30; then
+	tail -20 "$SM_DIR/maillog" >&2 2>/dev/null || true
+	"$MTA_DIR/sendmail-stop.sh" >&2 || true
+	die "port $SMTP_PORT not listening (port in use?); sendmail stopped"
+fi
 echo "sendmail $action: smtp 127.0.0.1:$SMTP_PORT milter $MILTER default_action $MILTER_DEFAULT_ACTION"
 echo "  config $SM_CF  log $SM_DIR/maillog  sink $SINK"
