@@ -83,17 +83,21 @@ func acCapabilityEdit(L *lua.LState) int {
 }
 
 // coreLibrary adds msys.core's session-aware functions.
-type coreLibrary struct{}
+type coreLibrary struct{ macros *macroExpander }
 
 // CoreLibrary returns the luart.Library that adds the msys.core functions
 // working on luamilter's objects (accept_construct_get_message_construct,
-// ec_sockaddr_family).
-func CoreLibrary() luart.Library { return coreLibrary{} }
+// ec_sockaddr_family, ec_message_new) and msys.expandMacro.
+func CoreLibrary() luart.Library { return coreLibrary{macros: &macroExpander{}} }
 
 func (coreLibrary) Name() string { return "msys.core" }
 
-func (coreLibrary) Open(L *lua.LState, _ *luart.Env) lua.LValue {
+func (c coreLibrary) Open(L *lua.LState, env *luart.Env) lua.LValue {
+	if msys, ok := L.GetGlobal("msys").(*lua.LTable); ok {
+		msys.RawSetString("expandMacro", L.NewFunction(c.macros.function(env.Log)))
+	}
 	t := L.NewTable()
+	t.RawSetString("ec_message_new", L.NewFunction(ecMessageNew))
 	t.RawSetString("accept_construct_get_message_construct", L.NewFunction(func(L *lua.LState) int {
 		s := checkSession(L, 1, "accept_construct")
 		mc := L.NewTable()

@@ -205,6 +205,9 @@ func (s subject) replace(rx Regex, kind, pattern, repl string) (bool, error) {
 
 // headerBlock renders a part's header fields and the blank line.
 func (p *mimePart) headerBlock() string {
+	if p.top {
+		return p.msg.headerBlock() + "\r\n"
+	}
 	var b strings.Builder
 	for _, h := range p.headers {
 		b.WriteString(h.name + ":" + crlf(h.value) + "\r\n")

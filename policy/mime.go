@@ -354,15 +354,7 @@ func (p *mimePart) writePart(w io.Writer) error {
 		_, err := io.WriteString(w, p.raw)
 		return err
 	}
-	var b strings.Builder
-	for _, h := range p.headers {
-		b.WriteString(h.name)
-		b.WriteByte(':')
-		b.WriteString(crlf(h.value))
-		b.WriteString("\r\n")
-	}
-	b.WriteString("\r\n")
-	if _, err := io.WriteString(w, b.String()); err != nil {
+	if _, err := io.WriteString(w, p.headerBlock()); err != nil {
 		return err
 	}
 	return p.writeBody(w)

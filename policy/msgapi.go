@@ -46,6 +46,9 @@ var messageMethods = map[string]lua.LGFunction{
 	"makePart":               msgMakePart,
 	"makeContainer":          msgMakeContainer,
 	"makeBoundary":           msgMakeBoundary,
+	"build":                  msgBuild,
+	"inject":                 msgCannotSend("inject"),
+	"forward":                msgCannotSend("forward"),
 }
 
 func messageMeta(L *lua.LState) *lua.LTable {

@@ -1,0 +1,232 @@
+package policy
+
+import (
+	"fmt"
+	"mime"
+	"sort"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/milter"
+)
+
+// ecMessageNew implements msys.core.ec_message_new(nil): an empty message
+// not tied to the SMTP transaction, to fill with msg:build or msg:raw(v).
+// luamilter can't send it (a milter has no way to inject mail), so it is
+// only useful to compose text, e.g. for msg:raw(v) of the real message.
+func ecMessageNew(L *lua.LState) int {
+	s, ok := luart.CallInfoFrom(L.Context()).Host.(*session)
+	if !ok {
+		L.RaiseError("msys.core.ec_message_new can only be called from a callout")
+	}
+	m := newMessage(s, "", "")
+	m.detached, m.content = true, true
+	// Detached messages stay in memory: nothing would remove a spool file.
+	m.body = milter.NewSpool("", 1<<62, 0)
+	ud := L.NewUserData()
+	ud.Value = m
+	ud.Metatable = s.st.Meta("ec_message", messageMeta)
+	L.Push(ud)
+	return 1
+}
+
+// msgBuild implements msg:build(headers, parts[, attachments]) on an empty
+// message from ec_message_new:
+//
+//	headers      {Name = "value" or {"v1", "v2"}} or {"Name: value", ...}
+//	parts        a string (text/plain) or a list of strings or
+//	             {content=..., type="text/html", charset="utf-8"}; several
+//	             become multipart/alternative
+//	attachments  list of {content=..., type=..., filename=...}, base64
+//
+// With attachments the message is multipart/mixed.
+func msgBuild(L *lua.LState) int {
+	m := checkMessage(L, "build", true)
+	if !m.detached {
+		L.RaiseError("msg:build fills a new message from msys.core.ec_message_new(nil), not the message being received")
+	}
+	if err := m.build(L, L.Get(2), L.Get(3), L.Get(4)); err != nil {
+		L.RaiseError("msg:build: %s", err.Error())
+	}
+	L.Push(lua.LTrue)
+	return 1
+}
+
+func (m *message) build(L *lua.LState, headers, parts, attachments lua.LValue) error {
+	if err := m.buildHeaders(headers); err != nil {
+		return err
+	}
+	var texts []*mimePart
+	add := func(v lua.LValue) error {
+		p, err := m.buildText(v)
+		if err == nil {
+			texts = append(texts, p)
+		}
+		return err
+	}
+	switch v := parts.(type) {
+	case lua.LString:
+		if err := add(v); err != nil {
+			return err
+		}
+	case *lua.LTable:
+		for i := 1; i <= v.Len(); i++ {
+			if err := add(v.RawGetInt(i)); err != nil {
+				return fmt.Errorf("part %d: %w", i, err)
+			}
+		}
+	case *lua.LNilType:
+	default:
+		return fmt.Errorf("parts must be a string or a table, got %s", parts.Type())
+	}
+	var body *mimePart
+	switch len(texts) {
+	case 0:
+		body, _ = m.newPart("text/plain; charset=utf-8", "", 0)
+	case 1:
+		body = texts[0]
+	default:
+		c, err := m.newContainer("multipart/alternative", "")
+		if err != nil {
+			return err
+		}
+		for _, t := range texts {
+			_ = c.link(t, len(c.children))
+		}
+		body = c
+	}
+	if att, ok := attachments.(*lua.LTable); ok && att.Len() > 0 {
+		mixed, err := m.newContainer("multipart/mixed", "")
+		if err != nil {
+			return err
+		}
+		_ = mixed.link(body, 0)
+		for i := 1; i <= att.Len(); i++ {
+			p, err := m.buildAttachment(att.RawGetInt(i))
+			if err != nil {
+				return fmt.Errorf("attachment %d: %w", i, err)
+			}
+			_ = mixed.link(p, len(mixed.children))
+		}
+		body = mixed
+	}
+	// The top part's header fields go into the message's header.
+	for _, h := range body.headers {
+		m.setHeader(h.name, []string{h.value}, "replace")
+	}
+	if len(m.headerValues("MIME-Version")) == 0 {
+		m.setHeader("MIME-Version", []string{" 1.0"}, "append")
+	}
+	var b strings.Builder
+	if err := body.writeBody(&b); err != nil {
+		return err
+	}
+	return m.setBody(b.String())
+}
+
+func (m *message) buildHeaders(v lua.LValue) error {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		if v == lua.LNil {
+			return nil
+		}
+		return fmt.Errorf("headers must be a table, got %s", v.Type())
+	}
+	var err error
+	set := func(name string, value lua.LValue) {
+		if !validHeaderName(name) {
+			err = fmt.Errorf("invalid header name %q", name)
+			return
+		}
+		switch value := value.(type) {
+		case *lua.LTable:
+			for i := 1; i <= value.Len(); i++ {
+				m.setHeader(name, []string{encodeHeader(lua.LVAsString(value.RawGetInt(i)))}, "append")
+			}
+		default:
+			m.setHeader(name, []string{encodeHeader(lua.LVAsString(value))}, "append")
+		}
+	}
+	for i := 1; i <= t.Len() && err == nil; i++ {
+		name, value, found := strings.Cut(lua.LVAsString(t.RawGetInt(i)), ":")
+		if !found {
+			return fmt.Errorf("header %d: want \"Name: value\"", i)
+		}
+		set(strings.TrimSpace(name), lua.LString(strings.TrimSpace(value)))
+	}
+	var names []string
+	t.ForEach(func(k, _ lua.LValue) {
+		if name, ok := k.(lua.LString); ok {
+			names = append(names, string(name))
+		}
+	})
+	sort.Strings(names) // a Lua table has no order; make it stable
+	for _, name := range names {
+		if err == nil {
+			set(name, t.RawGetString(name))
+		}
+	}
+	return err
+}
+
+// buildText makes a text part from a string or {content, type, charset}.
+func (m *message) buildText(v lua.LValue) (*mimePart, error) {
+	content, typ, charset := "", "text/plain", "utf-8"
+	switch v := v.(type) {
+	case lua.LString:
+		content = string(v)
+	case *lua.LTable:
+		content = lua.LVAsString(v.RawGetString("content"))
+		if s := lua.LVAsString(v.RawGetString("type")); s != "" {
+			typ = s
+		}
+		if s := lua.LVAsString(v.RawGetString("charset")); s != "" {
+			charset = s
+		}
+	default:
+		return nil, fmt.Errorf("want a string or {content=..., type=...}, got %s", v.Type())
+	}
+	p := &mimePart{msg: m, bodyStart: -1, bodyEnd: -1}
+	if err := p.setText(content, typ, charset); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// buildAttachment makes a base64 attachment from {content, type, filename}.
+func (m *message) buildAttachment(v lua.LValue) (*mimePart, error) {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return nil, fmt.Errorf("want {content=..., type=..., filename=...}, got %s", v.Type())
+	}
+	typ := lua.LVAsString(t.RawGetString("type"))
+	if typ == "" {
+		typ = "application/octet-stream"
+	}
+	name := lua.LVAsString(t.RawGetString("filename"))
+	if name == "" {
+		name = lua.LVAsString(t.RawGetString("name"))
+	}
+	p, err := m.newPart(typ, lua.LVAsString(t.RawGetString("content")), 3)
+	if err != nil {
+		return nil, err
+	}
+	disp := "attachment"
+	if name != "" {
+		disp = mime.FormatMediaType("attachment", map[string]string{"filename": name})
+	}
+	p.headers = append(p.headers, hdr{name: "Content-Disposition", value: " " + disp, orig: -1})
+	return p, nil
+}
+
+// msgCannotSend answers msg:inject and msg:forward: a milter has no way
+// to send a new message.
+func msgCannotSend(method string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		checkMessage(L, method, false)
+		L.RaiseError("msg:%s is not available: a milter can't send mail (use the MTA, e.g. add a recipient with vctx:add_recipient)", method)
+		return 0
+	}
+}
