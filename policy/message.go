@@ -302,11 +302,7 @@ func (m *message) bodySize() int64 {
 
 // size is the message size in bytes: header block plus body.
 func (m *message) size() int64 {
-	var n int64
-	for _, h := range m.headers {
-		n += int64(len(h.name) + 1 + len(h.value) + 2)
-	}
-	return n + 2 + m.bodySize()
+	return int64(len(m.headerBlock())) + 2 + m.bodySize()
 }
 
 // sameSpools reports whether two spools hold the same bytes, reading

@@ -371,13 +371,24 @@ func (m *message) setRaw(raw string) error {
 		}
 		hs = append(hs, hdr{name: name, value: value, orig: -1})
 	}
-	// Keep received fields that are unchanged so the diff stays small.
+	// Tie fields to received ones so the diff stays small: unchanged
+	// fields first, then changed values of a field name, in order. The
+	// diff can't express reordering; a reordered field becomes a change.
 	used := make([]bool, len(m.orig))
-	for i := range hs {
-		for j, o := range m.orig {
-			if !used[j] && o.Name == hs[i].name && o.Value == hs[i].value {
-				hs[i].orig, used[j] = j, true
-				break
+	for pass := 0; pass < 2; pass++ {
+		next := 0 // received fields are tied in order
+		for i := range hs {
+			if hs[i].orig >= 0 {
+				next = hs[i].orig + 1
+				continue
+			}
+			for j := next; j < len(m.orig); j++ {
+				o := m.orig[j]
+				if !used[j] && strings.EqualFold(o.Name, hs[i].name) && (pass == 1 || sameValue(o.Value, hs[i].value)) {
+					hs[i].orig, used[j] = j, true
+					next = j + 1
+					break
+				}
 			}
 		}
 	}
