@@ -31,10 +31,10 @@ func TestAcceptConstructKey(t *testing.T) {
 	})))
 	st.Run(t, L, []st.Step{
 		{Lua: `msys.audit_series.define("s", "cidr", 60, 1)`},
-		{Lua: `msys.audit_series.add("s", ac)`},
-		{Lua: `msys.audit_series.add("s", {key = ac, count = 2})`},
+		{Lua: `(function() msys.audit_series.add("s", ac) end)()`},
+		{Lua: `(function() msys.audit_series.add("s", {key = ac, count = 2}) end)()`},
 		{Lua: `msys.audit_series.count("s", "192.0.2.50")`, Want: "3"},
-		{Lua: `msys.audit_series.add("s", ac_broken)`}, // falls back to the peer
+		{Lua: `(function() msys.audit_series.add("s", ac_broken) end)()`}, // falls back to the peer
 		{Lua: `msys.audit_series.count("s")`, Want: "1"},
 		{Lua: `msys.audit_series.count("s", ac)`, Want: "3"},
 		{Lua: `msys.audit_series.add("s", true)`, Err: "key must be a string"},

@@ -114,13 +114,25 @@ func (l *Library) luaAdd(L *lua.LState) int {
 			L.RaiseError("%s.add: count must be a number, got %s", libName, c.Type())
 		}
 	}
-	for _, k := range l.storeKeys(L, "add", s, keyArg(L, opt), true) {
-		if err := l.st.AddWindowed(ctxOf(L), s.storeName(), k, count, s.win); err != nil {
+	// add returns the key's count in the current window including this
+	// add, from one atomic round trip (a luamilter extension; Momentum's
+	// add returns nothing). Comparing it with a limit holds exactly even
+	// when several sidecars share one Redis.
+	var total int64
+	for i, k := range l.storeKeys(L, "add", s, keyArg(L, opt), true) {
+		var err error
+		if i == 0 {
+			total, err = l.st.AddAndCount(ctxOf(L), s.storeName(), k, count, s.win, 0, 0)
+		} else {
+			err = l.st.AddWindowed(ctxOf(L), s.storeName(), k, count, s.win)
+		}
+		if err != nil {
 			l.check(L, err)
 			break
 		}
 	}
-	return 0
+	L.Push(lua.LNumber(total))
+	return 1
 }
 
 // luaCount implements count(name[, {key, startv=0, endv=0} | key]).
