@@ -20,7 +20,8 @@ func importCommand() *cli.Command {
 			"be mapped (msys.boot, missing sources, other modules' stanzas) goes to stderr.",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "search-path", Value: cli.NewStringSlice(daemon.DefaultMomentumSearchPath...),
-				Usage: "`DIR` searched for script sources, in order (repeatable; replaces the default)"},
+				DefaultText: "/opt/msys/ecelerity/{etc/conf/default,etc/conf/global,libexec/scriptlets}",
+				Usage:       "`DIR` searched for script sources, in order (repeatable)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the TOML to `FILE` instead of stdout"},
 		},
 		Action: importMomentum,

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -10,26 +11,34 @@ import (
 )
 
 func main() {
-	app := &cli.App{
+	if err := newApp().Run(os.Args); err != nil {
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
 		Name:  "luamilter",
 		Usage: "run Momentum-style Lua policy scripts as a Postfix/Sendmail milter",
 		Description: "luamilter listens for milter connections from Postfix (smtpd_milters) or Sendmail\n" +
 			"(INPUT_MAIL_FILTER), fires the scripts' callouts (validate_connect ... validate_dealloc)\n" +
-			"at the matching SMTP stage and turns their verdicts into milter actions.",
+			"at the matching SMTP stage and turns their verdicts into milter actions.\n\n" +
+			"Settings come from, highest rank first: command-line flags, the --config TOML file,\n" +
+			"LUAMILTER_<FLAG> environment variables (e.g. LUAMILTER_SCRIPT_TIMEOUT=5s; lists are\n" +
+			"comma-separated), built-in defaults. See examples/luamilter.toml for every key.",
 		Commands: []*cli.Command{serveCommand(), reloadCommand(), statusCommand(), checkCommand(), testCommand(), importCommand()},
 		ExitErrHandler: func(c *cli.Context, err error) {
-			if err != nil {
-				if err.Error() != "" {
-					fmt.Fprintln(os.Stderr, "luamilter:", err)
-				}
-				if coder, ok := err.(cli.ExitCoder); ok {
-					os.Exit(coder.ExitCode())
-				}
-				os.Exit(1)
+			if err == nil {
+				return
 			}
+			if err.Error() != "" {
+				fmt.Fprintln(c.App.ErrWriter, "luamilter:", err)
+			}
+			var coder cli.ExitCoder
+			if errors.As(err, &coder) {
+				os.Exit(coder.ExitCode())
+			}
+			os.Exit(1)
 		},
-	}
-	if err := app.Run(os.Args); err != nil {
-		os.Exit(1)
 	}
 }
