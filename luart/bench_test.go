@@ -101,3 +101,30 @@ func liveHeap() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// BenchmarkDeadlineCost compares a loop-heavy callout with and without the
+// context that carries the deadline: gopher-lua checks the context on
+// every instruction, which is the price of stopping runaway scripts.
+func BenchmarkDeadlineCost(b *testing.B) {
+	L := lua.NewState()
+	defer L.Close()
+	if err := L.DoString(`function work() local s = 0 for i = 1, 1000 do s = s + i % 7 end return s end`); err != nil {
+		b.Fatal(err)
+	}
+	fn := L.GetGlobal("work")
+	run := func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			L.Push(fn)
+			if err := L.PCall(0, 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			L.Pop(1)
+		}
+	}
+	b.Run("no-context", run)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	L.SetContext(ctx)
+	b.Run("with-deadline", run)
+	L.RemoveContext()
+}

@@ -54,6 +54,7 @@ func TestHostileScriptsEndInTheConfiguredAction(t *testing.T) {
 		{"pcre wrong types", `msys.pcre.match(nil, 5)`, "bad argument"},
 		{"library write", `string.find = nil`, "read-only table 'string'"},
 		{"thread environment", `setfenv(0, {})`, "only allows setting the environment of a function"},
+		{"vararg tail call growth", `local function f(...) return f(1, ...) end f()`, "kind="},
 		{"big array index", `local t = {} t[2^26-1] = 1 error("survived")`, "survived"},
 	}
 	for _, tc := range tests {
