@@ -53,7 +53,10 @@ func (b *lockedBuffer) String() string {
 func startMilter(t testing.TB, s *suite, o milterOpts) *milterProc {
 	t.Helper()
 	dir := t.TempDir()
-	args := []string{"serve", "--listen", fmt.Sprintf("inet:127.0.0.1:%d", s.milterPort)}
+	args := []string{"serve", "--listen", fmt.Sprintf("inet:127.0.0.1:%d", s.milterPort),
+		// Keep clear of the default /run/luamilter/control.sock of an
+		// installed daemon or of other test runs.
+		"--control-socket", filepath.Join(dir, "control.sock")}
 	if o.unix {
 		sock := strings.TrimPrefix(s.milterUnix, "unix:")
 		// smtpd runs as user postfix and must be able to connect.
