@@ -100,9 +100,11 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
-// Serve accepts connections on ln until Shutdown or Close.
+// Serve accepts connections on ln until Shutdown or Close. Each
+// connection's replies are coalesced into one write per round trip (see
+// coalescingListener).
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.gm.Serve(ln)
+	err := s.gm.Serve(coalescingListener{Listener: ln, writeTimeout: s.cfg.WriteTimeout})
 	if errors.Is(err, gomilter.ErrServerClosed) {
 		return nil
 	}
