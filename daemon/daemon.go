@@ -272,13 +272,18 @@ func (d *Daemon) Run(ctx context.Context, sig <-chan os.Signal) error {
 // shutdownWithTimeout runs Shutdown bounded by the configured timeout,
 // watching sig for a second stop signal.
 func (d *Daemon) shutdownWithTimeout(sig <-chan os.Signal) error {
-	ctx, cancel := context.WithTimeout(context.Background(), d.Config().ShutdownTimeout)
-	defer cancel()
+	// Not WithTimeout plus defer cancel: after a second signal the
+	// caller exits, and cancelling would let the shutdown race ahead
+	// and cut sessions and run deinit on the way out.
+	ctx, cancel := context.WithCancel(context.Background())
+	timer := time.AfterFunc(d.Config().ShutdownTimeout, cancel)
 	done := make(chan error, 1)
 	go func() { done <- d.Shutdown(ctx) }()
 	for {
 		select {
 		case err := <-done:
+			timer.Stop()
+			cancel()
 			return err
 		case s := <-sig:
 			if s == syscall.SIGHUP {
