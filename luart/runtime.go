@@ -13,6 +13,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,33 +172,42 @@ func CompileSource(name string, src []byte) (*lua.FunctionProto, error) {
 	src = out
 	chunk, err := parse.Parse(bytes.NewReader(src), name)
 	if err != nil {
-		return nil, syntaxError(name, err)
+		return nil, syntaxError(name, src, err)
 	}
 	proto, err := lua.Compile(chunk, name)
 	if err != nil {
-		return nil, syntaxError(name, err)
+		return nil, syntaxError(name, src, err)
 	}
 	return proto, nil
 }
 
-func syntaxError(name string, err error) error {
-	msg := err.Error()
-	// gopher-lua: "name line:12(column:3) near 'x':   syntax error"
+// gopherSyntax matches gopher-lua's parse errors:
+// "name line:12(column:3) near 'x':   syntax error".
+var gopherSyntax = regexp.MustCompile(`line:(\d+)\(column:\d+\)\s*(.*)$`)
+
+func syntaxError(name string, src []byte, err error) error {
+	msg := strings.TrimSpace(err.Error())
 	se := &ScriptError{Kind: KindSyntax, Module: name, File: name, Msg: msg}
-	if f, l, rest := splitPosition(msg); f != "" {
+	if f, l, rest := splitPosition(msg); f != "" && l > 0 {
 		se.File, se.Line, se.Msg = f, l, rest
-	} else if n, _ := fmt.Sscanf(lineAfter(msg, "line:"), "%d", &se.Line); n == 1 {
-		se.Msg = msg
+		return se
+	}
+	if m := gopherSyntax.FindStringSubmatch(msg); m != nil {
+		se.Line, _ = strconv.Atoi(m[1])
+		se.Msg = collapseSpaces(m[2])
+		return se
+	}
+	if i := strings.Index(msg, "at EOF:"); i >= 0 {
+		se.Line = bytes.Count(src, []byte("\n")) + 1
+		if len(src) > 0 && src[len(src)-1] == '\n' {
+			se.Line--
+		}
+		se.Msg = "unexpected end of file: " + collapseSpaces(msg[i+len("at EOF:"):])
 	}
 	return se
 }
 
-func lineAfter(s, key string) string {
-	if i := bytes.Index([]byte(s), []byte(key)); i >= 0 {
-		return s[i+len(key):]
-	}
-	return ""
-}
+func collapseSpaces(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func contains(list []string, s string) bool {
 	for _, v := range list {
