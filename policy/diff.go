@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"io"
 	"strings"
 
 	"github.com/luamilter/luamilter/milter"
@@ -39,7 +40,13 @@ func (m *message) changes() []milter.Change {
 	if body := m.newBody; body != nil && !m.sameBody(body) {
 		// The spool streams from memory or its file; it lives until the
 		// message is closed, after the MTA has been sent the body.
-		out = append(out, milter.Change{Kind: milter.ReplaceBody, BodySize: body.Size(), Body: body.Open})
+		out = append(out, milter.Change{Kind: milter.ReplaceBody, BodySize: body.Size(), Body: func() (io.ReadCloser, error) {
+			rc, err := body.Open()
+			if err != nil {
+				return nil, err
+			}
+			return releaser{rc, m.releaseSpools}, nil
+		}})
 	}
 	return out
 }
@@ -110,4 +117,17 @@ func (m *message) headerChanges() []milter.Change {
 // colon, which MTAs send or strip depending on SMFIP_HDR_LEADSPC.
 func sameValue(a, b string) bool {
 	return strings.TrimLeft(a, " \t") == strings.TrimLeft(b, " \t")
+}
+
+// releaser removes the message's replacement bodies once the MTA has been
+// sent the new body, instead of when the message closes.
+type releaser struct {
+	io.ReadCloser
+	release func()
+}
+
+func (r releaser) Close() error {
+	err := r.ReadCloser.Close()
+	r.release()
+	return err
 }

@@ -361,8 +361,14 @@ func (m *message) close() {
 	m.ud = nil
 	m.tree = nil
 	m.cur, m.curOK = "", false
+	m.releaseSpools()
+	m.newBody = nil
+}
+
+// releaseSpools removes every replacement body's memory and file.
+func (m *message) releaseSpools() {
 	for _, sp := range m.spools {
 		sp.Close()
 	}
-	m.spools, m.newBody = nil, nil
+	m.spools = nil
 }

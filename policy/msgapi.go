@@ -124,12 +124,16 @@ func decodeHeader(raw string) string {
 // encodeHeader turns a script's value into a raw field value: non-ASCII
 // text gets RFC 2047 encoded, and the conventional space is added.
 func encodeHeader(v string) string {
-	for i := 0; i < len(v); i++ {
-		if v[i] >= 0x80 {
-			return " " + mime.QEncoding.Encode("utf-8", v)
-		}
+	if isASCII(v) {
+		return " " + v
 	}
-	return " " + v
+	// mime's encoder splits long text into encoded words of at most 75
+	// characters separated by spaces; fold there to keep lines short.
+	enc := mime.QEncoding.Encode("utf-8", v)
+	if len(enc) <= 76 {
+		return " " + enc
+	}
+	return " " + strings.ReplaceAll(enc, "?= =?", "?=\r\n =?")
 }
 
 // msgHeader: header(name) → values; header(name, "") deletes;

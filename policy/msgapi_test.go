@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/luamilter/luamilter/internal/milttest"
-	"github.com/luamilter/luamilter/milter"
 )
 
 func TestMessageBodyAndRaw(t *testing.T) {
@@ -128,22 +127,6 @@ msys.registerModule("t", mod)`)
 		tr := play(t, s, plainMsg)
 		if tr.Final.Code != 451 || !strings.Contains(s.Logs(), "ec_message_new") {
 			t.Fatalf("final %+v\n%s", tr.Final, s.Logs())
-		}
-	})
-	t.Run("message used after it finished", func(t *testing.T) {
-		s := startMsg(t, milttest.Options{}, `local mod = {}
-local saved
-function mod:validate_data(msg, ac, vctx)
-  if saved then saved:header("Subject") end
-  saved = msg
-  return msys.core.VALIDATE_CONT
-end
-msys.registerModule("t", mod)`)
-		c := s.Client()
-		_ = c
-		tx := milter.Transaction{ClientIP: "192.0.2.1", Helo: "h", From: "a@example.org", Rcpts: []string{"b@example.com"}, Message: []byte(plainMsg)}
-		if tr, err := s.Play(tx); err != nil || tr.Final.Action != "accept" {
-			t.Fatalf("first message: %+v %v", tr, err)
 		}
 	})
 }

@@ -139,3 +139,5 @@ func bodyOf(tr *milter.Trace) (string, bool) {
 }
 
 func q(s string) string { return fmt.Sprintf("%q", s) }
+
+func newRegex() *pcre.Engine { return pcre.NewEngine(pcre.Options{}) }
