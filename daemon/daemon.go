@@ -346,8 +346,11 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 	if err != nil {
 		d.met.reloads.WithLabelValues("failure").Inc()
 		attrs := []any{"err", err.Error(), "generation", d.eng.Generation()}
-		if se, ok := luart.AsScriptError(err); ok {
-			attrs = append(attrs, "file", se.File, "line", se.Line)
+		if se, ok := luart.AsScriptError(err); ok && se.File != "" {
+			attrs = append(attrs, "file", se.File)
+			if se.Line > 0 {
+				attrs = append(attrs, "line", se.Line)
+			}
 		}
 		d.log.Error("reload failed; the running scripts stay in use", attrs...)
 		return res, err

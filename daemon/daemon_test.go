@@ -193,3 +193,41 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("generation %d after a broken save, want 2", e.d.Generation())
 	}
 }
+
+// TestLogFields checks that session log lines and script print lines
+// carry the session id, client address, queue id and module.
+func TestLogFields(t *testing.T) {
+	const printer = `
+local mod = {}
+function mod:validate_mailfrom(str, ac, vctx)
+  print("hello from the script")
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("printer", mod)
+`
+	e := startDaemon(t, baseConfig+"[[script]]\npath = \"printer.lua\"\n", map[string]string{"printer.lua": printer})
+	e.play(t, "a@example.org")
+	var printLine, summary string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		switch {
+		case strings.Contains(l, "hello from the script"):
+			printLine = l
+		case strings.Contains(l, "msg=message "):
+			summary = l
+		}
+	}
+	for _, want := range []string{"session=1", "client=192.0.2.7", "queue_id=Q1", "module=printer", "source=print"} {
+		if !strings.Contains(printLine, want) {
+			t.Errorf("print line %q lacks %s", printLine, want)
+		}
+	}
+	for _, want := range []string{"session=1", "client=192.0.2.7", "queue_id=Q1", "action=accept", "reply=",
+		"rcpts=rcpt@example.com", "changes=", "script_seconds="} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary line %q lacks %s", summary, want)
+		}
+	}
+	if strings.Count(printLine, "queue_id=") != 1 {
+		t.Errorf("queue_id repeated: %q", printLine)
+	}
+}
