@@ -152,7 +152,11 @@ func (m *message) setHeader(name string, values []string, mode string) {
 				continue
 			}
 			if i < len(values) {
-				h.value = values[i]
+				// A value that reads the same keeps its received bytes
+				// (encoding, folding, 8-bit text): no change to send.
+				if decodeHeader(values[i]) != decodeHeader(h.value) {
+					h.value = values[i]
+				}
 				kept = append(kept, h)
 				i++
 			}
