@@ -138,9 +138,7 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 	tr.Final = stageResult("eom", "", act)
 	tr.Stages = append(tr.Stages, tr.Final)
 	tr.Raw = mods
-	for _, m := range mods {
-		tr.Modifications = append(tr.Modifications, describe(m))
-	}
+	tr.Modifications = describeAll(mods)
 	return tr, nil
 }
 
@@ -176,7 +174,7 @@ func describe(m gomilter.ModifyAction) string {
 	case gomilter.ActionQuarantine:
 		return fmt.Sprintf("quarantine %q", m.Reason)
 	case gomilter.ActionReplaceBody:
-		return fmt.Sprintf("replace_body %q", m.Body)
+		return describeBody(m.Body)
 	case gomilter.ActionChangeFrom:
 		return "change_from " + m.From
 	case gomilter.ActionAddHeader:
@@ -190,6 +188,35 @@ func describe(m gomilter.ModifyAction) string {
 		return fmt.Sprintf("insert_header %d %s:%s", m.HeaderIndex, m.HeaderName, m.HeaderValue)
 	}
 	return m.String()
+}
+
+// describeAll describes each modification; the chunks of one body
+// replacement are joined into a single entry.
+func describeAll(mods []gomilter.ModifyAction) []string {
+	var out []string
+	for i := 0; i < len(mods); i++ {
+		if mods[i].Type != gomilter.ActionReplaceBody {
+			out = append(out, describe(mods[i]))
+			continue
+		}
+		var body []byte
+		for ; i < len(mods) && mods[i].Type == gomilter.ActionReplaceBody; i++ {
+			body = append(body, mods[i].Body...)
+		}
+		i--
+		out = append(out, describeBody(body))
+	}
+	return out
+}
+
+// maxShownBody is how much of a replacement body a trace quotes.
+const maxShownBody = 512
+
+func describeBody(b []byte) string {
+	if len(b) <= maxShownBody {
+		return fmt.Sprintf("replace_body %q", b)
+	}
+	return fmt.Sprintf("replace_body %d bytes %q...", len(b), b[:maxShownBody])
 }
 
 // splitMessage splits a message into its header fields (in order,
