@@ -101,7 +101,7 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.srv = milter.NewServer(milter.Config{
-		Backend:        d.eng,
+		Backend:        &observedBackend{next: d.eng, verdicts: d.met.verdicts},
 		Log:            d.log,
 		Needs:          needsFunc(cfg, d.eng),
 		Macros:         milter.DefaultMacros,

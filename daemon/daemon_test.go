@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/luamilter/luamilter/milter"
 )
 
 // TestReloadFailures checks that each kind of broken reload is refused
@@ -229,5 +231,50 @@ msys.registerModule("printer", mod)
 	}
 	if strings.Count(printLine, "queue_id=") != 1 {
 		t.Errorf("queue_id repeated: %q", printLine)
+	}
+}
+
+// TestVerdictMetrics sends mail that the example policy rejects at
+// different stages and checks the per-stage counters.
+func TestVerdictMetrics(t *testing.T) {
+	src, err := os.ReadFile("../examples/policy.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startDaemon(t, baseConfig+"[[script]]\npath = \"policy.lua\"\n", map[string]string{"policy.lua": string(src)})
+	sends := []struct {
+		from, rcpt, subject, want string
+	}{
+		{"a@example.org", "rcpt@example.com", "hi", "accept"},
+		{"a@example.org", "rcpt@example.com", "hello", "accept"},
+		{"x@bad.example", "rcpt@example.com", "hi", "reject"},
+		{"a@example.org", "nobody@example.com", "hi", "reject"},
+		{"a@example.org", "rcpt@example.com", "cheap viagra", "reject"},
+	}
+	for _, s := range sends {
+		tr := tx(s.from)
+		tr.Rcpts = []string{s.rcpt}
+		tr.Message = []byte("Subject: " + s.subject + "\r\n\r\nbody\r\n")
+		res, err := milter.Play("unix", e.sock, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Final.Action != s.want {
+			t.Errorf("%+v: final %s, want %s", s, res.Final.Action, s.want)
+		}
+	}
+	m := e.scrape(t)
+	for k, want := range map[string]float64{
+		`luamilter_verdicts_total{action="reject",stage="mail"}`: 1,
+		`luamilter_verdicts_total{action="reject",stage="rcpt"}`: 1,
+		`luamilter_verdicts_total{action="reject",stage="eom"}`:  1,
+		`luamilter_verdicts_total{action="accept",stage="eom"}`:  2,
+		`luamilter_messages_total{action="accept"}`:              2,
+		`luamilter_messages_total{action="reject"}`:              1,
+		`luamilter_sessions_total`:                               5,
+	} {
+		if m[k] != want {
+			t.Errorf("%s = %v, want %v", k, m[k], want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ type metrics struct {
 	errors   *prometheus.CounterVec
 	reloads  *prometheus.CounterVec
 	shadow   *prometheus.CounterVec
+	verdicts *prometheus.CounterVec
 }
 
 // newMetrics registers every collector. The gauges read d when scraped.
@@ -47,13 +48,17 @@ func newMetrics(d *Daemon) *metrics {
 		Name: "luamilter_dry_run_actions_total",
 		Help: "Verdicts and message edits of dry-run modules that were logged but not applied.",
 	}, []string{"module", "callout", "action"})
+	m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "luamilter_verdicts_total",
+		Help: "Answers other than continue, by SMTP stage (connect, helo, mail, rcpt, data, eom) and action; eom counts accepts too.",
+	}, []string{"stage", "action"})
 	for _, r := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(r)
 	}
 	for _, a := range []string{"accept", "reject", "tempfail", "discard"} {
 		m.messages.WithLabelValues(a)
 	}
-	m.reg.MustRegister(m.messages, m.callouts, m.errors, m.reloads, m.shadow,
+	m.reg.MustRegister(m.messages, m.callouts, m.errors, m.reloads, m.shadow, m.verdicts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "luamilter_sessions_open", Help: "Milter sessions being served now.",
@@ -68,7 +73,7 @@ func newMetrics(d *Daemon) *metrics {
 			Name: "luamilter_lua_states_idle", Help: "Warm Lua states of the current generation waiting for a session.",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Idle) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "luamilter_lua_states_in_use", Help: "Lua states of the current generation held by sessions, init or deinit.",
+			Name: "luamilter_lua_states_in_use", Help: "Lua states of the current generation in use: one per open session plus the one kept for init and deinit.",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().InUse) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "luamilter_lua_states_created", Help: "Lua states built for the current generation (a new generation starts over).",
