@@ -22,6 +22,53 @@ type hdr struct {
 	orig        int
 }
 
+// # The message API: Momentum and milter
+//
+// Momentum's ec_message is the stored message itself; a milter only sees
+// a copy and asks the MTA for changes at end of message. luamilter keeps
+// the received header fields and body, lets the scripts edit a working
+// copy, and at end of message sends the smallest set of milter changes
+// that turns one into the other (diff.go):
+//
+//   - A header field keeps its received bytes (folding, RFC 2047 words,
+//     8-bit text) unless a script gives it a value that reads differently.
+//     Changed and deleted fields become SMFIR_CHGHEADER with the field's
+//     per-name index, from the last field to the first; added fields are
+//     inserted at the top (prepend) or far past the end (append, replace).
+//     An untouched message gets no modification at all.
+//   - The body is sent again (SMFIR_REPLBODY) only if it differs from the
+//     received one. A replaced or re-serialised body is written to a spool
+//     (memory below the spool threshold, a file above) and streamed to the
+//     MTA; spool files are removed once sent, when the message is refused,
+//     and when the session ends for any reason.
+//   - The MIME tree (msg:mime) is parsed with go-message; parts nobody
+//     touched are written back byte for byte.
+//
+// What a milter can't do, and what luamilter does instead:
+//
+//   - Per-recipient copies. In validate_data_spool_each_rcpt Momentum can
+//     give each recipient its own headers and body. A milter has one copy:
+//     with one recipient the edits apply, with several none apply and a
+//     warning is logged. msg:discard() there removes that recipient.
+//   - A 5xx for one recipient after DATA: the recipient is removed (the
+//     MTA can't bounce it for us); a 4xx tempfails the whole message.
+//   - Bindings and routing (msg:binding, binding_group, routing_domain):
+//     no MTA equivalent through milter; logged, and the getters answer
+//     "default" or the recipient's domain.
+//   - EHLO capability edits (ac:esmtp_capability_add/remove): the MTA has
+//     already answered EHLO; logged and ignored.
+//   - Sending mail (msg:inject, msg:forward): a Lua error that says so.
+//     msys.core.ec_message_new and msg:build still compose messages.
+//   - msg.priority and the other queue fields: read-only defaults.
+//   - Quarantine is luamilter's own (msg:quarantine → SMFIR_QUARANTINE).
+//
+// Memory: the body is read into one Go string the first time a script
+// needs it (msg:body, *_match, msg:mime, ...), shared with Lua without a
+// copy, so a 10 MB spooled message costs 10 MB while the callouts run;
+// msg:raw() costs another copy, and pattern matching converts its subject
+// to runes (4 bytes per character) for the call. Scripts that only read
+// headers never load the body.
+
 // message is the transaction a session is building: envelope from MAIL
 // FROM on, content from end of message on, plus every edit the scripts
 // made. Edits become milter changes in changes().
