@@ -71,7 +71,7 @@ func RuntimeConfig(cfg Config, libs []luart.Library, brake *luart.Brake, log *sl
 // Libraries returns the libraries every generation gets: msys.core and
 // the built msys.* set.
 func Libraries(set *modules.Set) []luart.Library {
-	return append([]luart.Library{policy.CoreLibrary()}, set.Libraries...)
+	return append([]luart.Library{policy.CoreLibrary(), policy.TimerLibrary(), policy.PoolLibrary()}, set.Libraries...)
 }
 
 // EngineConfig is the policy engine configuration cfg describes, without

@@ -121,6 +121,7 @@ type Engine struct {
 type generation struct {
 	rt     *luart.Runtime
 	sched  *luart.State // runs init, deinit (Momentum's scheduler thread)
+	timers *scheduler   // the same State as the timers' host
 	number uint64
 	once   sync.Once
 	// sessions counts open sessions; a superseded generation is retired
@@ -145,6 +146,7 @@ func NewEngine(ctx context.Context, rt *luart.Runtime, cfg Config) (*Engine, err
 		return nil, err
 	}
 	e.cur.Store(g)
+	g.timers.start()
 	return e, nil
 }
 
@@ -156,7 +158,7 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 	if err != nil {
 		return nil, fmt.Errorf("scheduler state: %w", err)
 	}
-	g := &generation{rt: rt, sched: st, number: number, retired: make(chan struct{}),
+	g := &generation{rt: rt, sched: st, timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
 		dryAll: opts.DryRun, dryScripts: map[string]bool{}}
 	for _, path := range opts.DryRunScripts {
 		g.dryScripts[path] = true
@@ -166,7 +168,7 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 		if fn == nil {
 			continue
 		}
-		ret, err := st.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: "init"}, fn, m.Table)
+		ret, err := st.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: "init", Host: g.timers}, fn, m.Table)
 		if err == nil && (len(ret) == 0 || ret[0] != lua.LTrue) {
 			got := "nothing"
 			if len(ret) > 0 {
@@ -175,6 +177,7 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 			err = fmt.Errorf("init returned %s, want true", got)
 		}
 		if err != nil {
+			g.timers.stop()
 			e.deinit(ctx, st, st.Modules[:i])
 			rt.Release(st)
 			return nil, fmt.Errorf("module %s (%s): init: %w", m.Name, m.Script, err)
@@ -212,6 +215,7 @@ func (e *Engine) SwapWith(ctx context.Context, rt *luart.Runtime, opts Generatio
 	}
 	e.refMu.Lock()
 	e.cur.Store(g)
+	g.timers.start()
 	old.superseded = true
 	idle := old.sessions == 0
 	e.refMu.Unlock()
@@ -282,6 +286,7 @@ func (e *Engine) Close(ctx context.Context) {
 
 func (e *Engine) retire(ctx context.Context, g *generation) {
 	g.once.Do(func() {
+		g.timers.stop()
 		e.deinit(ctx, g.sched, g.sched.Modules)
 		g.rt.Release(g.sched)
 		g.rt.Close()

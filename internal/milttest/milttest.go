@@ -66,7 +66,7 @@ func Start(t testing.TB, opts Options, scripts ...string) *Server {
 func StartFiles(t testing.TB, dir string, opts Options, paths ...string) (*Server, error) {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	libs := append([]luart.Library{policy.CoreLibrary()}, opts.Libraries...)
+	libs := append([]luart.Library{policy.CoreLibrary(), policy.TimerLibrary(), policy.PoolLibrary()}, opts.Libraries...)
 	rt, err := luart.New(luart.Config{Scripts: paths, Timeout: opts.Timeout, Libraries: libs, Log: log,
 		PoolSize: 2, Limits: opts.Limits, Brake: opts.Brake})
 	if err != nil {
