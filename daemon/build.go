@@ -18,20 +18,31 @@ import (
 	"github.com/luamilter/luamilter/policy"
 )
 
-// NewLogger builds the slog logger cfg asks for, writing to w.
-func NewLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", cfg.LogLevel)
+// NewLogger builds the slog logger cfg asks for, writing to w. Its level
+// is the returned LevelVar, which a reload may change (Options.Level).
+func NewLogger(cfg Config, w io.Writer) (*slog.Logger, *slog.LevelVar, error) {
+	level, err := parseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, nil, err
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	lv := &slog.LevelVar{}
+	lv.Set(level)
+	opts := &slog.HandlerOptions{Level: lv}
 	switch cfg.LogFormat {
 	case "text", "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), lv, nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), lv, nil
 	}
-	return nil, fmt.Errorf("log format %q: want text or json", cfg.LogFormat)
+	return nil, nil, fmt.Errorf("log format %q: want text or json", cfg.LogFormat)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log level %q: want debug, info, warn or error", s)
+	}
+	return level, nil
 }
 
 // ModulesConfig is the msys.* library configuration cfg describes.

@@ -30,6 +30,9 @@ type Options struct {
 	// ConfigFile is watched together with the scripts when Config.Watch
 	// is set; empty when there is no file.
 	ConfigFile string
+	// Level, when set, is the logger's level; a reload sets it to the
+	// new log_level.
+	Level *slog.LevelVar
 }
 
 // Daemon is a running luamilter: libraries, policy engine, milter server,
@@ -376,6 +379,14 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 		return ReloadResult{}, err
 	}
 	next, warnings := reloadable(old, cfg)
+	level, err := parseLevel(next.LogLevel)
+	if err != nil {
+		return ReloadResult{}, err
+	}
+	if d.opts.Level == nil && next.LogLevel != old.LogLevel {
+		warnings = append(warnings, "log_level changed; it takes effect at the next restart")
+		next.LogLevel = old.LogLevel
+	}
 	rt, err := luart.New(RuntimeConfig(next, d.libs, d.brake, d.log))
 	if err != nil {
 		return ReloadResult{}, err
@@ -388,6 +399,9 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 	d.mu.Lock()
 	d.cfg = next
 	d.mu.Unlock()
+	if d.opts.Level != nil {
+		d.opts.Level.Set(level)
+	}
 	if d.watch != nil {
 		d.watch.update(next)
 	}
@@ -404,6 +418,7 @@ func reloadable(old, cfg Config) (Config, []string) {
 	next.DryRun = cfg.DryRun
 	next.UnsafeLua = cfg.UnsafeLua
 	next.Watch = old.Watch
+	next.LogLevel = cfg.LogLevel
 	var warnings []string
 	check := func(name string, changed bool) {
 		if changed {
@@ -421,6 +436,6 @@ func reloadable(old, cfg Config) (Config, []string) {
 	check("readfile_dirs", strings.Join(old.ReadfileDirs, ",") != strings.Join(cfg.ReadfileDirs, ","))
 	check("max_sessions", old.MaxSessions != cfg.MaxSessions)
 	check("memory_limit", old.MemoryLimit != cfg.MemoryLimit)
-	check("log_format/log_level", old.LogFormat != cfg.LogFormat || old.LogLevel != cfg.LogLevel)
+	check("log_format", old.LogFormat != cfg.LogFormat)
 	return next, warnings
 }

@@ -3,11 +3,13 @@ package daemon
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/luamilter/luamilter/milter"
 )
@@ -276,5 +278,27 @@ func TestVerdictMetrics(t *testing.T) {
 		if m[k] != want {
 			t.Errorf("%s = %v, want %v", k, m[k], want)
 		}
+	}
+}
+
+// TestReloadSettings checks which settings a reload applies and that the
+// others are reported as needing a restart.
+func TestReloadSettings(t *testing.T) {
+	files := map[string]string{"policy.lua": genScript("{{dir}}/events.log", 1, "true")}
+	e := startDaemon(t, "log_level = \"debug\"\n"+policyConfig, files)
+	e.writeConfig("log_level = \"error\"\non_error = \"accept\"\nscript_timeout = \"5s\"\n" + policyConfig)
+	res, err := e.d.Reload(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.d.opts.Level.Level(); got != slog.LevelError {
+		t.Errorf("log level after reload %v, want ERROR", got)
+	}
+	cfg := e.d.Config()
+	if cfg.ScriptTimeout != 5*time.Second || cfg.OnError != "tempfail" {
+		t.Errorf("after reload: script_timeout %v (want 5s), on_error %q (want the old tempfail)", cfg.ScriptTimeout, cfg.OnError)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "on_error changed") {
+		t.Errorf("warnings %q, want one about on_error", res.Warnings)
 	}
 }

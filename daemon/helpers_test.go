@@ -115,8 +115,10 @@ func startDaemon(t *testing.T, config string, files map[string]string) *testEnv 
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := New(cfg, Options{Log: log, Load: load, ConfigFile: e.cfgTOM})
+	level := &slog.LevelVar{}
+	level.Set(slog.LevelDebug)
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs), &slog.HandlerOptions{Level: level}))
+	d, err := New(cfg, Options{Log: log, Load: load, ConfigFile: e.cfgTOM, Level: level})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

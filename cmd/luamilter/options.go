@@ -50,7 +50,8 @@ func newLogger(c *cli.Context) (*slog.Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	return daemon.NewLogger(cfg, os.Stderr)
+	log, _, err := daemon.NewLogger(cfg, os.Stderr)
+	return log, err
 }
 
 // runtimeConfig turns the configuration into a luart.Config and builds

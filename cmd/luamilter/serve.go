@@ -73,7 +73,7 @@ func serve(c *cli.Context) error {
 	if err := cfg.Validate(); err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	log, err := daemon.NewLogger(cfg, os.Stderr)
+	log, level, err := daemon.NewLogger(cfg, os.Stderr)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
@@ -85,6 +85,7 @@ func serve(c *cli.Context) error {
 		Log:        log,
 		Load:       func() (daemon.Config, error) { return loadConfig(c) },
 		ConfigFile: configPath(c),
+		Level:      level,
 	})
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
