@@ -56,6 +56,10 @@ func (a *adapter) NewConnection(m gomilter.Modifier) error {
 		return nil
 	}
 	a.sess = sess
+	if stale := staleNegotiation(m.Protocol(), a.srv.cfg.Needs()); stale != 0 {
+		a.log.Warn("scripts were reloaded while this connection negotiated; it lacks events or replies the new scripts use",
+			"missing", fmt.Sprintf("%#x", uint32(stale)))
+	}
 	return nil
 }
 

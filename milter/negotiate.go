@@ -11,6 +11,16 @@ import (
 type Needs struct {
 	// All forces every event with a reply, for comparison and debugging.
 	All bool
+	// ConnectReply, HeloReply, MailReply and RcptReply are true when
+	// something runs at that stage whose verdict the MTA must wait for.
+	// The events themselves are always sent: they fill the context that
+	// later stages read. Without a reply, a verdict the server makes on
+	// its own (too many sessions, engine unavailable) reaches the MTA at
+	// the next stage that has one; end of message always has one.
+	ConnectReply bool
+	HeloReply    bool
+	MailReply    bool
+	RcptReply    bool
 	// Data is true when something must run (or be able to reject) at DATA.
 	Data bool
 	// Body is true when end-of-message code reads the message; without
@@ -28,14 +38,27 @@ const wantedActions = gomilter.OptAddHeader | gomilter.OptChangeBody | gomilter.
 // protocolFor turns Needs into the protocol flags to request. Headers and
 // body chunks never need an answer from luamilter: everything is decided
 // at end of message, so their replies are switched off when the MTA
-// allows it. Connect, HELO, MAIL and RCPT always keep their replies
-// because the context variables are filled there.
+// allows it. Connect, HELO, MAIL and RCPT are always sent, because the
+// context variables are filled there, but answered only when a callout
+// runs there. Postfix (milter_protocol 6) and Sendmail 8.14+ offer every
+// one of these flags; a flag the MTA does not offer is simply not used.
 func protocolFor(n Needs) gomilter.OptProtocol {
 	p := gomilter.OptHeaderLeadingSpace | gomilter.OptNoUnknown | gomilter.OptNoUnknownReply
 	if n.All {
 		return gomilter.OptHeaderLeadingSpace
 	}
 	p |= gomilter.OptNoHeaderReply | gomilter.OptNoEOHReply | gomilter.OptNoBodyReply | gomilter.OptNoEOH
+	for _, r := range [...]struct {
+		need bool
+		flag gomilter.OptProtocol
+	}{
+		{n.ConnectReply, gomilter.OptNoConnReply}, {n.HeloReply, gomilter.OptNoHeloReply},
+		{n.MailReply, gomilter.OptNoMailReply}, {n.RcptReply, gomilter.OptNoRcptReply},
+	} {
+		if !r.need {
+			p |= r.flag
+		}
+	}
 	if !n.Data {
 		p |= gomilter.OptNoData | gomilter.OptNoDataReply
 	}
@@ -61,4 +84,12 @@ func negotiator(needs func() Needs) gomilter.NegotiationCallbackFunc {
 		proto := protocolFor(needs()) & mtaProtocol
 		return version, actions, proto, offered, nil
 	}
+}
+
+// staleNegotiation reports the protocol flags negotiated for a connection
+// that the current scripts can't live with: events or replies switched
+// off that they need. It happens only when a reload lands between the
+// negotiation and the start of the session.
+func staleNegotiation(negotiated gomilter.OptProtocol, now Needs) gomilter.OptProtocol {
+	return negotiated &^ protocolFor(now)
 }

@@ -152,8 +152,12 @@ vctx:set_code(550, "5.7.1 no")`))
 			}
 			if how == "abort" {
 				// The session stays open after an abort; the file must not.
+				// MAIL goes unanswered (no validate_mailfrom), so poll.
 				if _, err := sess.Mail("<a@example.org>", ""); err != nil {
 					t.Fatal(err)
+				}
+				for deadline := time.Now().Add(10 * time.Second); len(spoolFiles(t, s.Dir)) != 0 && time.Now().Before(deadline); {
+					time.Sleep(5 * time.Millisecond)
 				}
 			} else {
 				waitIdle(t, s)

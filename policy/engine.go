@@ -301,7 +301,14 @@ func (e *Engine) Needs() milter.Needs {
 	for _, c := range []string{"validate_data", "validate_data_spool", "validate_data_spool_each_rcpt", "validate_set_binding"} {
 		body = body || rt.Defines(c)
 	}
-	return milter.Needs{Data: rt.Defines("validate_rcptto_list_final"), Body: body}
+	return milter.Needs{
+		ConnectReply: rt.Defines("validate_connect"),
+		HeloReply:    rt.Defines("validate_ehlo"),
+		MailReply:    rt.Defines("validate_mailfrom"),
+		RcptReply:    rt.Defines("validate_rcptto") || rt.Defines("validate_rcptto_list"),
+		Data:         rt.Defines("validate_rcptto_list_final"),
+		Body:         body,
+	}
 }
 
 // NewSession implements milter.Backend.
