@@ -56,10 +56,11 @@ type Daemon struct {
 	httpLn    net.Listener
 	watch     *watcher
 
-	reloadMu sync.Mutex
-	stopping atomic.Bool
-	serveErr chan error
-	wg       sync.WaitGroup // serving goroutines of control and metrics
+	reloadMu     sync.Mutex
+	stopping     atomic.Bool
+	shutdownOnce sync.Once
+	serveErr     chan error
+	wg           sync.WaitGroup // serving goroutines of control and metrics
 }
 
 // New builds the libraries, compiles the scripts, runs every module's
@@ -304,7 +305,14 @@ func (d *Daemon) shutdownWithTimeout(sig <-chan os.Signal) error {
 // milter_default_action). Then every generation's deinit() runs and the
 // libraries are closed. It returns nil in both cases.
 func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.shutdownOnce.Do(func() { d.shutdown(ctx) })
+	return nil
+}
+
+func (d *Daemon) shutdown(ctx context.Context) {
+	d.reloadMu.Lock() // let a reload in progress finish first
 	d.stopping.Store(true)
+	d.reloadMu.Unlock()
 	if d.control != nil {
 		d.control.Close()
 		os.Remove(d.ctlPath)
@@ -328,7 +336,6 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	d.wg.Wait()
 	d.closeLibs()
 	d.log.Info("stopped", "sessions_served", d.srv.TotalSessions())
-	return nil
 }
 
 // ReloadResult describes a successful reload.
@@ -345,6 +352,9 @@ type ReloadResult struct {
 func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	if d.stopping.Load() {
+		return ReloadResult{}, errors.New("reload: the daemon is shutting down")
+	}
 	res, err := d.reload(ctx)
 	if err != nil {
 		d.met.reloads.WithLabelValues("failure").Inc()

@@ -128,9 +128,7 @@ func startDaemon(t *testing.T, config string, files map[string]string) *testEnv 
 	}
 	e.d = d
 	t.Cleanup(func() {
-		if !d.stopping.Load() {
-			d.Shutdown(context.Background())
-		}
+		d.Shutdown(context.Background())
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", e.logs.String())
 		}
