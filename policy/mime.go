@@ -414,10 +414,23 @@ func (p *mimePart) link(part *mimePart, i int) error {
 		}
 	}
 	part.unlink()
+	if i > len(p.children) { // part was a child of p already
+		i = len(p.children)
+	}
 	p.children = append(p.children[:i], append([]*mimePart{part}, p.children[i:]...)...)
 	part.parent = p
 	p.touch()
 	return nil
+}
+
+// isAncestorOf reports whether p is q or one of q's ancestors.
+func (p *mimePart) isAncestorOf(q *mimePart) bool {
+	for a := q; a != nil; a = a.parent {
+		if a == p {
+			return true
+		}
+	}
+	return false
 }
 
 // unlink takes p out of its parent.

@@ -223,6 +223,9 @@ func TestMimeEdits(t *testing.T) {
 			 m.parts[2]:insertBefore(msg:makePart("text/x-b", "b"))
 			 m.parts[1]:insertAfter(msg:makePart("text/x-a", "a"))`,
 			[]string{"text/plain", "text/x-a", "text/x-b", "text/html"}, nil},
+		{"re-add last child moves it", "alternative.eml",
+			`local m = msg:mime(false) m:addLastChild(m.parts[1])`,
+			[]string{"text/html", "text/plain"}, nil},
 		{"move part", "alternative.eml",
 			`local m = msg:mime(false) m.parts[1]:insertBefore(m.parts[2])`,
 			[]string{"text/html", "text/plain"}, nil},
@@ -331,6 +334,7 @@ func TestMimeErrors(t *testing.T) {
 		{"stale tree", `local m = msg:mime(false) msg:body("new\r\n.\r\n") m.parts[1]:unlink()`, "call msg:mime() again"},
 		{"leaf parent", `local m = msg:mime(false) m.parts[1]:addLastChild(msg:makePart("text/plain", "x"))`, "must be a multipart container"},
 		{"own descendant", `local m = msg:mime(false) local c = msg:makeContainer("multipart/mixed") local d = msg:makeContainer("multipart/mixed") c:addLastChild(d) d:addLastChild(c)`, "own descendant"},
+		{"insert next to own descendant", `local m = msg:mime(false) local c = msg:makeContainer("multipart/mixed") m:addLastChild(c) local d = msg:makePart("text/plain", "x") c:addLastChild(d) d:insertBefore(c)`, "own descendant"},
 		{"unlink top", `msg:mime(false):unlink()`, "top part can't be unlinked"},
 		{"bad cte", `msg:makePart("text/plain", "x", 99)`, "unknown transfer encoding"},
 		{"bad container type", `msg:makeContainer("text/plain")`, "multipart/*"},

@@ -225,6 +225,10 @@ func partPlace(method string) lua.LGFunction {
 				err = fmt.Errorf("a part can't be placed next to itself")
 				break
 			}
+			if ref.parent.container() && part.isAncestorOf(ref) {
+				err = fmt.Errorf("a part can't become its own descendant")
+				break
+			}
 			part.unlink()
 			i := ref.index()
 			if method == "insertAfter" {
