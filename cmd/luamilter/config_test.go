@@ -66,7 +66,7 @@ users = "sqlite:/var/db/users.db"
 			check: func(c daemon.Config) string {
 				return strings.TrimSpace(fmt.Sprintln(c.ScriptTimeout, c.ScriptPaths(), c.DryRun, c.Store.Redis))
 			}},
-		{name: "file beats env", env: map[string]string{"LUAMILTER_SCRIPT_TIMEOUT": "7s", "LUAMILTER_ON_ERROR": "accept"},
+		{name: "file beats env", env: map[string]string{"LUAMILTER_SCRIPT_TIMEOUT": "7s", "LUAMILTER_ON_ERROR": "accept", "LUAMILTER_SCRIPT": "x.lua", "LUAMILTER_REDIS": "r9:1"},
 			args: []string{"--config", file},
 			check: func(c daemon.Config) string {
 				return strings.TrimSpace(fmt.Sprintln(c.ScriptTimeout, c.OnError, c.ScriptPaths(), c.Scripts[1].DryRun, c.Store, c.Datasources))
