@@ -124,6 +124,7 @@ func decodeHeader(raw string) string {
 // encodeHeader turns a script's value into a raw field value: non-ASCII
 // text gets RFC 2047 encoded, and the conventional space is added.
 func encodeHeader(v string) string {
+	v = foldLines(v)
 	if isASCII(v) {
 		return " " + v
 	}
@@ -134,6 +135,22 @@ func encodeHeader(v string) string {
 		return " " + enc
 	}
 	return " " + strings.ReplaceAll(enc, "?= =?", "?=\r\n =?")
+}
+
+// foldLines makes every line break in a value a fold (CRLF + blank), so
+// a script's "a\r\nBcc: x" can't start a header field of its own, and
+// drops empty lines, which would end the header block.
+func foldLines(v string) string {
+	if !strings.ContainsAny(v, "\r\n") {
+		return v
+	}
+	lines := strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' })
+	for i := 1; i < len(lines); i++ {
+		if lines[i][0] != ' ' && lines[i][0] != '\t' {
+			lines[i] = " " + lines[i]
+		}
+	}
+	return strings.Join(lines, "\r\n")
 }
 
 // msgHeader: header(name) → values; header(name, "") deletes;

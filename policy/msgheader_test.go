@@ -73,6 +73,8 @@ func TestHeaderEdits(t *testing.T) {
 		{"non-ascii value is rfc2047 encoded", `msg:header("X-Uni", "Grüße", "append")`,
 			[]string{"insert_header 65536 X-Uni: =?utf-8?q?Gr=C3=BC=C3=9Fe?="}},
 		{"edit one keeps the 8-bit neighbour", `msg:header("X-Folded", "x")`, []string{"change_header X-Folded[1]: x"}},
+		{"line breaks become folds", `msg:header("X-Inj", "a\r\nBcc: evil@example.com\n\nbody", "append")`,
+			[]string{"insert_header 65536 X-Inj: a\n Bcc: evil@example.com\n body"}},
 		{"number value", `msg:header("X-N", 42, "append")`, []string{"insert_header 65536 X-N: 42"}},
 	}
 	for _, tc := range cases {
