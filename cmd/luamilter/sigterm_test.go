@@ -101,11 +101,19 @@ type daemonProc struct {
 	stderr *lockedBuffer
 	sock   string
 	events string
+	dir    string
 	done   chan struct{}
 	err    error
 }
 
 func startProc(t *testing.T, sleep float64, shutdownTimeout string) *daemonProc {
+	t.Helper()
+	return startProcCtl(t, sleep, shutdownTimeout, "none")
+}
+
+// startProcCtl is startProc with a control socket; "{{dir}}" in ctl is
+// the daemon's temp dir.
+func startProcCtl(t *testing.T, sleep float64, shutdownTimeout, ctl string) *daemonProc {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
@@ -113,20 +121,21 @@ func startProc(t *testing.T, sleep float64, shutdownTimeout string) *daemonProc 
 	}
 	dir := t.TempDir()
 	p := &daemonProc{stderr: &lockedBuffer{}, sock: filepath.Join(dir, "milter.sock"),
-		events: filepath.Join(dir, "events.log"), done: make(chan struct{})}
+		events: filepath.Join(dir, "events.log"), done: make(chan struct{}), dir: dir}
+	ctl = strings.ReplaceAll(ctl, "{{dir}}", dir)
 	if err := os.WriteFile(filepath.Join(dir, "sleepy.lua"), []byte(sleepyScript(p.events, sleep)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg := fmt.Sprintf(`
 listen = ["unix:%s"]
-control_socket = "none"
+control_socket = %q
 unsafe_lua = true
 script_timeout = "30s"
 shutdown_timeout = %q
 spool_dir = %q
 [[script]]
 path = "sleepy.lua"
-`, p.sock, shutdownTimeout, dir)
+`, p.sock, ctl, shutdownTimeout, dir)
 	cfgFile := filepath.Join(dir, "luamilter.toml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
