@@ -139,7 +139,8 @@ func (p *mimePart) split(body string, base, depth int) {
 		if err != nil {
 			break
 		}
-		data, _ := io.ReadAll(part) // raw: textproto parts don't decode
+		// Only the length is needed: the bytes are in body already.
+		n, _ := io.Copy(io.Discard, part) // raw: textproto parts don't decode
 		// The delimiter line before this part.
 		pos := -1
 		if len(kids) == 0 {
@@ -165,10 +166,7 @@ func (p *mimePart) split(body string, base, depth int) {
 			}
 		}
 		hstart := pos + eol + 1
-		end := locate(body, hstart, string(data), nl+dash)
-		if end < 0 {
-			break
-		}
+		end := locate(body, hstart, int(n), nl+dash)
 		kids = append(kids, parsePart(p.msg, body[hstart:end], base+hstart, depth+1))
 		cursor = end
 	}
@@ -189,25 +187,20 @@ func (p *mimePart) split(body string, base, depth int) {
 	p.epilogue = "\r\n"
 }
 
-// locate finds where a part's content, data, ends in body: at the first
-// delimiter (delim) after from that data precedes. Without one (the close
-// delimiter is missing) the part runs to the end of body, less the line
-// end the reader held back as a possible delimiter start.
-func locate(body string, from int, data, delim string) int {
-	for i := from; i <= len(body); {
-		j := strings.Index(body[i:], delim)
-		if j < 0 {
-			break
-		}
-		end := i + j
-		if end-len(data) >= from && body[end-len(data):end] == data {
-			return end
-		}
-		i = end + 1
+// locate finds where a part starting at from ends in body, given the
+// length n of its content as go-message read it: n bytes after the blank
+// line ending the part's header. A part cut off by a missing close
+// delimiter ends there too (the reader held back the final line end).
+// Should that not line up with a delimiter, the first delimiter after
+// from (or the end of body) is taken.
+func locate(body string, from, n int, delim string) int {
+	_, _, off := splitHead(body[from:])
+	end := from + off + n
+	if end <= len(body) && (strings.HasPrefix(body[end:], delim) || strings.TrimRight(body[end:], "\r\n") == "") {
+		return end
 	}
-	rest := body[from:]
-	if k := strings.LastIndex(rest, data); k >= 0 && strings.TrimRight(rest[k+len(data):], "\r\n") == "" {
-		return from + k + len(data)
+	if i := strings.Index(body[from:], delim); i >= 0 {
+		return from + i
 	}
 	return len(body)
 }
