@@ -209,3 +209,41 @@ msys.registerModule("t", mod)`)
 		})
 	}
 }
+
+// BenchmarkMimeWalk walks the MIME tree of a message with a text part and
+// a 10 MB base64 attachment, reading every part's type and the text.
+func BenchmarkMimeWalk(b *testing.B) {
+	s := milttest.Start(b, milttest.Options{Regex: newRegex(), SpoolThreshold: 1 << 20, MaxMessageSize: 64 << 20, Timeout: time.Minute}, `
+local mod = {}
+function mod:validate_data(msg, ac, vctx)
+  local p, n = msg:mime(), 0
+  while p do
+    local ct = p:content_type()
+    if ct.mimetype == "text/plain" and not p:text():find("needle") then error("text") end
+    n = n + 1
+    p = p.thread
+  end
+  if n ~= 3 or not msg:text_match("needle") then error("walk") end
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("t", mod)`)
+	var m strings.Builder
+	m.WriteString("From: a@example.org\r\nSubject: att\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n")
+	m.WriteString("--b\r\nContent-Type: text/plain\r\n\r\nthe needle is here\r\n--b\r\n")
+	m.WriteString("Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	line := strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", 3)[:76] + "\r\n"
+	for m.Len() < 10<<20 {
+		m.WriteString(line)
+	}
+	m.WriteString("--b--\r\n")
+	tx := milter.Transaction{ClientIP: "192.0.2.1", Helo: "h", From: "a@example.org", Rcpts: []string{"b@example.com"}, Message: []byte(m.String())}
+	b.SetBytes(int64(m.Len()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tr, err := s.Play(tx)
+		if err != nil || tr.Final.Action != "accept" {
+			b.Fatalf("%+v %v\n%s", tr, err, s.Logs())
+		}
+	}
+}
