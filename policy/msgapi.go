@@ -532,9 +532,26 @@ func msgGetEnvelope2(L *lua.LState) int {
 	return 0
 }
 
+// notExpressiblePhases are the callouts Momentum allows each method in.
+var notExpressiblePhases = map[string][]string{
+	"binding":        {"validate_set_binding"},
+	"binding_group":  {"validate_set_binding"},
+	"routing_domain": {"validate_rcptto", "validate_data_spool_each_rcpt", "validate_set_binding"},
+}
+
+// msgNotExpressible serves the methods a milter has no equivalent for:
+// valid in Momentum's phases, they log and change nothing.
 func msgNotExpressible(method string) lua.LGFunction {
 	return func(L *lua.LState) int {
 		m := checkMessage(L, method, false)
+		phases := notExpressiblePhases[method]
+		ok := false
+		for _, p := range phases {
+			ok = ok || m.s.info.Callout == p
+		}
+		if !ok {
+			L.RaiseError("msg:%s is not available in %s (only in %s)", method, m.s.info.Callout, strings.Join(phases, ", "))
+		}
 		m.s.modLog(m.s.info.Module).Warn("msg:"+method+" has no milter equivalent; ignored", "callout", m.s.info.Callout)
 		if method == "binding" || method == "binding_group" {
 			L.Push(lua.LString("default"))

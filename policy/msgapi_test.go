@@ -115,6 +115,15 @@ msys.registerModule("t", mod)`)
 			t.Fatalf("final %+v\n%s", tr.Final, s.Logs())
 		}
 	})
+	for _, call := range []string{`msg:binding("x")`, `msg:binding_group("g")`, `msg:routing_domain()`} {
+		t.Run(call+" in validate_data", func(t *testing.T) {
+			s := startMsg(t, milttest.Options{}, dataScript(call))
+			tr := play(t, s, plainMsg)
+			if tr.Final.Code != 451 || !strings.Contains(s.Logs(), "is not available in validate_data (only in") {
+				t.Fatalf("final %+v\n%s", tr.Final, s.Logs())
+			}
+		})
+	}
 	t.Run("inject", func(t *testing.T) {
 		s := startMsg(t, milttest.Options{}, dataScript(`msg:inject("a@example.org", "b@example.com")`))
 		tr := play(t, s, plainMsg)
