@@ -401,7 +401,13 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 	if err != nil {
 		return ReloadResult{}, err
 	}
-	opts := policy.GenerationOptions{DryRun: next.DryRun, DryRunScripts: next.dryRunScripts()}
+	ecfg, err := EngineConfig(next, d.log)
+	if err != nil {
+		rt.Close()
+		return ReloadResult{}, err
+	}
+	opts := policy.GenerationOptions{DryRun: ecfg.DryRun, DryRunScripts: ecfg.DryRunScripts,
+		OnError: ecfg.OnError, RelayNetworks: ecfg.RelayNetworks}
 	if err := d.eng.SwapWith(ctx, rt, opts); err != nil {
 		rt.Close()
 		return ReloadResult{}, err
@@ -427,6 +433,8 @@ func reloadable(old, cfg Config) (Config, []string) {
 	next.ScriptTimeout = cfg.ScriptTimeout
 	next.DryRun = cfg.DryRun
 	next.UnsafeLua = cfg.UnsafeLua
+	next.OnError = cfg.OnError
+	next.RelayNetworks = cfg.RelayNetworks
 	next.Watch = old.Watch
 	next.LogLevel = cfg.LogLevel
 	var warnings []string
@@ -436,8 +444,6 @@ func reloadable(old, cfg Config) (Config, []string) {
 		}
 	}
 	check("listen", strings.Join(old.Listen, ",") != strings.Join(cfg.Listen, ","))
-	check("on_error", old.OnError != cfg.OnError)
-	check("relay_networks", strings.Join(old.RelayNetworks, ",") != strings.Join(cfg.RelayNetworks, ","))
 	check("control_socket", old.ControlSocket != cfg.ControlSocket)
 	check("metrics_listen", old.MetricsListen != cfg.MetricsListen)
 	check("dns", fmt.Sprint(old.DNS) != fmt.Sprint(cfg.DNS))

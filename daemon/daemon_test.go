@@ -284,9 +284,17 @@ func TestVerdictMetrics(t *testing.T) {
 // TestReloadSettings checks which settings a reload applies and that the
 // others are reported as needing a restart.
 func TestReloadSettings(t *testing.T) {
-	files := map[string]string{"policy.lua": genScript("{{dir}}/events.log", 1, "true")}
+	const failing = `
+local mod = {}
+function mod:validate_mailfrom(str, ac, vctx) error("broken") end
+msys.registerModule("failing", mod)
+`
+	files := map[string]string{"policy.lua": failing}
 	e := startDaemon(t, "log_level = \"debug\"\n"+policyConfig, files)
-	e.writeConfig("log_level = \"error\"\non_error = \"accept\"\nscript_timeout = \"5s\"\n" + policyConfig)
+	if tr := e.play(t, "a@example.org"); tr.Final.Action != "tempfail" {
+		t.Fatalf("on_error tempfail: final %s", tr.Final.Action)
+	}
+	e.writeConfig("log_level = \"error\"\non_error = \"reject\"\nscript_timeout = \"5s\"\nmax_sessions = 7\n" + policyConfig)
 	res, err := e.d.Reload(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -294,11 +302,14 @@ func TestReloadSettings(t *testing.T) {
 	if got := e.d.opts.Level.Level(); got != slog.LevelError {
 		t.Errorf("log level after reload %v, want ERROR", got)
 	}
-	cfg := e.d.Config()
-	if cfg.ScriptTimeout != 5*time.Second || cfg.OnError != "tempfail" {
-		t.Errorf("after reload: script_timeout %v (want 5s), on_error %q (want the old tempfail)", cfg.ScriptTimeout, cfg.OnError)
+	if cfg := e.d.Config(); cfg.ScriptTimeout != 5*time.Second || cfg.OnError != "reject" || cfg.MaxSessions != 1000 {
+		t.Errorf("after reload: script_timeout %v (want 5s), on_error %q (want reject), max_sessions %d (want the old 1000)",
+			cfg.ScriptTimeout, cfg.OnError, cfg.MaxSessions)
 	}
-	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "on_error changed") {
-		t.Errorf("warnings %q, want one about on_error", res.Warnings)
+	if tr := e.play(t, "a@example.org"); tr.Final.Action != "reject" || tr.Final.Code != 554 {
+		t.Errorf("on_error reject after reload: final %s %d %s", tr.Final.Action, tr.Final.Code, tr.Final.Reply)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "max_sessions changed") {
+		t.Errorf("warnings %q, want one about max_sessions", res.Warnings)
 	}
 }

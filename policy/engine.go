@@ -65,7 +65,8 @@ type Config struct {
 	// DryRun runs every module in shadow mode and DryRunScripts the
 	// modules registered by those script files: their verdicts and
 	// message edits are logged and reported to ShadowObserver, and the
-	// MTA is told to continue. Swap keeps these; SwapWith changes them.
+	// MTA is told to continue. Swap keeps these, OnError and
+	// RelayNetworks; SwapWith changes them.
 	DryRun        bool
 	DryRunScripts []string
 	// ShadowObserver, when set, is told about every verdict or edit a
@@ -88,10 +89,19 @@ type Regex interface {
 }
 
 // GenerationOptions are the settings that belong to one generation of
-// scripts and may change at reload.
+// scripts and may change at reload. SwapWith takes all of them: a zero
+// OnError is tempfail.
 type GenerationOptions struct {
 	DryRun        bool     // every module in shadow mode
 	DryRunScripts []string // modules registered by these files in shadow mode
+	OnError       OnError
+	RelayNetworks []*net.IPNet
+}
+
+// generationOptions are the options of cfg.
+func (cfg *Config) generationOptions() GenerationOptions {
+	return GenerationOptions{DryRun: cfg.DryRun, DryRunScripts: cfg.DryRunScripts,
+		OnError: cfg.OnError, RelayNetworks: cfg.RelayNetworks}
 }
 
 // Accounting receives luamilter's own session accounting.
@@ -132,6 +142,8 @@ type generation struct {
 
 	dryAll     bool
 	dryScripts map[string]bool
+	onError    OnError
+	relay      []*net.IPNet
 }
 
 // NewEngine runs init() of every module of rt and returns an Engine
@@ -141,7 +153,7 @@ func NewEngine(ctx context.Context, rt *luart.Runtime, cfg Config) (*Engine, err
 		cfg.Log = slog.Default()
 	}
 	e := &Engine{cfg: cfg, log: cfg.Log}
-	g, err := e.prepare(ctx, rt, 1, GenerationOptions{DryRun: cfg.DryRun, DryRunScripts: cfg.DryRunScripts})
+	g, err := e.prepare(ctx, rt, 1, cfg.generationOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +171,7 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 		return nil, fmt.Errorf("scheduler state: %w", err)
 	}
 	g := &generation{rt: rt, sched: st, timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
-		dryAll: opts.DryRun, dryScripts: map[string]bool{}}
+		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks}
 	for _, path := range opts.DryRunScripts {
 		g.dryScripts[path] = true
 	}
@@ -200,7 +212,7 @@ func (e *Engine) deinit(ctx context.Context, st *luart.State, mods []*luart.Modu
 // Swap makes rt the generation for new sessions. The old generation's
 // deinit() runs once its last session has closed.
 func (e *Engine) Swap(ctx context.Context, rt *luart.Runtime) error {
-	return e.SwapWith(ctx, rt, GenerationOptions{DryRun: e.cfg.DryRun, DryRunScripts: e.cfg.DryRunScripts})
+	return e.SwapWith(ctx, rt, e.cfg.generationOptions())
 }
 
 // SwapWith is Swap with the new generation's own options. On error

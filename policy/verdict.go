@@ -65,7 +65,7 @@ func (s *session) scriptFailed(err error) milter.Verdict {
 			reason = "policy script resource limit"
 		}
 	}
-	switch s.eng.cfg.OnError {
+	switch s.gen.onError {
 	case ErrorAccept:
 		return milter.Verdict{Action: milter.Continue}
 	case ErrorReject:
@@ -117,7 +117,7 @@ func (s *session) fillConnMacros(m milter.Macros) {
 }
 
 func (s *session) inRelayNetworks(ip net.IP) bool {
-	for _, n := range s.eng.cfg.RelayNetworks {
+	for _, n := range s.gen.relay {
 		if ip != nil && n.Contains(ip) {
 			return true
 		}
