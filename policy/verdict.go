@@ -163,7 +163,8 @@ func (s *session) summarize(res milter.Result) {
 		slog.String("from", sum.From),
 		slog.String("rcpts", strings.Join(sum.Rcpts, ",")),
 		slog.String("changes", strings.Join(changes, "; ")),
-		slog.Float64("script_seconds", sum.ScriptDur))
+		slog.Float64("script_seconds", sum.ScriptDur),
+		slog.Uint64("generation", s.gen.number))
 	if s.eng.cfg.Observer != nil {
 		s.eng.cfg.Observer(sum)
 	}
