@@ -64,6 +64,10 @@ func (a *adapter) NewConnection(m gomilter.Modifier) error {
 }
 
 func (a *adapter) Connect(host, family string, port uint16, addr string, m gomilter.Modifier) (*gomilter.Response, error) {
+	if addr != "" {
+		// Session log lines carry the client from here on.
+		a.log = a.log.With("client", addr)
+	}
 	if a.refused != nil {
 		return a.respond(*a.refused)
 	}
