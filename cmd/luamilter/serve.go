@@ -54,9 +54,11 @@ func serveCommand() *cli.Command {
 		Name:  "serve",
 		Usage: "run the milter daemon",
 		Description: "Serves the milter sockets until SIGTERM or SIGINT. Then it stops accepting, lets open\n" +
-			"sessions finish for up to --shutdown-timeout, cuts the rest (the MTA applies its\n" +
-			"milter_default_action to them), runs every module's deinit() and exits 0; a second\n" +
-			"signal exits 1 at once.\n\n" +
+			"sessions finish for up to --shutdown-timeout, closes the connections of the rest without\n" +
+			"a reply, runs every module's deinit() and exits 0; a second signal exits 1 at once.\n" +
+			"The MTA treats a closed or refused milter connection as a milter failure: Postfix applies\n" +
+			"milter_default_action (default tempfail: 451 4.7.1), Sendmail the filter's F= flag\n" +
+			"(F=T tempfail, F=R reject, neither: the message passes unfiltered).\n\n" +
 			"SIGHUP, `luamilter reload` and (with --watch) a changed file reload: the config file is\n" +
 			"read again, every script is compiled into a new generation and every init() must return\n" +
 			"true, else nothing changes. Open sessions finish on the scripts they began with.",

@@ -214,9 +214,10 @@ func txFor(i int) milter.Transaction {
 //     connections are refused (the MTA applies milter_default_action to
 //     a milter it can't reach); exit 0 after deinit.
 //   - cut: sessions still running at --shutdown-timeout lose their
-//     connection without a reply, which Postfix and Sendmail treat as a
-//     milter failure and answer per milter_default_action (Postfix's
-//     default tempfail: 451 4.7.1); exit 0 after deinit.
+//     connection without a reply, which the MTA treats as a milter
+//     failure: Postfix applies milter_default_action (default tempfail,
+//     451 4.7.1), Sendmail the filter's F= flag (T tempfail, R reject,
+//     neither: unfiltered delivery); exit 0 after deinit.
 //   - second signal: a second SIGTERM exits 1 at once without deinit.
 func TestSIGTERM(t *testing.T) {
 	if testing.Short() {
