@@ -11,12 +11,14 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// DefaultMomentumSearchPath is where Momentum looks for scriptlet
+// DefaultMomentumSearchPath returns where Momentum looks for scriptlet
 // sources when its configuration does not say otherwise.
-var DefaultMomentumSearchPath = []string{
-	"/opt/msys/ecelerity/etc/conf/default",
-	"/opt/msys/ecelerity/etc/conf/global",
-	"/opt/msys/ecelerity/libexec/scriptlets",
+func DefaultMomentumSearchPath() []string {
+	return []string{
+		"/opt/msys/ecelerity/etc/conf/default",
+		"/opt/msys/ecelerity/etc/conf/global",
+		"/opt/msys/ecelerity/libexec/scriptlets",
+	}
 }
 
 // MomentumImport is what import-momentum made of an ecelerity.conf.

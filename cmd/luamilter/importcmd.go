@@ -19,7 +19,7 @@ func importCommand() *cli.Command {
 			"no \".lua\") against the search path. Prints TOML for luamilter's config file; what could not\n" +
 			"be mapped (msys.boot, missing sources, other modules' stanzas) goes to stderr.",
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "search-path", Value: cli.NewStringSlice(daemon.DefaultMomentumSearchPath...),
+			&cli.StringSliceFlag{Name: "search-path", Value: cli.NewStringSlice(daemon.DefaultMomentumSearchPath()...),
 				DefaultText: "/opt/msys/ecelerity/{etc/conf/default,etc/conf/global,libexec/scriptlets}",
 				Usage:       "`DIR` searched for script sources, in order (repeatable)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the TOML to `FILE` instead of stdout"},
