@@ -62,6 +62,9 @@ func (e *ScriptError) Error() string {
 		}
 		pos += ": "
 	}
+	if e.Callout == "" && e.File == e.Module && pos != "" {
+		return fmt.Sprintf("%s%s (%s)", pos, e.Msg, e.Kind)
+	}
 	return fmt.Sprintf("%s: %s%s (%s)", where, pos, e.Msg, e.Kind)
 }
 
