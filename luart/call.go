@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -23,14 +26,21 @@ func (st *State) call(parent context.Context, info *CallInfo, fn *lua.LFunction,
 	if st.broken {
 		return nil, &ScriptError{Kind: KindPanic, Module: info.Module, Callout: info.Callout, Msg: "state was discarded after a panic"}
 	}
-	ctx, cancel := context.WithTimeoutCause(WithCallInfo(parent, info), st.rt.cfg.Timeout, context.DeadlineExceeded)
-	defer cancel()
-	if b := st.rt.cfg.Brake; b != nil {
-		ctx2, cancel2 := context.WithCancelCause(ctx)
-		defer cancel2(nil)
-		untrack := b.track(cancel2)
-		defer untrack()
-		ctx = ctx2
+	var ctx context.Context
+	var cause func() error
+	if st.calls.running {
+		// A call from inside a call (a library calling back into Lua)
+		// gets its own contexts; the State's reusable one is taken.
+		c, cancel := st.nestedContext(parent, info)
+		defer cancel()
+		ctx, cause = c, func() error { return context.Cause(c) }
+	} else {
+		c := st.calls.begin(parent, info, st.rt.cfg.Timeout)
+		defer st.calls.end()
+		if b := st.rt.cfg.Brake; b != nil {
+			defer b.track(st.calls.brakeCancel())()
+		}
+		ctx, cause = c, st.calls.cause
 	}
 	L := st.L
 	prevInfo := st.info
@@ -53,7 +63,7 @@ func (st *State) call(parent context.Context, info *CallInfo, fn *lua.LFunction,
 	perr := L.PCall(len(args), lua.MultRet, st.handler)
 	if perr != nil {
 		L.SetTop(base)
-		return nil, st.classify(ctx, info, perr)
+		return nil, st.classify(ctx, cause(), info, perr)
 	}
 	n := L.GetTop() - base
 	ret = make([]lua.LValue, n)
@@ -64,8 +74,20 @@ func (st *State) call(parent context.Context, info *CallInfo, fn *lua.LFunction,
 	return ret, nil
 }
 
+// nestedContext is the general (allocating) form of a call's context.
+func (st *State) nestedContext(parent context.Context, info *CallInfo) (context.Context, func()) {
+	ctx, cancel := context.WithTimeoutCause(WithCallInfo(parent, info), st.rt.cfg.Timeout, context.DeadlineExceeded)
+	b := st.rt.cfg.Brake
+	if b == nil {
+		return ctx, cancel
+	}
+	ctx2, cancel2 := context.WithCancelCause(ctx)
+	untrack := b.track(cancel2)
+	return ctx2, func() { untrack(); cancel2(nil); cancel() }
+}
+
 // classify turns a PCall error into a ScriptError.
-func (st *State) classify(ctx context.Context, info *CallInfo, perr error) error {
+func (st *State) classify(ctx context.Context, cause error, info *CallInfo, perr error) error {
 	se := &ScriptError{Kind: KindRuntime, Module: info.Module, Callout: info.Callout}
 	msg := perr.Error()
 	var apiErr *lua.ApiError
@@ -82,7 +104,7 @@ func (st *State) classify(ctx context.Context, info *CallInfo, perr error) error
 			}
 		}
 	}
-	switch cause := context.Cause(ctx); {
+	switch {
 	case errors.Is(cause, errLimit):
 		se.Kind, msg = KindLimit, "memory limit exceeded"
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) && se.Kind != KindPanic:
@@ -140,3 +162,169 @@ func passError(L *lua.LState) int {
 	L.Push(L.Get(1))
 	return 1
 }
+
+// callState is the machinery behind the context of a State's calls into
+// Lua: one channel, one timer and one watch on the caller's context, all
+// reused from call to call. context.WithTimeout per call would allocate
+// a timer, two contexts and a channel and register in the caller's list
+// of children each time; a callout costs a few microseconds, so that was
+// a large part of it. Only the small callContext is allocated per call.
+type callState struct {
+	mu       sync.Mutex
+	seq      atomic.Uint64 // number of the current or last call
+	running  bool          // touched only by the State's own goroutine
+	done     chan struct{} // closed when the current call must stop
+	closed   bool
+	err      error // context.DeadlineExceeded or context.Canceled once closed
+	why      error // the cause: deadline, memory limit, caller's cause
+	deadline time.Time
+	timer    *time.Timer
+	watched  context.Context // caller context with a registered watch
+	unwatch  func() bool
+	onBrake  context.CancelCauseFunc
+}
+
+// begin starts a call with the given deadline and returns its context.
+func (cs *callState) begin(parent context.Context, info *CallInfo, timeout time.Duration) *callContext {
+	cs.running = true
+	cs.mu.Lock()
+	if cs.done == nil || cs.closed {
+		cs.done = make(chan struct{})
+		cs.closed, cs.err, cs.why = false, nil, nil
+	}
+	cs.deadline = time.Now().Add(timeout)
+	seq := cs.seq.Add(1)
+	c := &callContext{cs: cs, seq: seq, done: cs.done, deadline: cs.deadline, parent: parent, info: info}
+	cs.mu.Unlock()
+	if cs.timer == nil {
+		cs.timer = time.AfterFunc(timeout, cs.expire)
+	} else {
+		cs.timer.Reset(timeout)
+	}
+	cs.watch(parent)
+	if parent.Err() != nil {
+		cs.stop(context.Canceled, context.Cause(parent))
+	}
+	return c
+}
+
+// end finishes the call; its context reports itself cancelled from now on.
+func (cs *callState) end() {
+	cs.timer.Stop()
+	cs.mu.Lock()
+	cs.running = false
+	cs.seq.Add(1)
+	cs.mu.Unlock()
+}
+
+// watch makes a cancellation of parent stop the call. The registration
+// is kept while calls come from the same parent (one session).
+func (cs *callState) watch(parent context.Context) {
+	if parent.Done() == nil || parent == cs.watched {
+		return
+	}
+	if cs.unwatch != nil {
+		cs.unwatch()
+	}
+	cs.mu.Lock()
+	cs.watched = parent
+	cs.mu.Unlock()
+	cs.unwatch = context.AfterFunc(parent, func() {
+		cs.mu.Lock()
+		current := cs.watched == parent
+		cs.mu.Unlock()
+		if current {
+			cs.stop(context.Canceled, context.Cause(parent))
+		}
+	})
+}
+
+// expire is the timer's function. A stale firing (the timer of a call
+// that has just ended) is recognised by the deadline not having passed.
+func (cs *callState) expire() {
+	cs.mu.Lock()
+	due := !time.Now().Before(cs.deadline)
+	cs.mu.Unlock()
+	if due {
+		cs.stop(context.DeadlineExceeded, context.DeadlineExceeded)
+	}
+}
+
+// stop closes the current call's channel, once.
+func (cs *callState) stop(err, why error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed || cs.done == nil {
+		return
+	}
+	cs.closed, cs.err, cs.why = true, err, why
+	close(cs.done)
+}
+
+// cause is the reason the current call was stopped, or nil.
+func (cs *callState) cause() error {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.why
+}
+
+// brakeCancel is what the memory brake calls to stop the current call.
+func (cs *callState) brakeCancel() context.CancelCauseFunc {
+	if cs.onBrake == nil {
+		cs.onBrake = func(cause error) { cs.stop(context.Canceled, cause) }
+	}
+	return cs.onBrake
+}
+
+// callContext is the context.Context of one call. It stays valid for
+// libraries that keep it after the call: it then reports Canceled.
+type callContext struct {
+	cs       *callState
+	seq      uint64
+	done     chan struct{}
+	deadline time.Time
+	parent   context.Context
+	info     *CallInfo
+}
+
+func (c *callContext) current() bool { return c.cs.seq.Load() == c.seq }
+
+// Deadline implements context.Context.
+func (c *callContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Done implements context.Context.
+func (c *callContext) Done() <-chan struct{} {
+	if !c.current() {
+		return closedChan
+	}
+	return c.done
+}
+
+// Err implements context.Context.
+func (c *callContext) Err() error {
+	select {
+	case <-c.done:
+	default:
+		if c.current() {
+			return nil
+		}
+		return context.Canceled
+	}
+	c.cs.mu.Lock()
+	defer c.cs.mu.Unlock()
+	if c.current() && c.cs.err != nil {
+		return c.cs.err
+	}
+	return context.Canceled
+}
+
+// Value implements context.Context; it carries the CallInfo.
+func (c *callContext) Value(key any) any {
+	if _, ok := key.(callInfoKey); ok {
+		return c.info
+	}
+	return c.parent.Value(key)
+}
+
+// closedChan is what a finished call's context returns from Done.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()

@@ -37,6 +37,7 @@ type State struct {
 	handler     *lua.LFunction            // Go message handler for PCall
 	metas       map[string]*lua.LTable    // host object metatables
 	refuseWrite *lua.LFunction            // __newindex of read-only views
+	calls       callState                 // reusable context of calls into Lua
 }
 
 // newState builds a sandboxed State and runs every script in it.

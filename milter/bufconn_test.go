@@ -144,8 +144,11 @@ func TestRepliesCoalesced(t *testing.T) {
 		{"every event answered", milter.Needs{All: true},
 			// negotiation, connect, helo, mail, 2 rcpt, data, 3 headers, eoh, body, eom
 			[]string{"O", "c", "c", "c", "c", "c", "c", "c", "c", "c", "c", "c", "iia"}},
-		{"by need", milter.Needs{Body: true},
-			[]string{"O", "c", "c", "c", "c", "c", "iia"}},
+		{"by need", milter.Needs{MailReply: true, RcptReply: true, Body: true},
+			// negotiation, mail, 2 rcpt, eom
+			[]string{"O", "c", "c", "c", "iia"}},
+		{"nothing before end of message", milter.Needs{Body: true},
+			[]string{"O", "iia"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

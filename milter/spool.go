@@ -86,6 +86,34 @@ func (s *Spool) Open() (io.ReadCloser, error) {
 	return os.Open(s.file.Name())
 }
 
+// keepBuffer is the largest memory buffer Reset keeps for the next
+// message, so that a connection carrying many small messages does not
+// allocate and grow a buffer for each, while an idle connection does not
+// pin a large one.
+const keepBuffer = 64 << 10
+
+// Reserve makes room for n body bytes in memory when they will stay
+// below the threshold, so the buffer is allocated once at the final size
+// instead of growing by doubling. n comes from the MTA (MAIL FROM's
+// SIZE=), so it is a hint, not a limit.
+func (s *Spool) Reserve(n int64) {
+	if s.file != nil || n <= 0 || n > s.threshold || (s.max > 0 && n > s.max) {
+		return
+	}
+	s.mem.Grow(int(n) - s.mem.Len())
+}
+
+// Reset discards the body and removes any temporary file, keeping a
+// small memory buffer for the next message.
+func (s *Spool) Reset() error {
+	if s.file == nil && s.mem.Cap() <= keepBuffer {
+		s.mem.Reset()
+		s.size = 0
+		return nil
+	}
+	return s.Close()
+}
+
 // Close discards the body and removes any temporary file.
 func (s *Spool) Close() error {
 	s.mem = bytes.Buffer{}

@@ -33,6 +33,9 @@ type session struct {
 	ran   []bool        // module ran Lua this session (for validate_dealloc)
 	objs  *luaObjects   // vctx, ac and friends for st
 
+	argBuf   []lua.LValue   // callout arguments, reused (see runModules)
+	callInfo luart.CallInfo // what the running callout's context carries
+
 	conn  map[string]string
 	mess  map[string]string
 	peer  milter.Conn
@@ -239,9 +242,10 @@ func (s *session) runModules(ctx context.Context, callout string, args ...lua.LV
 			continue
 		}
 		s.ran[i] = true
-		full := make([]lua.LValue, 0, len(args)+1)
-		full = append(full, s.selfs[i])
-		full = append(full, args...)
+		// The argument list is rebuilt in a per-session buffer: Call
+		// copies it onto the Lua stack and keeps nothing.
+		s.argBuf = append(append(s.argBuf[:0], s.selfs[i]), args...)
+		full := s.argBuf
 		if s.gen.dryRun(mod) {
 			snap := s.shadowBegin()
 			ret, err := s.call(ctx, mod, callout, fn, full...)
@@ -264,8 +268,8 @@ func (s *session) runModules(ctx context.Context, callout string, args ...lua.LV
 func (s *session) call(ctx context.Context, mod *luart.Module, callout string, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
 	s.info.Module, s.info.Callout = mod.Name, callout
 	start := time.Now()
-	info := s.info
-	ret, err := s.st.Call(ctx, &info, fn, args...)
+	s.callInfo = s.info // a copy, so libraries see this call's values
+	ret, err := s.st.Call(ctx, &s.callInfo, fn, args...)
 	d := time.Since(start)
 	s.scriptDur += d
 	if obs := s.eng.cfg.CalloutObserver; obs != nil {

@@ -149,6 +149,17 @@ func (s *session) summarize(res milter.Result) {
 			sum.Rcpts = append(sum.Rcpts, r.addr)
 		}
 	}
+	if s.log.Enabled(context.Background(), slog.LevelInfo) {
+		s.logMessage(res, sum)
+	}
+	if s.eng.cfg.Observer != nil {
+		s.eng.cfg.Observer(sum)
+	}
+	s.scriptDur = 0
+}
+
+// logMessage writes the one log line per message.
+func (s *session) logMessage(res milter.Result, sum Summary) {
 	changes := make([]string, len(res.Changes))
 	for i, c := range res.Changes {
 		changes[i] = c.String()
@@ -165,10 +176,6 @@ func (s *session) summarize(res milter.Result) {
 		slog.String("changes", strings.Join(changes, "; ")),
 		slog.Float64("script_seconds", sum.ScriptDur),
 		slog.Uint64("generation", s.gen.number))
-	if s.eng.cfg.Observer != nil {
-		s.eng.cfg.Observer(sum)
-	}
-	s.scriptDur = 0
 }
 
 func strconvCode(c int) string {
