@@ -76,6 +76,7 @@ func RuntimeConfig(cfg Config, libs []luart.Library, brake *luart.Brake, log *sl
 		Libraries:  libs,
 		Log:        log,
 		Brake:      brake,
+		Setting:    cfg.Setting,
 	}
 }
 
