@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	gomilter "github.com/d--j/go-milter"
+	"github.com/d--j/go-milter/milterutil"
 )
 
 // adapter is go-milter's Milter for one connection: it buffers the message
@@ -291,7 +292,7 @@ func (a *adapter) respond(v Verdict) (*gomilter.Response, error) {
 		}
 		return gomilter.RespTempFail, nil
 	}
-	resp, err := gomilter.RejectWithCodeAndReason(uint16(v.Code), v.Text)
+	resp, err := gomilter.RejectWithCodeAndReason(uint16(v.Code), singleEnhancedCode(v.Code, v.Text))
 	if err != nil {
 		a.log.Error("reply can't be sent as written; using a generic one", "code", v.Code, "err", err)
 		if v.Action == Reject {
@@ -317,4 +318,21 @@ func sizeParam(args string) int64 {
 		}
 	}
 	return 0
+}
+
+// singleEnhancedCode drops enhanced status codes that a multi-line text
+// repeats at the start of its later lines. go-milter copies the first
+// line's code onto every line itself, so a script that wrote it on each
+// line, as RFC 2034 replies look, would otherwise show it twice.
+func singleEnhancedCode(code int, text string) string {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	if len(lines) < 2 || milterutil.FindEnhancedErrorCodeEnd([]byte(lines[0]), uint16(code)) < 0 {
+		return text
+	}
+	for i := 1; i < len(lines); i++ {
+		if n := milterutil.FindEnhancedErrorCodeEnd([]byte(lines[i]), uint16(code)); n > 0 {
+			lines[i] = lines[i][n:]
+		}
+	}
+	return strings.Join(lines, "\n")
 }

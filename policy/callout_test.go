@@ -48,6 +48,8 @@ func TestVerdictReachesClientVerbatim(t *testing.T) {
 		{"validate_mailfrom", `vctx:set_code("553", "5.1.8 Bad sender")`, "mail", "reject", "553 5.1.8 Bad sender"},
 		{"validate_mailfrom", `vctx:set_code(550, "no enhanced code")`, "mail", "reject", "550 no enhanced code"},
 		{"validate_mailfrom", `vctx:set_code(550, "5.7.1 line one\nline two")`, "mail", "reject", "550-5.7.1 line one\r\n550 5.7.1 line two"},
+		{"validate_mailfrom", `vctx:set_code(550, "5.7.1 line one\n5.7.1 line two")`, "mail", "reject", "550-5.7.1 line one\r\n550 5.7.1 line two"},
+		{"validate_data", `vctx:set(msys.core.VCTX_MESS, "quarantine", "held for review")`, "", "accept", ""},
 		{"validate_mailfrom", `vctx:disconnect(421, "4.7.0 Bye")`, "mail", "tempfail", "421 4.7.0 Bye"},
 		{"validate_mailfrom", `vctx:disconnect(550, "5.7.1 Bye")`, "mail", "tempfail", "421 4.7.1 Bye"},
 		{"validate_mailfrom", `vctx:set_code(550, "5.7.1 x"); vctx.disconnect = 1`, "mail", "tempfail", "421 4.7.1 x"},
@@ -269,5 +271,17 @@ msys.registerModule("lazy", mod)`)
 	}
 	if !strings.Contains(srv.Logs(), "callout returned nothing; treating it as VALIDATE_CONT") {
 		t.Fatalf("no warning in log:\n%s", srv.Logs())
+	}
+}
+
+func TestQuarantineFromMessageContext(t *testing.T) {
+	srv := milttest.Start(t, milttest.Options{}, verdictScript("validate_data",
+		`vctx:set(msys.core.VCTX_MESS, "quarantine", "held for review")`))
+	tr, err := srv.Play(tx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Final.Action != "accept" || strings.Join(tr.Modifications, "|") != `quarantine "held for review"` {
+		t.Fatalf("final %+v mods %q", tr.Final, tr.Modifications)
 	}
 }

@@ -31,8 +31,14 @@ func (m *message) changes() []milter.Change {
 			out = append(out, milter.Change{Kind: milter.AddRcpt, Addr: r.addr, Args: r.args})
 		}
 	}
-	if m.quarantine != "" {
-		out = append(out, milter.Change{Kind: milter.Quarantine, Reason: m.quarantine})
+	// msg:quarantine(reason), or the message context variable
+	// "quarantine" for scripts that can only set context.
+	reason := m.quarantine
+	if reason == "" {
+		reason = m.s.mess["quarantine"]
+	}
+	if reason != "" {
+		out = append(out, milter.Change{Kind: milter.Quarantine, Reason: reason})
 	}
 	if err := m.flushTree(); err != nil {
 		m.s.log.Error("edited MIME tree could not be written; body left unchanged", "err", err)

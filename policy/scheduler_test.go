@@ -24,7 +24,9 @@ function m:validate_mailfrom(str, ac, vctx)
   return msys.core.VALIDATE_CONT
 end
 msys.registerModule("timers", m)`)
-	waitFor(t, func() bool { return strings.Contains(srv.Logs(), "tick 3") && strings.Contains(srv.Logs(), "after fired") }, "timers")
+	waitFor(t, func() bool {
+		return strings.Contains(srv.Logs(), "tick 3") && strings.Contains(srv.Logs(), "after fired")
+	}, "timers")
 	tr, err := srv.Play(tx())
 	if err != nil || tr.Final.Action != "accept" {
 		t.Fatalf("%+v %v", tr, err)
