@@ -129,16 +129,8 @@ func (st *State) installProtectedCalls() {
 	g := L.G.Global
 	g.RawSetString("pcall", L.NewFunction(func(L *lua.LState) int {
 		L.CheckAny(1)
-		nargs := L.GetTop() - 1
-		if err := L.PCall(nargs, lua.MultRet, st.handler); err != nil {
-			obj := errObject(err)
-			if st.aborted(L, obj) {
-				L.Error(obj, 0)
-			}
-			L.SetTop(0)
-			L.Push(lua.LFalse)
-			L.Push(obj)
-			return 2
+		if obj, failed := st.protectedCall(L, L.GetTop()-1, lua.MultRet); failed {
+			return pushFailure(L, obj)
 		}
 		L.Insert(lua.LTrue, 1)
 		return L.GetTop()
@@ -148,30 +140,42 @@ func (st *State) installProtectedCalls() {
 		h := L.CheckAny(2)
 		L.SetTop(0)
 		L.Push(fn)
-		if err := L.PCall(0, lua.MultRet, st.handler); err != nil {
-			obj := errObject(err)
-			if st.aborted(L, obj) {
-				L.Error(obj, 0)
-			}
-			L.SetTop(0)
-			L.Push(h)
-			L.Push(obj)
-			if herr := L.PCall(1, 1, st.handler); herr != nil {
-				hobj := errObject(herr)
-				if st.aborted(L, hobj) {
-					L.Error(hobj, 0)
-				}
-				L.SetTop(0)
-				L.Push(lua.LFalse)
-				L.Push(hobj)
-				return 2
-			}
-			L.Insert(lua.LFalse, 1)
+		obj, failed := st.protectedCall(L, 0, lua.MultRet)
+		if !failed {
+			L.Insert(lua.LTrue, 1)
 			return L.GetTop()
 		}
-		L.Insert(lua.LTrue, 1)
+		L.SetTop(0)
+		L.Push(h)
+		L.Push(obj)
+		if hobj, hfailed := st.protectedCall(L, 1, 1); hfailed {
+			return pushFailure(L, hobj)
+		}
+		L.Insert(lua.LFalse, 1)
 		return L.GetTop()
 	}))
+}
+
+// protectedCall calls the function below nargs arguments with the Go
+// message handler. A script error is returned; an abort (deadline, brake,
+// limit) is raised again so no script can swallow it.
+func (st *State) protectedCall(L *lua.LState, nargs, nret int) (lua.LValue, bool) {
+	err := L.PCall(nargs, nret, st.handler)
+	if err == nil {
+		return nil, false
+	}
+	obj := errObject(err)
+	if st.aborted(L, obj) {
+		L.Error(obj, 0)
+	}
+	return obj, true
+}
+
+func pushFailure(L *lua.LState, obj lua.LValue) int {
+	L.SetTop(0)
+	L.Push(lua.LFalse)
+	L.Push(obj)
+	return 2
 }
 
 func errObject(err error) lua.LValue {
