@@ -179,7 +179,7 @@ type callState struct {
 	why      error // the cause: deadline, memory limit, caller's cause
 	deadline time.Time
 	timer    *time.Timer
-	watched  context.Context // caller context with a registered watch
+	watched  <-chan struct{} // Done of the caller context being watched
 	unwatch  func() bool
 	onBrake  context.CancelCauseFunc
 }
@@ -218,20 +218,23 @@ func (cs *callState) end() {
 }
 
 // watch makes a cancellation of parent stop the call. The registration
-// is kept while calls come from the same parent (one session).
+// is kept while calls come from the same parent (one session); contexts
+// are told apart by their Done channel, which is comparable whatever the
+// context's type and the same for contexts that only add values.
 func (cs *callState) watch(parent context.Context) {
-	if parent.Done() == nil || parent == cs.watched {
+	done := parent.Done()
+	if done == nil || done == cs.watched {
 		return
 	}
 	if cs.unwatch != nil {
 		cs.unwatch()
 	}
 	cs.mu.Lock()
-	cs.watched = parent
+	cs.watched = done
 	cs.mu.Unlock()
 	cs.unwatch = context.AfterFunc(parent, func() {
 		cs.mu.Lock()
-		current := cs.watched == parent
+		current := cs.watched == done
 		cs.mu.Unlock()
 		if current {
 			cs.stop(context.Canceled, context.Cause(parent))

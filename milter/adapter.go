@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 
 	gomilter "github.com/d--j/go-milter"
@@ -28,8 +27,6 @@ type adapter struct {
 	tooBig  bool
 	spoolEr error
 	leadSp  bool // MTA sends/expects the space after the header colon
-	// sizeHint is MAIL FROM's SIZE=, used to size the body buffer once.
-	sizeHint int64
 }
 
 func newAdapter(s *Server) *adapter {
@@ -91,7 +88,6 @@ func (a *adapter) MailFrom(from, args string, m gomilter.Modifier) (*gomilter.Re
 		return a.respond(*a.refused)
 	}
 	a.resetMessage()
-	a.sizeHint = sizeParam(args)
 	return a.respond(a.sess.MailFrom(a.ctx, gomilter.RemoveAngle(from), args, m))
 }
 
@@ -128,11 +124,10 @@ func (a *adapter) BodyChunk(chunk []byte, _ gomilter.Modifier) (*gomilter.Respon
 	if a.spool == nil {
 		a.spool = a.newSpool()
 	}
-	if a.sizeHint > 0 {
-		a.spool.Reserve(a.sizeHint)
-		a.sizeHint = 0
-	}
-	if _, err := a.spool.Write(chunk); err != nil {
+	// go-milter reads every packet into a new buffer and does not touch
+	// it after BodyChunk returns, so the chunk is kept without a copy
+	// (TestBodyChunksKeptWithoutCopy guards this).
+	if err := a.spool.Adopt(chunk); err != nil {
 		if errors.Is(err, ErrTooBig) {
 			a.tooBig = true
 		} else {
@@ -271,7 +266,6 @@ func (a *adapter) resetMessage() {
 		// next MAIL FROM comes first).
 		a.spool.Reset()
 	}
-	a.sizeHint = 0
 	a.tooBig = false
 	a.spoolEr = nil
 }
@@ -301,23 +295,6 @@ func (a *adapter) respond(v Verdict) (*gomilter.Response, error) {
 		return gomilter.RespTempFail, nil
 	}
 	return resp, nil
-}
-
-// sizeParam returns the value of the ESMTP SIZE= parameter in args, or 0.
-// It includes the header, so it overestimates the body a little.
-func sizeParam(args string) int64 {
-	for args != "" {
-		var p string
-		p, args, _ = strings.Cut(args, " ")
-		if len(p) > 5 && strings.EqualFold(p[:5], "SIZE=") {
-			n, err := strconv.ParseInt(p[5:], 10, 64)
-			if err != nil || n < 0 {
-				return 0
-			}
-			return n
-		}
-	}
-	return 0
 }
 
 // singleEnhancedCode drops enhanced status codes that a multi-line text

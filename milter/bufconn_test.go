@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -192,5 +193,37 @@ func TestReadTimeoutStillApplies(t *testing.T) {
 	time.Sleep(600 * time.Millisecond) // well past the 100 ms read timeout
 	if _, err := sess.Helo("client.example"); err == nil {
 		t.Fatal("session still answers after the read timeout")
+	}
+}
+
+// bodyProbe reports the body's length, first and last bytes in headers.
+const bodyProbe = `local mod = {}
+function mod:validate_data(msg, ac, vctx)
+  local b = msg:body()
+  msg:header("X-Len", tostring(#b), "append")
+  msg:header("X-Head", string.sub(b, 1, 8), "append")
+  msg:header("X-Tail", string.sub(b, -10, -3), "append")
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("probe", mod)`
+
+// TestBodyChunksKeptWithoutCopy guards the adapter's use of Spool.Adopt:
+// it keeps go-milter's body chunk buffers, which is only right while
+// go-milter reads every packet into a new buffer. If it reused one, the
+// first chunks would read as later packets here.
+func TestBodyChunksKeptWithoutCopy(t *testing.T) {
+	addr := startServer(t, milter.Config{}, bodyProbe, nil)
+	body := append(bytes.Repeat([]byte("A"), 70000), "\r\n"...)
+	body = append(body, bytes.Repeat([]byte("B"), 70000)...)
+	body = append(body, "\r\nZZZZZZZZ\r\n"...)
+	tr, err := milter.Play("tcp", addr, milter.Transaction{ClientIP: "192.0.2.1", Helo: "client.example",
+		From: "a@example.org", Rcpts: []string{"b@example.com"},
+		Message: append([]byte("Subject: big\r\n\r\n"), body...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("insert_header 65536 X-Len: %d|insert_header 65536 X-Head: AAAAAAAA|insert_header 65536 X-Tail: ZZZZZZZZ", len(body))
+	if got := strings.Join(tr.Modifications, "|"); got != want {
+		t.Fatalf("body as the script saw it: %s\nwant %s", got, want)
 	}
 }

@@ -13,11 +13,17 @@ var ErrTooBig = errors.New("message exceeds the maximum size")
 
 // Spool holds a message body: in memory up to a threshold, then in a
 // temporary file. Close removes the file on every path.
+//
+// In memory the body is a list of parts. Write copies into a part the
+// spool owns; Adopt keeps the caller's slice as a part without copying,
+// which is how body chunks arrive: each SMFIC_BODY packet is read into a
+// buffer of its own, so a 256 KB body costs no copy and no second buffer.
 type Spool struct {
 	dir       string
 	threshold int64
 	max       int64
-	mem       bytes.Buffer
+	parts     [][]byte
+	tail      bool // the last part is the spool's own and may grow
 	file      *os.File
 	size      int64
 }
@@ -27,34 +33,64 @@ func NewSpool(dir string, threshold, max int64) *Spool {
 	return &Spool{dir: dir, threshold: threshold, max: max}
 }
 
-// Write appends body data, moving to a temporary file when the memory
+// Write appends a copy of p, moving to a temporary file when the memory
 // threshold is crossed.
 func (s *Spool) Write(p []byte) (int, error) {
+	return s.add(p, true)
+}
+
+// Adopt appends p without copying it: the spool keeps p until Reset or
+// Close, and the caller must not change it after the call.
+func (s *Spool) Adopt(p []byte) error {
+	_, err := s.add(p, false)
+	return err
+}
+
+func (s *Spool) add(p []byte, copyIt bool) (int, error) {
 	if s.max > 0 && s.size+int64(len(p)) > s.max {
 		return 0, ErrTooBig
 	}
-	if s.file == nil && int64(s.mem.Len()+len(p)) > s.threshold {
-		f, err := os.CreateTemp(s.dir, "luamilter-*.eml")
-		if err != nil {
-			return 0, fmt.Errorf("spool to disk: %w", err)
+	if s.file == nil && s.size+int64(len(p)) > s.threshold {
+		if err := s.toDisk(); err != nil {
+			return 0, err
 		}
-		if _, err := f.Write(s.mem.Bytes()); err != nil {
+	}
+	if s.file != nil {
+		n, err := s.file.Write(p)
+		s.size += int64(n)
+		return n, err
+	}
+	switch {
+	case len(p) == 0:
+	case !copyIt:
+		s.parts = append(s.parts, p)
+		s.tail = false
+	case s.tail:
+		s.parts[len(s.parts)-1] = append(s.parts[len(s.parts)-1], p...)
+	default:
+		s.parts = append(s.parts, append(make([]byte, 0, max(len(p), 4096)), p...))
+		s.tail = true
+	}
+	s.size += int64(len(p))
+	return len(p), nil
+}
+
+// toDisk moves what is in memory to a new temporary file.
+func (s *Spool) toDisk() error {
+	f, err := os.CreateTemp(s.dir, "luamilter-*.eml")
+	if err != nil {
+		return fmt.Errorf("spool to disk: %w", err)
+	}
+	for _, p := range s.parts {
+		if _, err := f.Write(p); err != nil {
 			f.Close()
 			os.Remove(f.Name())
-			return 0, fmt.Errorf("spool to disk: %w", err)
+			return fmt.Errorf("spool to disk: %w", err)
 		}
-		s.file = f
-		s.mem = bytes.Buffer{}
 	}
-	var n int
-	var err error
-	if s.file != nil {
-		n, err = s.file.Write(p)
-	} else {
-		n, err = s.mem.Write(p)
-	}
-	s.size += int64(n)
-	return n, err
+	s.file = f
+	s.parts, s.tail = nil, false
+	return nil
 }
 
 // Sibling returns a new empty spool with the same directory and memory
@@ -70,53 +106,55 @@ func (s *Spool) Size() int64 { return s.size }
 func (s *Spool) OnDisk() bool { return s.file != nil }
 
 // Bytes returns the whole body. For a spooled body it reads the file, so
-// callers that can stream should use Open.
+// callers that can stream should use Open. A body held in several parts
+// is joined once.
 func (s *Spool) Bytes() ([]byte, error) {
-	if s.file == nil {
-		return s.mem.Bytes(), nil
+	if s.file != nil {
+		return os.ReadFile(s.file.Name())
 	}
-	return os.ReadFile(s.file.Name())
+	switch len(s.parts) {
+	case 0:
+		return nil, nil
+	case 1:
+		return s.parts[0], nil
+	}
+	joined := bytes.Join(s.parts, nil)
+	s.parts, s.tail = [][]byte{joined}, true
+	return joined, nil
 }
 
 // Open returns a reader over the body from the start.
 func (s *Spool) Open() (io.ReadCloser, error) {
-	if s.file == nil {
-		return io.NopCloser(bytes.NewReader(s.mem.Bytes())), nil
+	if s.file != nil {
+		return os.Open(s.file.Name())
 	}
-	return os.Open(s.file.Name())
+	if len(s.parts) <= 1 {
+		b, _ := s.Bytes()
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+	readers := make([]io.Reader, len(s.parts))
+	for i, p := range s.parts {
+		readers[i] = bytes.NewReader(p)
+	}
+	return io.NopCloser(io.MultiReader(readers...)), nil
 }
 
-// keepBuffer is the largest memory buffer Reset keeps for the next
-// message, so that a connection carrying many small messages does not
-// allocate and grow a buffer for each, while an idle connection does not
-// pin a large one.
-const keepBuffer = 64 << 10
-
-// Reserve makes room for n body bytes in memory when they will stay
-// below the threshold, so the buffer is allocated once at the final size
-// instead of growing by doubling. n comes from the MTA (MAIL FROM's
-// SIZE=), so it is a hint, not a limit.
-func (s *Spool) Reserve(n int64) {
-	if s.file != nil || n <= 0 || n > s.threshold || (s.max > 0 && n > s.max) {
-		return
-	}
-	s.mem.Grow(int(n) - s.mem.Len())
-}
-
-// Reset discards the body and removes any temporary file, keeping a
-// small memory buffer for the next message.
+// Reset discards the body and removes any temporary file, so the spool
+// can take the connection's next message.
 func (s *Spool) Reset() error {
-	if s.file == nil && s.mem.Cap() <= keepBuffer {
-		s.mem.Reset()
-		s.size = 0
-		return nil
-	}
-	return s.Close()
+	clear(s.parts) // drop the references, keep the list
+	s.parts = s.parts[:0]
+	return s.discard()
 }
 
 // Close discards the body and removes any temporary file.
 func (s *Spool) Close() error {
-	s.mem = bytes.Buffer{}
+	s.parts = nil
+	return s.discard()
+}
+
+func (s *Spool) discard() error {
+	s.tail = false
 	s.size = 0
 	if s.file == nil {
 		return nil

@@ -2,61 +2,91 @@ package milter
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"testing"
 )
 
-func TestSizeParam(t *testing.T) {
-	for args, want := range map[string]int64{
-		"":                          0,
-		"SIZE=5000":                 5000,
-		"BODY=8BITMIME size=1234":   1234,
-		"SIZE=":                     0,
-		"SIZE=-5":                   0,
-		"SIZE=12x":                  0,
-		"SMTPUTF8 SIZE=77 RET=HDRS": 77,
-		"XSIZE=99":                  0,
-	} {
-		if got := sizeParam(args); got != want {
-			t.Errorf("sizeParam(%q) = %d, want %d", args, got, want)
-		}
+func readAll(t *testing.T, s *Spool) string {
+	t.Helper()
+	rc, err := s.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestSpoolParts checks adopted and copied parts in every combination,
+// the move to disk and that Reset leaves nothing behind.
+func TestSpoolParts(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name      string
+		threshold int64
+		adopt     []bool
+		disk      bool
+	}{
+		{"copied", 1 << 20, []bool{false, false, false}, false},
+		{"adopted", 1 << 20, []bool{true, true, true}, false},
+		{"mixed", 1 << 20, []bool{true, false, false, true, false}, false},
+		{"adopted to disk", 5, []bool{true, true, true}, true},
+		{"mixed to disk", 5, []bool{false, true, false}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := NewSpool(dir, c.threshold, 0)
+			for msg := 0; msg < 2; msg++ { // a reset spool takes the next message
+				var want []byte
+				for i, adopt := range c.adopt {
+					p := []byte{byte('a' + i), byte('0' + msg), '\n'}
+					want = append(want, p...)
+					if adopt {
+						if err := s.Adopt(p); err != nil {
+							t.Fatal(err)
+						}
+					} else if _, err := s.Write(p); err != nil {
+						t.Fatal(err)
+					}
+					p[0] = 'X' // a copied part must not change; adopted ones are not touched by callers
+					if adopt {
+						p[0] = byte('a' + i)
+					}
+				}
+				if s.OnDisk() != c.disk || s.Size() != int64(len(want)) {
+					t.Fatalf("on disk %v size %d, want %v %d", s.OnDisk(), s.Size(), c.disk, len(want))
+				}
+				if got := readAll(t, s); got != string(want) {
+					t.Fatalf("Open reads %q, want %q", got, want)
+				}
+				if got, err := s.Bytes(); err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("Bytes = %q %v, want %q", got, err, want)
+				}
+				if got := readAll(t, s); got != string(want) {
+					t.Fatalf("Open after Bytes reads %q, want %q", got, want)
+				}
+				s.Reset()
+				if s.Size() != 0 || readAll(t, s) != "" {
+					t.Fatal("reset spool is not empty")
+				}
+			}
+			if files, _ := os.ReadDir(dir); len(files) != 0 {
+				t.Fatalf("files left after reset: %v", files)
+			}
+		})
 	}
 }
 
-// TestSpoolResetReuse checks that a reset spool starts empty, keeps a
-// small buffer, drops a large one and removes its file.
-func TestSpoolResetReuse(t *testing.T) {
-	dir := t.TempDir()
-	s := NewSpool(dir, 1<<20, 0)
-	s.Reserve(10 << 10)
-	if _, err := s.Write([]byte("first message body")); err != nil {
+func TestSpoolTooBig(t *testing.T) {
+	s := NewSpool(t.TempDir(), 1<<20, 8)
+	if err := s.Adopt([]byte("12345")); err != nil {
 		t.Fatal(err)
 	}
-	s.Reset()
-	if s.Size() != 0 || s.mem.Cap() < 10<<10 {
-		t.Fatalf("after reset: size %d, buffer %d; want empty with the buffer kept", s.Size(), s.mem.Cap())
-	}
-	if _, err := s.Write([]byte("second")); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := s.Bytes(); string(b) != "second" {
-		t.Fatalf("second message reads %q", b)
-	}
-	s.Reserve(512 << 10)
-	s.Reset()
-	if s.mem.Cap() != 0 {
-		t.Fatalf("a %d byte buffer was kept", s.mem.Cap())
-	}
-	small := NewSpool(dir, 1024, 0)
-	small.Reserve(1 << 20) // over the threshold: no memory reserved
-	if small.mem.Cap() != 0 {
-		t.Fatalf("reserved %d bytes beyond the threshold", small.mem.Cap())
-	}
-	if _, err := small.Write(bytes.Repeat([]byte("x"), 4096)); err != nil || !small.OnDisk() {
-		t.Fatalf("write: %v, on disk %v", err, small.OnDisk())
-	}
-	small.Reset()
-	if files, _ := os.ReadDir(dir); len(files) != 0 {
-		t.Fatalf("files left after reset: %v", files)
+	if err := s.Adopt([]byte("6789")); err != ErrTooBig {
+		t.Fatalf("over the maximum: %v, want ErrTooBig", err)
 	}
 }
