@@ -50,9 +50,22 @@ func (st *State) openMsys() error {
 	if env.Setting == nil {
 		env.Setting = func(string) (string, bool) { return "", false }
 	}
+	st.env = env
 	for _, lib := range st.rt.cfg.Libraries {
-		v := lib.Open(L, env)
-		st.attach(lib.Name(), v)
+		name := lib.Name()
+		if strings.HasPrefix(name, "msys.") && name != "msys.core" {
+			// Opened on first use: most scripts touch a few of the msys
+			// namespaces, and every opened one costs each pooled State.
+			if st.lazy == nil {
+				st.lazy = map[string]Library{}
+			}
+			st.lazy[name] = lib
+			continue
+		}
+		st.attach(name, lib.Open(L, env))
+	}
+	if st.lazy != nil {
+		msys.Metatable = st.lazyLoader("msys")
 	}
 	loaded := st.loaded()
 	for _, name := range []string{"msys", "msys.core"} {
@@ -123,6 +136,13 @@ func (st *State) loaded() *lua.LTable {
 	return t
 }
 
+// builtinHelpers are Momentum modules whose features luamilter's objects
+// always have (vctx, msg and accept methods), so requiring them is a no-op.
+var builtinHelpers = map[string]bool{
+	"msys.extended.message": true, "msys.extended.vctx": true, "msys.extended.ac": true,
+	"msys.extended.message_routing": true,
+}
+
 // require loads msys.* libraries and helper scripts from the configured
 // directories. An unknown msys.* name gives an empty table and one log
 // line, as Momentum helpers luamilter does not implement are common.
@@ -136,6 +156,13 @@ func (st *State) require(L *lua.LState) int {
 	if v := st.lookup(name); v != lua.LNil && (strings.HasPrefix(name, "msys.") || name == "json") {
 		loaded.RawSetString(name, v)
 		L.Push(v)
+		return 1
+	}
+	if builtinHelpers[name] {
+		// Momentum needs these to enable methods luamilter always has.
+		t := L.NewTable()
+		loaded.RawSetString(name, t)
+		L.Push(t)
 		return 1
 	}
 	if strings.HasPrefix(name, "msys.") || name == "thread" || name == "curl" {
@@ -245,3 +272,50 @@ func ecStringMeta(L *lua.LState) *lua.LTable {
 
 // Set replaces the string's value.
 func (s *ECString) Set(v string) { s.Value = v }
+
+// lazyLoader is the metatable of msys (and of intermediate tables such as
+// msys.http): a missing field that names a configured library opens it,
+// wrapped read-only, and stores it so the next access is a plain lookup.
+func (st *State) lazyLoader(prefix string) *lua.LTable {
+	L := st.L
+	mt := L.CreateTable(0, 1)
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		key, ok := L.Get(2).(lua.LString)
+		if !ok {
+			return 0
+		}
+		name := prefix + "." + string(key)
+		var v lua.LValue
+		if lib, ok := st.lazy[name]; ok {
+			opened := lib.Open(L, st.env)
+			if tbl, ok := opened.(*lua.LTable); ok {
+				if st.hasLazyBelow(name) {
+					tbl.Metatable = st.lazyLoader(name)
+				}
+				opened = st.readOnly(tbl, name)
+			}
+			v = opened
+		} else if st.hasLazyBelow(name) {
+			sub := L.CreateTable(0, 1)
+			sub.Metatable = st.lazyLoader(name)
+			v = st.readOnly(sub, name)
+		} else {
+			return 0
+		}
+		t.RawSet(key, v)
+		L.Push(v)
+		return 1
+	}))
+	return mt
+}
+
+// hasLazyBelow reports whether a not yet opened library lives below name.
+func (st *State) hasLazyBelow(name string) bool {
+	for n := range st.lazy {
+		if strings.HasPrefix(n, name+".") {
+			return true
+		}
+	}
+	return false
+}

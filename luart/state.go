@@ -36,8 +36,10 @@ type State struct {
 	loading     string                    // script being loaded, for print
 	handler     *lua.LFunction            // Go message handler for PCall
 	metas       map[string]*lua.LTable    // host object metatables
-	refuseWrite *lua.LFunction            // __newindex of read-only views
-	calls       callState                 // reusable context of calls into Lua
+	lazy        map[string]Library        // msys libraries not opened yet
+	env         *Env
+	refuseWrite *lua.LFunction // __newindex of read-only views
+	calls       callState      // reusable context of calls into Lua
 }
 
 // newState builds a sandboxed State and runs every script in it.
