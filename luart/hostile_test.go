@@ -9,6 +9,7 @@ import (
 	"github.com/luamilter/luamilter/internal/milttest"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
+	jsonlib "github.com/luamilter/luamilter/modules/json"
 	"github.com/luamilter/luamilter/modules/pcre"
 )
 
@@ -131,6 +132,21 @@ msys.registerModule("leaky", mod)`)
 		}
 		if tr.Final.Action != "accept" {
 			t.Fatalf("session %d: %+v", i, tr.Final)
+		}
+	}
+}
+
+func TestRequireInsideACalloutSetsTheGlobalEverySession(t *testing.T) {
+	srv := milttest.Start(t, milttest.Options{Libraries: []luart.Library{jsonlib.New(jsonlib.Options{})}}, `local mod = {}
+function mod:validate_mailfrom(str, ac, vctx)
+  require("json")
+  if tostring(json.encode({a = 1})) ~= '{"a":1}' then vctx:set_code(451, "4.3.0 json broken") end
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("late_require", mod)`)
+	for i := 0; i < 3; i++ {
+		if tr, err := srv.Play(hostileTx()); err != nil || tr.Final.Action != "accept" {
+			t.Fatalf("session %d: %+v %v", i, tr, err)
 		}
 	}
 }

@@ -53,7 +53,7 @@ func (st *State) openMsys() error {
 	st.env = env
 	for _, lib := range st.rt.cfg.Libraries {
 		name := lib.Name()
-		if strings.HasPrefix(name, "msys.") && name != "msys.core" {
+		if name != "msys" && name != "msys.core" {
 			// Opened on first use: most scripts touch a few of the msys
 			// namespaces, and every opened one costs each pooled State.
 			if st.lazy == nil {
@@ -150,10 +150,25 @@ func (st *State) require(L *lua.LState) int {
 	name := L.CheckString(1)
 	loaded := st.loaded()
 	if v := L.GetField(loaded, name); v != lua.LNil {
+		if lib, ok := st.lazy[name]; ok && lib.Name() == name && !strings.HasPrefix(name, "msys.") {
+			L.SetGlobal(name, v) // the global may have been undone after a session
+		}
 		L.Push(v)
 		return 1
 	}
-	if v := st.lookup(name); v != lua.LNil && (strings.HasPrefix(name, "msys.") || name == "json") {
+	if v := st.lookup(name); v != lua.LNil && strings.HasPrefix(name, "msys.") {
+		loaded.RawSetString(name, v)
+		L.Push(v)
+		return 1
+	}
+	if lib, ok := st.lazy[name]; ok && !strings.HasPrefix(name, "msys.") {
+		// A library outside msys (json): like a Lua 5.1 module, require
+		// opens it and sets the global of that name.
+		v := lib.Open(L, st.env)
+		if t, ok := v.(*lua.LTable); ok {
+			v = st.readOnly(t, name)
+		}
+		L.SetGlobal(name, v)
 		loaded.RawSetString(name, v)
 		L.Push(v)
 		return 1

@@ -47,7 +47,7 @@ func (rt *Runtime) newState() (*State, error) {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:        true,
 		CallStackSize:       200,
-		RegistrySize:        1024,
+		RegistrySize:        256,
 		RegistryMaxSize:     256 * 1024,
 		MinimizeStackMemory: true,
 	})
