@@ -1,10 +1,10 @@
 package dns
 
 import (
-	"container/list"
 	"slices"
-	"sync"
 	"time"
+
+	"github.com/luamilter/luamilter/internal/lru"
 )
 
 // entry is one cached answer: records for a positive answer, or the
@@ -25,62 +25,29 @@ func (e *entry) result() ([]Record, error) {
 	return slices.Clone(e.records), nil
 }
 
-// cache is a mutex-guarded LRU of answers keyed by type, name and server.
-// Expired entries are dropped when they are next read or when they reach
-// the cold end of the list.
+// cache is an LRU of answers keyed by type, name and server. Expired
+// entries are dropped when they are next read or when they reach the cold
+// end of the list.
 type cache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front = most recently used; values are *cacheItem
-	items map[string]*list.Element
-}
-
-type cacheItem struct {
-	key string
-	e   *entry
+	lru *lru.Cache[string, *entry]
 }
 
 func newCache(max int) *cache {
-	return &cache{max: max, order: list.New(), items: make(map[string]*list.Element)}
+	return &cache{lru: lru.New[string, *entry](max)}
 }
 
+// get returns the answer cached under key unless it has expired by now.
 func (c *cache) get(key string, now time.Time) (*entry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
-	if !ok {
-		return nil, false
-	}
-	it := el.Value.(*cacheItem)
-	if !now.Before(it.e.expires) {
-		c.order.Remove(el)
-		delete(c.items, key)
-		return nil, false
-	}
-	c.order.MoveToFront(el)
-	return it.e, true
+	return c.lru.GetValid(key, func(e *entry) bool { return now.Before(e.expires) })
 }
 
+// put stores e under key, to expire e.ttl after now.
 func (c *cache) put(key string, e *entry, now time.Time) {
 	e.expires = now.Add(e.ttl)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		el.Value.(*cacheItem).e = e
-		c.order.MoveToFront(el)
-		return
-	}
-	c.items[key] = c.order.PushFront(&cacheItem{key: key, e: e})
-	for c.order.Len() > c.max {
-		old := c.order.Back()
-		c.order.Remove(old)
-		delete(c.items, old.Value.(*cacheItem).key)
-	}
+	c.lru.Put(key, e)
 }
 
 // len reports the number of cached answers, expired ones included.
 func (c *cache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
+	return c.lru.Len()
 }

@@ -30,7 +30,7 @@ type Options struct {
 // Engine is meant to be shared by all Lua states of a process.
 type Engine struct {
 	timeout time.Duration
-	cache   *lru
+	cache   *patternCache
 }
 
 // compiled is a cached pattern: the regexp2 program and PCRE group names.
@@ -58,7 +58,7 @@ func NewEngine(opts Options) *Engine {
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = DefaultCacheSize
 	}
-	return &Engine{timeout: opts.MatchTimeout, cache: newLRU(opts.CacheSize)}
+	return &Engine{timeout: opts.MatchTimeout, cache: newPatternCache(opts.CacheSize)}
 }
 
 // Compile returns the cached program for pattern. The program matches the
@@ -74,11 +74,11 @@ func (e *Engine) Compile(pattern string) (*regexp2.Regexp, error) {
 }
 
 func (e *Engine) compile(pattern string) (*compiled, error) {
-	if ent, ok := e.cache.get(pattern); ok {
+	if ent, ok := e.cache.Get(pattern); ok {
 		return ent.re, ent.err
 	}
 	c, err := e.build(pattern)
-	e.cache.put(&cacheEntry{key: pattern, re: c, err: err})
+	e.cache.Put(pattern, cacheEntry{re: c, err: err})
 	return c, err
 }
 

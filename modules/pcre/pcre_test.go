@@ -129,10 +129,10 @@ func TestCacheIsBounded(t *testing.T) {
 	for _, p := range []string{"a", "b", "c", "d", "(", "a"} {
 		_, _ = e.Compile(p)
 	}
-	if n := e.cache.len(); n != 3 {
+	if n := e.cache.Len(); n != 3 {
 		t.Fatalf("cache holds %d patterns, want 3", n)
 	}
-	if _, ok := e.cache.get("b"); ok {
+	if _, ok := e.cache.Get("b"); ok {
 		t.Fatal("least recently used pattern was not evicted")
 	}
 }
