@@ -150,13 +150,11 @@ func indexFrom(s, sub string, from int) int {
 }
 
 func (d *decoder) value(depth int) (lua.LValue, *DecodeError) {
-	if err := d.skip(); err != nil {
+	c, err := d.next()
+	if err != nil {
 		return nil, err
 	}
-	if d.pos >= len(d.in) {
-		return nil, d.fail(ErrParseEOF)
-	}
-	switch c := d.in[d.pos]; {
+	switch {
 	case c == '{':
 		return d.object(depth + 1)
 	case c == '[':
@@ -316,18 +314,63 @@ func (d *decoder) unicode() (rune, *DecodeError) {
 	return r, nil
 }
 
-func (d *decoder) array(depth int) (lua.LValue, *DecodeError) {
+// next skips blanks and comments and returns the byte at d.pos without
+// consuming it; running out of input there is ErrParseEOF.
+func (d *decoder) next() (byte, *DecodeError) {
+	if err := d.skip(); err != nil {
+		return 0, err
+	}
+	if d.pos >= len(d.in) {
+		return 0, d.fail(ErrParseEOF)
+	}
+	return d.in[d.pos], nil
+}
+
+// open consumes the opening bracket of an array or object, enforcing the
+// depth limit, and returns its (empty) table with metatable mt. empty
+// reports that the closing byte end followed at once; it is consumed too.
+func (d *decoder) open(depth int, mt *lua.LTable, end byte) (t *lua.LTable, empty bool, err *DecodeError) {
 	if depth > d.s.opts.MaxDepth {
-		return nil, d.fail(ErrDepth)
+		return nil, false, d.fail(ErrDepth)
 	}
 	d.pos++
-	t := d.L.NewTable()
-	t.Metatable = d.s.arrayMT
+	t = d.L.NewTable()
+	t.Metatable = mt
 	if err := d.skip(); err != nil {
+		return nil, false, err
+	}
+	if d.pos < len(d.in) && d.in[d.pos] == end {
+		d.pos++
+		return t, true, nil
+	}
+	return t, false, nil
+}
+
+// more consumes what follows a member of an array or object: true for a
+// ',' (another member comes), false for the closing byte end, and the
+// error code bad for anything else.
+func (d *decoder) more(end byte, bad int) (bool, *DecodeError) {
+	c, err := d.next()
+	if err != nil {
+		return false, err
+	}
+	switch c {
+	case ',':
+		d.pos++
+		return true, nil
+	case end:
+		d.pos++
+		return false, nil
+	}
+	return false, d.fail(bad)
+}
+
+func (d *decoder) array(depth int) (lua.LValue, *DecodeError) {
+	t, empty, err := d.open(depth, d.s.arrayMT, ']')
+	if err != nil {
 		return nil, err
 	}
-	if d.pos < len(d.in) && d.in[d.pos] == ']' {
-		d.pos++
+	if empty {
 		return t, nil
 	}
 	for i := 1; ; i++ {
@@ -336,59 +379,40 @@ func (d *decoder) array(depth int) (lua.LValue, *DecodeError) {
 			return nil, err
 		}
 		t.RawSetInt(i, v)
-		if err := d.skip(); err != nil {
+		more, err := d.more(']', ErrParseArray)
+		if err != nil {
 			return nil, err
 		}
-		if d.pos >= len(d.in) {
-			return nil, d.fail(ErrParseEOF)
-		}
-		switch d.in[d.pos] {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
+		if !more {
 			return t, nil
-		default:
-			return nil, d.fail(ErrParseArray)
 		}
 	}
 }
 
 func (d *decoder) object(depth int) (lua.LValue, *DecodeError) {
-	if depth > d.s.opts.MaxDepth {
-		return nil, d.fail(ErrDepth)
-	}
-	d.pos++
-	t := d.L.NewTable()
-	t.Metatable = d.s.objectMT
-	if err := d.skip(); err != nil {
+	t, empty, err := d.open(depth, d.s.objectMT, '}')
+	if err != nil {
 		return nil, err
 	}
-	if d.pos < len(d.in) && d.in[d.pos] == '}' {
-		d.pos++
+	if empty {
 		return t, nil
 	}
 	for {
-		if err := d.skip(); err != nil {
+		c, err := d.next()
+		if err != nil {
 			return nil, err
 		}
-		if d.pos >= len(d.in) {
-			return nil, d.fail(ErrParseEOF)
-		}
-		if d.in[d.pos] != '"' {
+		if c != '"' {
 			return nil, d.fail(ErrParseObjectKeyName)
 		}
 		key, err := d.str()
 		if err != nil {
 			return nil, err
 		}
-		if err := d.skip(); err != nil {
+		if c, err = d.next(); err != nil {
 			return nil, err
 		}
-		if d.pos >= len(d.in) {
-			return nil, d.fail(ErrParseEOF)
-		}
-		if d.in[d.pos] != ':' {
+		if c != ':' {
 			return nil, d.fail(ErrParseObjectKeySep)
 		}
 		d.pos++
@@ -397,20 +421,12 @@ func (d *decoder) object(depth int) (lua.LValue, *DecodeError) {
 			return nil, err
 		}
 		t.RawSetString(key, v)
-		if err := d.skip(); err != nil {
+		more, err := d.more('}', ErrParseObjectValueSep)
+		if err != nil {
 			return nil, err
 		}
-		if d.pos >= len(d.in) {
-			return nil, d.fail(ErrParseEOF)
-		}
-		switch d.in[d.pos] {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
+		if !more {
 			return t, nil
-		default:
-			return nil, d.fail(ErrParseObjectValueSep)
 		}
 	}
 }
