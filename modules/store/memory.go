@@ -69,6 +69,23 @@ func (m *Memory) table(kind map[string]*table, name string, max int) (*table, er
 	return t, nil
 }
 
+// existing returns the table name of kind, or nil if nothing has created
+// it yet; reads never create tables.
+func (m *Memory) existing(kind map[string]*table, name string) *table {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return kind[name]
+}
+
+// remove drops key from the table name of kind, if that table exists.
+func (m *Memory) remove(kind map[string]*table, name, key string) {
+	if t := m.existing(kind, name); t != nil {
+		t.mu.Lock()
+		t.c.remove(key)
+		t.mu.Unlock()
+	}
+}
+
 // roll advances e to bucket now, zeroing the buckets it skips.
 func (e *windowed) roll(now int64) {
 	n := int64(len(e.buckets))
@@ -129,9 +146,7 @@ func (m *Memory) CountWindowed(_ context.Context, series, key string, w Window, 
 	if err := w.Validate(); err != nil {
 		return 0, fmt.Errorf("series %s: %w", series, err)
 	}
-	m.mu.Lock()
-	t := m.series[series]
-	m.mu.Unlock()
+	t := m.existing(m.series, series)
 	if t == nil {
 		return 0, nil
 	}
@@ -150,14 +165,7 @@ func (m *Memory) CountWindowed(_ context.Context, series, key string, w Window, 
 
 // RemoveWindowed implements Store.
 func (m *Memory) RemoveWindowed(_ context.Context, series, key string, _ Window) error {
-	m.mu.Lock()
-	t := m.series[series]
-	m.mu.Unlock()
-	if t != nil {
-		t.mu.Lock()
-		t.c.remove(key)
-		t.mu.Unlock()
-	}
+	m.remove(m.series, series, key)
 	return nil
 }
 
@@ -189,9 +197,7 @@ func (m *Memory) GaugeAdd(_ context.Context, cache, key string, delta int64, g G
 
 // GaugeGet implements Store.
 func (m *Memory) GaugeGet(_ context.Context, cache, key string) (int64, error) {
-	m.mu.Lock()
-	t := m.gauges[cache]
-	m.mu.Unlock()
+	t := m.existing(m.gauges, cache)
 	if t == nil {
 		return 0, nil
 	}
@@ -211,14 +217,7 @@ func (m *Memory) GaugeGet(_ context.Context, cache, key string) (int64, error) {
 
 // GaugeRemove implements Store.
 func (m *Memory) GaugeRemove(_ context.Context, cache, key string) error {
-	m.mu.Lock()
-	t := m.gauges[cache]
-	m.mu.Unlock()
-	if t != nil {
-		t.mu.Lock()
-		t.c.remove(key)
-		t.mu.Unlock()
-	}
+	m.remove(m.gauges, cache, key)
 	return nil
 }
 
