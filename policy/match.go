@@ -152,8 +152,7 @@ func replaceMethod(kind string, part bool) lua.LGFunction {
 }
 
 func (s subject) replace(rx Regex, kind, pattern, repl string) (bool, error) {
-	switch kind {
-	case "text":
+	if kind == "text" {
 		parts, err := s.texts()
 		if err != nil {
 			return false, err
@@ -167,40 +166,45 @@ func (s subject) replace(rx Regex, kind, pattern, repl string) (bool, error) {
 			any = any || ok
 		}
 		return any, nil
-	case "body":
-		old, err := s.body()
-		if err != nil {
-			return false, err
-		}
-		out, ok, err := rx.Replace(old, pattern, repl)
-		if err != nil || !ok {
-			return false, err
-		}
-		if s.p == nil {
-			return true, s.m.setBody(out)
-		}
-		if s.p.container() {
-			s.p.reparse(s.p.headerBlock() + out)
-			return true, nil
-		}
-		s.p.body = out
-		s.p.touch()
-		return true, nil
-	default:
-		old, err := s.raw()
-		if err != nil {
-			return false, err
-		}
-		out, ok, err := rx.Replace(old, pattern, repl)
-		if err != nil || !ok {
-			return false, err
-		}
-		if s.p == nil {
-			return true, s.m.setRaw(out)
-		}
-		s.p.reparse(out)
-		return true, nil
 	}
+	get, set := s.raw, s.setRaw
+	if kind == "body" {
+		get, set = s.body, s.setBody
+	}
+	old, err := get()
+	if err != nil {
+		return false, err
+	}
+	out, ok, err := rx.Replace(old, pattern, repl)
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, set(out)
+}
+
+// setBody replaces what body returns: the message body, a multipart's
+// children (re-parsed below its own headers) or a leaf part's body.
+func (s subject) setBody(out string) error {
+	if s.p == nil {
+		return s.m.setBody(out)
+	}
+	if s.p.container() {
+		s.p.reparse(s.p.headerBlock() + out)
+		return nil
+	}
+	s.p.body = out
+	s.p.touch()
+	return nil
+}
+
+// setRaw replaces what raw returns: the whole message, or the part with
+// its headers (re-parsed).
+func (s subject) setRaw(out string) error {
+	if s.p == nil {
+		return s.m.setRaw(out)
+	}
+	s.p.reparse(out)
+	return nil
 }
 
 // headerBlock renders a part's header fields and the blank line.

@@ -17,8 +17,8 @@ func vctxMeta(L *lua.LState) *lua.LTable {
 		"set_code":         vctxSetCode,
 		"disconnect":       vctxDisconnect,
 		"tarpit":           vctxTarpit,
-		"add_recipient":    vctxAddRecipient,
-		"remove_recipient": vctxRemoveRecipient,
+		"add_recipient":    vctxEditRecipients("add_recipient", (*message).addRecipient),
+		"remove_recipient": vctxEditRecipients("remove_recipient", (*message).removeRecipient),
 		"recipient_list":   vctxRecipientList,
 	}, vctxField)
 	mt.RawSetString("__newindex", L.NewFunction(vctxSetField))
@@ -153,22 +153,18 @@ func (s *session) msgFor(L *lua.LState, method string, allowRcpt bool) *message 
 	return s.msg
 }
 
-func vctxAddRecipient(L *lua.LState) int {
-	s := checkSession(L, 1, "validate_context")
-	m := s.msgFor(L, "add_recipient", true)
-	for _, a := range stringList(L, 2) {
-		m.addRecipient(strings.Trim(a, "<>"))
+// vctxEditRecipients builds add_recipient and remove_recipient: edit is
+// applied to each address given (a string or a list), angle brackets
+// stripped.
+func vctxEditRecipients(method string, edit func(m *message, addr string)) lua.LGFunction {
+	return func(L *lua.LState) int {
+		s := checkSession(L, 1, "validate_context")
+		m := s.msgFor(L, method, true)
+		for _, a := range stringList(L, 2) {
+			edit(m, strings.Trim(a, "<>"))
+		}
+		return 0
 	}
-	return 0
-}
-
-func vctxRemoveRecipient(L *lua.LState) int {
-	s := checkSession(L, 1, "validate_context")
-	m := s.msgFor(L, "remove_recipient", true)
-	for _, a := range stringList(L, 2) {
-		m.removeRecipient(strings.Trim(a, "<>"))
-	}
-	return 0
 }
 
 // vctxRecipientList returns the recipients as a table indexed from 0,
