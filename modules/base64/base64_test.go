@@ -1,10 +1,9 @@
 package base64
 
 import (
-	"strings"
 	"testing"
 
-	lua "github.com/yuin/gopher-lua"
+	"github.com/luamilter/luamilter/internal/luatest"
 )
 
 func TestLua(t *testing.T) {
@@ -44,21 +43,7 @@ func TestLua(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			L := lua.NewState()
-			defer L.Close()
-			msys := L.NewTable()
-			msys.RawSetString("base64", New().Open(L, nil))
-			L.SetGlobal("msys", msys)
-			err := L.DoString(tc.code)
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
-			}
+			luatest.Check(t, luatest.NewState(t, New()), tc.code, tc.wantErr)
 		})
 	}
 }

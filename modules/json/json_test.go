@@ -5,14 +5,13 @@ import (
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/internal/luatest"
 )
 
 func newState(t testing.TB, opts Options) *lua.LState {
 	t.Helper()
-	L := lua.NewState()
-	t.Cleanup(L.Close)
-	L.SetGlobal("json", New(opts).Open(L, nil))
-	return L
+	return luatest.NewState(t, New(opts))
 }
 
 func TestLua(t *testing.T) {
@@ -105,17 +104,7 @@ func TestLua(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			L := newState(t, Options{})
-			err := L.DoString(tc.code)
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
-			}
+			luatest.Check(t, newState(t, Options{}), tc.code, tc.wantErr)
 		})
 	}
 }

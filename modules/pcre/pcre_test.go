@@ -1,23 +1,11 @@
 package pcre
 
 import (
-	"strings"
 	"testing"
 	"time"
 
-	lua "github.com/yuin/gopher-lua"
+	"github.com/luamilter/luamilter/internal/luatest"
 )
-
-// newState opens the library the way the runtime does: as msys.pcre.
-func newState(t testing.TB, lib *Library) *lua.LState {
-	t.Helper()
-	L := lua.NewState()
-	t.Cleanup(L.Close)
-	msys := L.NewTable()
-	msys.RawSetString("pcre", lib.Open(L, nil))
-	L.SetGlobal("msys", msys)
-	return L
-}
 
 func TestLua(t *testing.T) {
 	lib := NewLibrary(NewEngine(Options{MatchTimeout: 200 * time.Millisecond}))
@@ -101,17 +89,7 @@ func TestLua(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			L := newState(t, lib)
-			err := L.DoString(tc.code)
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
-			}
+			luatest.Check(t, luatest.NewState(t, lib), tc.code, tc.wantErr)
 		})
 	}
 }
