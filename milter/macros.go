@@ -1,6 +1,11 @@
 package milter
 
-import gomilter "github.com/d--j/go-milter"
+import (
+	"fmt"
+	"log/slog"
+
+	gomilter "github.com/d--j/go-milter"
+)
 
 // DefaultMacros are the macros luamilter asks the MTA for at each stage:
 // what Momentum's predefined context variables, msg:listener_addr and the
@@ -15,4 +20,14 @@ var DefaultMacros = map[byte][]string{
 	gomilter.StageRcpt: {"i", "{rcpt_addr}", "{rcpt_host}", "{rcpt_mailer}"},
 	gomilter.StageData: {"i"},
 	gomilter.StageEOM:  {"i"},
+}
+
+// RouteProtocolWarnings sends go-milter's own warnings (malformed packets,
+// MTAs that hang up mid-command) to log instead of the standard logger.
+// go-milter reports them through a package variable, so the program calls
+// this once at start; it is not per Server.
+func RouteProtocolWarnings(log *slog.Logger) {
+	gomilter.LogWarning = func(format string, v ...any) {
+		log.Warn("milter protocol: " + fmt.Sprintf(format, v...))
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/luamilter/luamilter/daemon"
+	"github.com/luamilter/luamilter/milter"
 )
 
 func serveFlags() []cli.Flag {
@@ -79,6 +80,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
+	milter.RouteProtocolWarnings(log)
 	// Subscribe before building so a signal during init is not lost.
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
