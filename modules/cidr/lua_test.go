@@ -12,19 +12,9 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/internal/luatest"
 	"github.com/luamilter/luamilter/luart"
 )
-
-// newState opens lib into a fresh state as msys.cidr.
-func newState(t testing.TB, lib *Library) *lua.LState {
-	t.Helper()
-	L := lua.NewState()
-	t.Cleanup(L.Close)
-	msys := L.NewTable()
-	msys.RawSetString("cidr", lib.Open(L, nil))
-	L.SetGlobal("msys", msys)
-	return L
-}
 
 func newLibrary(t testing.TB, opts Options) *Library {
 	t.Helper()
@@ -42,20 +32,6 @@ func writeFile(t testing.TB, dir, name, body string) string {
 	return path
 }
 
-// eval runs "return <expr>" and renders the results separated by spaces.
-func eval(L *lua.LState, expr string) (string, error) {
-	top := L.GetTop()
-	if err := L.DoString("return " + expr); err != nil {
-		return "", err
-	}
-	var out []string
-	for i := top + 1; i <= L.GetTop(); i++ {
-		out = append(out, L.Get(i).String())
-	}
-	L.SetTop(top)
-	return strings.Join(out, " "), nil
-}
-
 func TestLuaQuery(t *testing.T) {
 	dir := t.TempDir()
 	rbl := writeFile(t, dir, "rbl.zone", `:127.0.0.2:Listed $
@@ -66,7 +42,7 @@ func TestLuaQuery(t *testing.T) {
 2001:db8:0:1::/64 :127.0.0.5:IPv6 subnet
 `)
 	list := writeFile(t, dir, "allow.list", "# trusted relays\n198.51.100.0/24\n2001:db8:aaaa::/48 partner\n")
-	L := newState(t, newLibrary(t, Options{}))
+	L := luatest.NewState(t, newLibrary(t, Options{}))
 	setup := fmt.Sprintf(`
 		msys.cidr.define("rbl", {type="rbldnsd", source=%q, default_value="127.0.0.0"})
 		msys.cidr.define("rbltxt", {type="rbldnsd", source=%q, value="txt", interpolate=true})
@@ -101,7 +77,7 @@ func TestLuaQuery(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
-			got, err := eval(L, tc.expr)
+			got, err := luatest.Eval(L, tc.expr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +89,7 @@ func TestLuaQuery(t *testing.T) {
 }
 
 func TestLuaQueryPeer(t *testing.T) {
-	L := newState(t, newLibrary(t, Options{}))
+	L := luatest.NewState(t, newLibrary(t, Options{}))
 	path := writeFile(t, t.TempDir(), "l", "192.0.2.0/24 peer\n2001:db8::/32 peer6\n")
 	if err := L.DoString(fmt.Sprintf(`msys.cidr.define("l", {type="list", source=%q})`, path)); err != nil {
 		t.Fatal(err)
@@ -122,7 +98,7 @@ func TestLuaQueryPeer(t *testing.T) {
 		{"192.0.2.9", "peer"}, {"2001:db8::9", "peer6"}, {"198.51.100.1", "nil"},
 	} {
 		L.SetContext(luart.WithCallInfo(context.Background(), &luart.CallInfo{PeerIP: net.ParseIP(tc.peer)}))
-		if got, err := eval(L, `msys.cidr.query("l")`); err != nil || got != tc.want {
+		if got, err := luatest.Eval(L, `msys.cidr.query("l")`); err != nil || got != tc.want {
 			t.Errorf("peer %s: got %s %v, want %s", tc.peer, got, err, tc.want)
 		}
 	}
@@ -130,7 +106,7 @@ func TestLuaQueryPeer(t *testing.T) {
 
 func TestLuaErrors(t *testing.T) {
 	path := writeFile(t, t.TempDir(), "l", "10.0.0.0/8\n")
-	L := newState(t, newLibrary(t, Options{}))
+	L := luatest.NewState(t, newLibrary(t, Options{}))
 	if err := L.DoString(fmt.Sprintf(`msys.cidr.define("l", {type="list", source=%q})`, path)); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +131,7 @@ func TestLuaErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
-			_, err := eval(L, tc.expr)
+			_, err := luatest.Eval(L, tc.expr)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got error %v, want one containing %q", err, tc.want)
 			}
@@ -172,8 +148,8 @@ func TestDatasourceHook(t *testing.T) {
 	lib := newLibrary(t, Options{Datasource: func(name string, def Definition) (Source, error) {
 		return fakeDB{rows: entries(t, "192.0.2.0/24="+def.Query)}, nil
 	}})
-	L := newState(t, lib)
-	got, err := eval(L, `msys.cidr.define("d", {type="datasource", query="q1"}) and msys.cidr.query("d", "192.0.2.1")`)
+	L := luatest.NewState(t, lib)
+	got, err := luatest.Eval(L, `msys.cidr.define("d", {type="datasource", query="q1"}) and msys.cidr.query("d", "192.0.2.1")`)
 	if err != nil || got != "q1" {
 		t.Fatalf("got %s %v, want q1", got, err)
 	}
@@ -183,7 +159,7 @@ func TestReloadAndRefresh(t *testing.T) {
 	dir := t.TempDir()
 	path := writeFile(t, dir, "zone", "192.0.2.0/24 :2:old\n")
 	lib := newLibrary(t, Options{CheckInterval: 10 * time.Millisecond})
-	L := newState(t, lib)
+	L := luatest.NewState(t, lib)
 	if err := L.DoString(fmt.Sprintf(`
 		msys.cidr.define("manual", {type="rbldnsd", source=%q, refresh=0})
 		msys.cidr.define("auto", {type="rbldnsd", source=%q, refresh=0.05})`, path, path)); err != nil {
@@ -197,7 +173,7 @@ func TestReloadAndRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		got, _ := eval(L, `msys.cidr.query("auto", "192.0.2.1")`)
+		got, _ := luatest.Eval(L, `msys.cidr.query("auto", "192.0.2.1")`)
 		if got == "127.0.0.3" {
 			break
 		}
@@ -205,19 +181,19 @@ func TestReloadAndRefresh(t *testing.T) {
 			t.Fatalf("auto table not refreshed: %s", got)
 		}
 	}
-	if got, _ := eval(L, `msys.cidr.query("manual", "192.0.2.1")`); got != "127.0.0.2" {
+	if got, _ := luatest.Eval(L, `msys.cidr.query("manual", "192.0.2.1")`); got != "127.0.0.2" {
 		t.Errorf("manual table changed without reload: %s", got)
 	}
-	if got, _ := eval(L, `msys.cidr.reload("manual") and msys.cidr.query("manual", "192.0.2.1")`); got != "127.0.0.3" {
+	if got, _ := luatest.Eval(L, `msys.cidr.reload("manual") and msys.cidr.query("manual", "192.0.2.1")`); got != "127.0.0.3" {
 		t.Errorf("after reload: %s", got)
 	}
 	// A vanished source keeps the old data and reports the error.
 	os.Remove(path)
-	got, err := eval(L, `msys.cidr.reload("manual")`)
+	got, err := luatest.Eval(L, `msys.cidr.reload("manual")`)
 	if err != nil || !strings.HasPrefix(got, "false ") {
 		t.Errorf("reload of missing file: %s %v", got, err)
 	}
-	if got, _ := eval(L, `msys.cidr.query("manual", "192.0.2.1")`); got != "127.0.0.3" {
+	if got, _ := luatest.Eval(L, `msys.cidr.query("manual", "192.0.2.1")`); got != "127.0.0.3" {
 		t.Errorf("data lost after failed reload: %s", got)
 	}
 }
@@ -252,7 +228,7 @@ func BenchmarkQuery1M(b *testing.B) {
 	if n, _ := lib.Len("big"); n != 1_000_000 {
 		b.Fatalf("loaded %d entries", n)
 	}
-	L := newState(b, lib)
+	L := luatest.NewState(b, lib)
 	fn := L.GetGlobal("msys").(*lua.LTable).RawGetString("cidr").(*lua.LTable).RawGetString("query")
 	addrs := make([]lua.LValue, 1024)
 	for i := range addrs {

@@ -10,32 +10,13 @@ import (
 
 	mdns "github.com/miekg/dns"
 	lua "github.com/yuin/gopher-lua"
-)
 
-// newState opens r into a fresh Lua state the way the runtime does:
-// the library's fields are merged into a global msys table.
-func newState(t testing.TB, r *Resolver) *lua.LState {
-	t.Helper()
-	L := lua.NewState()
-	t.Cleanup(L.Close)
-	msys := L.NewTable()
-	r.Open(L, nil).(*lua.LTable).ForEach(func(k, v lua.LValue) { msys.RawSet(k, v) })
-	L.SetGlobal("msys", msys)
-	return L
-}
+	"github.com/luamilter/luamilter/internal/luatest"
+)
 
 // eval runs "return <expr>" and renders all results with dump.
 func eval(L *lua.LState, expr string) (string, error) {
-	top := L.GetTop()
-	if err := L.DoString("return " + expr); err != nil {
-		return "", err
-	}
-	var out []string
-	for i := top + 1; i <= L.GetTop(); i++ {
-		out = append(out, dump(L.Get(i)))
-	}
-	L.SetTop(top)
-	return strings.Join(out, " "), nil
+	return luatest.EvalWith(L, expr, dump)
 }
 
 // dump renders strings bare, numbers as integers and arrays as {a,b}.
@@ -62,9 +43,9 @@ func newResolver(t testing.TB, opts Options) *Resolver {
 
 func TestLookup(t *testing.T) {
 	addr, _ := startDnsmasq(t)
-	L := newState(t, newResolver(t, Options{Servers: []string{addr}}))
+	L := luatest.NewState(t, newResolver(t, Options{Servers: []string{addr}}))
 	// A resolver whose only server is silent, overridden per call.
-	Lsilent := newState(t, newResolver(t, Options{Servers: []string{silentServer(t)}, Timeout: 300 * time.Millisecond}))
+	Lsilent := luatest.NewState(t, newResolver(t, Options{Servers: []string{silentServer(t)}, Timeout: 300 * time.Millisecond}))
 
 	tests := []struct {
 		L    *lua.LState
@@ -106,7 +87,7 @@ func TestLookup(t *testing.T) {
 }
 
 func TestLookupBadArguments(t *testing.T) {
-	L := newState(t, newResolver(t, Options{Servers: []string{silentServer(t)}}))
+	L := luatest.NewState(t, newResolver(t, Options{Servers: []string{silentServer(t)}}))
 	tests := []struct{ expr, want string }{
 		{`msys.dnsLookup("example.test", "FOO")`, "msys.dnsLookup: unsupported type 'FOO'"},
 		{`msys.dnsLookup("example.test", "SOA")`, "unsupported type 'SOA'"},
@@ -132,7 +113,7 @@ func TestLookupBadArguments(t *testing.T) {
 // negative ones included, must still come back.
 func TestCache(t *testing.T) {
 	addr, stop := startDnsmasq(t)
-	L := newState(t, newResolver(t, Options{Servers: []string{addr}, Timeout: 300 * time.Millisecond}))
+	L := luatest.NewState(t, newResolver(t, Options{Servers: []string{addr}, Timeout: 300 * time.Millisecond}))
 	exprs := []string{
 		`msys.dnsLookup("2.0.0.127.rbl.test")`,
 		`msys.dnsLookup("2.0.0.127.rbl.test", "TXT")`,
@@ -216,7 +197,7 @@ func TestUnescapeTXT(t *testing.T) {
 func BenchmarkCachedLookup(b *testing.B) {
 	addr, _ := startDnsmasq(b)
 	r := newResolver(b, Options{Servers: []string{addr}})
-	L := newState(b, r)
+	L := luatest.NewState(b, r)
 	fn := L.GetGlobal("msys").(*lua.LTable).RawGetString("dnsLookup")
 	name := lua.LString("2.0.0.127.rbl.test")
 	if got, err := eval(L, `msys.dnsLookup("2.0.0.127.rbl.test")`); err != nil || got != "{127.0.0.2}" {

@@ -6,16 +6,13 @@ import (
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/internal/luatest"
 )
 
 func newState(t *testing.T) *lua.LState {
 	t.Helper()
-	L := lua.NewState()
-	t.Cleanup(L.Close)
-	msys := L.NewTable()
-	msys.RawSetString("dumper", New().Open(L, nil))
-	L.SetGlobal("msys", msys)
-	return L
+	return luatest.NewState(t, New())
 }
 
 func dump(t *testing.T, L *lua.LState, expr string) string {

@@ -15,20 +15,9 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
-)
 
-// newState opens lib into a fresh state and makes it reachable as
-// msys.http.client.
-func newState(t testing.TB, lib *Library) *lua.LState {
-	t.Helper()
-	L := lua.NewState()
-	t.Cleanup(L.Close)
-	if err := L.DoString(`msys = {http = {}}`); err != nil {
-		t.Fatal(err)
-	}
-	L.GetGlobal("msys").(*lua.LTable).RawGetString("http").(*lua.LTable).RawSetString("client", lib.Open(L, nil))
-	return L
-}
+	"github.com/luamilter/luamilter/internal/luatest"
+)
 
 // run executes a chunk that returns one value and renders it.
 func run(L *lua.LState, code string) (string, error) {
@@ -79,7 +68,7 @@ func TestRequests(t *testing.T) {
 	srv := testServer(t)
 	lib := New(Options{MaxBody: 1024})
 	defer lib.Close()
-	L := newState(t, lib)
+	L := luatest.NewState(t, lib)
 	if err := L.DoString(fmt.Sprintf(`base = %q; c = msys.http.client.new()`, srv.URL)); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +111,7 @@ func TestRequests(t *testing.T) {
 }
 
 func TestBadArguments(t *testing.T) {
-	L := newState(t, New(Options{}))
+	L := luatest.NewState(t, New(Options{}))
 	if err := L.DoString(`c = msys.http.client.new()`); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +162,7 @@ func TestTLS(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			L := newState(t, New(tc.opts))
+			L := luatest.NewState(t, New(tc.opts))
 			got, err := run(L, fmt.Sprintf(`local c = msys.http.client.new()
 				local ok, err = c:do_request("GET", %q)
 				if not ok then return "false " .. err end
@@ -193,7 +182,7 @@ func TestTLS(t *testing.T) {
 // server never answers: the request must stop, not wait for its timeout.
 func TestSessionCancel(t *testing.T) {
 	srv := testServer(t)
-	L := newState(t, New(Options{Timeout: time.Hour}))
+	L := luatest.NewState(t, New(Options{Timeout: time.Hour}))
 	ctx, cancel := context.WithCancel(context.Background())
 	L.SetContext(ctx)
 	time.AfterFunc(100*time.Millisecond, cancel)
@@ -210,7 +199,7 @@ func BenchmarkGet(b *testing.B) {
 		io.WriteString(w, "ok")
 	}))
 	defer srv.Close()
-	L := newState(b, New(Options{}))
+	L := luatest.NewState(b, New(Options{}))
 	if err := L.DoString(fmt.Sprintf(`c = msys.http.client.new(); url = %q`, srv.URL)); err != nil {
 		b.Fatal(err)
 	}
@@ -243,7 +232,7 @@ func TestConnectionReuse(t *testing.T) {
 	defer srv.Close()
 	lib := New(Options{})
 	for range 3 {
-		L := newState(t, lib)
+		L := luatest.NewState(t, lib)
 		got, err := run(L, fmt.Sprintf(`local c = msys.http.client.new()
 			for i = 1, 3 do assert(c:do_request("GET", %q)) end
 			return c:get_body()`, srv.URL))

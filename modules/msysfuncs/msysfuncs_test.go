@@ -10,33 +10,22 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/internal/luatest"
 )
 
+// newState opens the library with opts; the runtime merges its fields
+// into msys.
 func newState(t *testing.T, opts Options) *lua.LState {
 	t.Helper()
-	L := lua.NewState()
-	t.Cleanup(L.Close)
-	// The runtime merges the library's fields into msys; do the same.
-	msys := L.NewTable()
-	New(opts).Open(L, nil).(*lua.LTable).ForEach(func(k, v lua.LValue) { msys.RawSet(k, v) })
-	L.SetGlobal("msys", msys)
-	return L
+	return luatest.NewState(t, New(opts))
 }
 
 func runCases(t *testing.T, L func(t *testing.T) *lua.LState, tests []luaCase) {
 	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := L(t).DoString(tc.code)
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
-			}
+			luatest.Check(t, L(t), tc.code, tc.wantErr)
 		})
 	}
 }

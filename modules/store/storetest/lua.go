@@ -10,6 +10,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/internal/luatest"
 	"github.com/luamilter/luamilter/luart"
 )
 
@@ -34,30 +35,14 @@ func (c *Clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // connected peer to peer.
 func NewState(t testing.TB, peer string, libs ...luart.Library) *lua.LState {
 	t.Helper()
-	L := lua.NewState()
-	t.Cleanup(L.Close)
-	msys := L.NewTable()
-	L.SetGlobal("msys", msys)
-	for _, lib := range libs {
-		name := strings.TrimPrefix(lib.Name(), "msys.")
-		msys.RawSetString(name, lib.Open(L, &luart.Env{}))
-	}
+	L := luatest.NewState(t, libs...)
 	L.SetContext(luart.WithCallInfo(context.Background(), &luart.CallInfo{PeerIP: net.ParseIP(peer)}))
 	return L
 }
 
 // Eval runs "return <expr>" and renders the results joined by spaces.
 func Eval(L *lua.LState, expr string) (string, error) {
-	top := L.GetTop()
-	if err := L.DoString("return " + expr); err != nil {
-		return "", err
-	}
-	var out []string
-	for i := top + 1; i <= L.GetTop(); i++ {
-		out = append(out, L.Get(i).String())
-	}
-	L.SetTop(top)
-	return strings.Join(out, " "), nil
+	return luatest.Eval(L, expr)
 }
 
 // Step is one line of a Lua scenario: Lua evaluates to Want, or fails with
