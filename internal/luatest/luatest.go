@@ -38,16 +38,11 @@ func place(L *lua.LState, name string, v lua.LValue) {
 		return
 	}
 	parent := L.G.Global
-	parts := strings.Split(name, ".")
-	for _, p := range parts[:len(parts)-1] {
-		next, ok := parent.RawGetString(p).(*lua.LTable)
-		if !ok {
-			next = L.NewTable()
-			parent.RawSetString(p, next)
-		}
-		parent = next
+	if dot := strings.LastIndexByte(name, '.'); dot >= 0 {
+		parent = L.FindTable(parent, name[:dot], 0).(*lua.LTable)
+		name = name[dot+1:]
 	}
-	parent.RawSetString(parts[len(parts)-1], v)
+	parent.RawSetString(name, v)
 }
 
 // Check runs code in L. With wantErr empty the code must succeed;
