@@ -141,10 +141,7 @@ func TestMimeText(t *testing.T) {
 				src = fixture(t, tc.fixture)
 			}
 			tr := play(t, s, src)
-			got := reported(t, s, tr)
-			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
+			wantReported(t, s, tr, tc.want)
 			if len(tr.Modifications) != 0 {
 				t.Fatalf("reading changed the message: %v", tr.Modifications)
 			}

@@ -63,18 +63,10 @@ func TestMessageBodyAndRaw(t *testing.T) {
 			s := startMsg(t, milttest.Options{}, dataScript(tc.lua))
 			tr := play(t, s, plainMsg)
 			if tc.want != nil {
-				got := reported(t, s, tr)
-				if strings.Join(got, "|") != strings.Join(tc.want, "|") {
-					t.Fatalf("got %q, want %q", got, tc.want)
-				}
+				wantReported(t, s, tr, tc.want)
 				return
 			}
-			if tr.Final.Action != "accept" {
-				t.Fatalf("final %+v\n%s", tr.Final, s.Logs())
-			}
-			if got, want := mods(tr), strings.Join(tc.mods, "\n"); got != want {
-				t.Fatalf("modifications:\n%s\nwant:\n%s", got, want)
-			}
+			wantAccepted(t, s, tr, tc.mods)
 			if body, ok := bodyOf(tr); tc.body != "" && body != tc.body || tc.body == "" && ok {
 				t.Fatalf("body %q, want %q", body, tc.body)
 			}

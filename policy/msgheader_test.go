@@ -38,10 +38,7 @@ func TestHeaderRead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startMsg(t, milttest.Options{}, dataScript(tc.lua))
 			tr := play(t, s, plainMsg)
-			got := reported(t, s, tr)
-			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
+			wantReported(t, s, tr, tc.want)
 		})
 	}
 }

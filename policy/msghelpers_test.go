@@ -92,6 +92,26 @@ func reported(t *testing.T, s *milttest.Server, tr *milter.Trace) []string {
 	return out
 }
 
+// wantReported fails t unless the script reported exactly want.
+func wantReported(t *testing.T, s *milttest.Server, tr *milter.Trace, want []string) {
+	t.Helper()
+	if got := reported(t, s, tr); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// wantAccepted fails t unless the message was accepted with exactly the
+// modifications want.
+func wantAccepted(t *testing.T, s *milttest.Server, tr *milter.Trace, want []string) {
+	t.Helper()
+	if tr.Final.Action != "accept" {
+		t.Fatalf("final %+v\n%s", tr.Final, s.Logs())
+	}
+	if got, want := mods(tr), strings.Join(want, "\n"); got != want {
+		t.Fatalf("modifications:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func unescape(t *testing.T, s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
