@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/luamilter/luamilter/internal/logbuf"
 	"github.com/luamilter/luamilter/milter"
 )
 
@@ -26,25 +26,7 @@ type testEnv struct {
 	events string // file the scripts append init/deinit lines to
 	d      *Daemon
 	sock   string
-	logs   *syncBuffer
-}
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *logbuf.Buffer
 }
 
 // genScript is a policy that tags each message with its generation, and
@@ -101,7 +83,7 @@ func startDaemon(t *testing.T, config string, files map[string]string) *testEnv 
 	t.Helper()
 	dir := t.TempDir()
 	e := &testEnv{t: t, dir: dir, events: filepath.Join(dir, "events.log"), sock: filepath.Join(dir, "milter.sock"),
-		cfgTOM: filepath.Join(dir, "luamilter.toml"), logs: &syncBuffer{}}
+		cfgTOM: filepath.Join(dir, "luamilter.toml"), logs: &logbuf.Buffer{}}
 	for name, content := range files {
 		writeFile(t, filepath.Join(dir, name), strings.ReplaceAll(content, "{{dir}}", dir))
 	}

@@ -1,17 +1,17 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/luamilter/luamilter/internal/logbuf"
 )
 
 // milterOpts describes one luamilter instance.
@@ -25,26 +25,8 @@ type milterOpts struct {
 // milterProc is a running luamilter process.
 type milterProc struct {
 	cmd  *exec.Cmd
-	logs *lockedBuffer
+	logs *logbuf.Buffer
 	done chan struct{}
-}
-
-// lockedBuffer collects the process's stderr while tests read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startMilter starts luamilter with the scenario scripts on the suite's
@@ -78,7 +60,7 @@ func startMilter(t testing.TB, s *suite, o milterOpts) *milterProc {
 	}
 	args = append(args, o.extra...)
 
-	p := &milterProc{logs: &lockedBuffer{}, done: make(chan struct{})}
+	p := &milterProc{logs: &logbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(s.bin, args...)
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luamilter/luamilter/internal/logbuf"
 	"github.com/luamilter/luamilter/milter"
 )
 
@@ -28,24 +29,6 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 	}
 	return bin, nil
 })
-
-// lockedBuffer collects a subprocess's stderr.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // sleepyScript records each stage in events and sleeps in validate_data.
 func sleepyScript(events string, sleep float64) string {
@@ -98,7 +81,7 @@ func classify(tr *milter.Trace, err error) (outcome, error) {
 
 type daemonProc struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *logbuf.Buffer
 	sock   string
 	events string
 	dir    string
@@ -120,7 +103,7 @@ func startProcCtl(t *testing.T, sleep float64, shutdownTimeout, ctl string) *dae
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	p := &daemonProc{stderr: &lockedBuffer{}, sock: filepath.Join(dir, "milter.sock"),
+	p := &daemonProc{stderr: &logbuf.Buffer{}, sock: filepath.Join(dir, "milter.sock"),
 		events: filepath.Join(dir, "events.log"), done: make(chan struct{}), dir: dir}
 	ctl = strings.ReplaceAll(ctl, "{{dir}}", dir)
 	if err := os.WriteFile(filepath.Join(dir, "sleepy.lua"), []byte(sleepyScript(p.events, sleep)), 0o644); err != nil {

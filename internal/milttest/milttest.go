@@ -4,17 +4,16 @@
 package milttest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	gomilter "github.com/d--j/go-milter"
 
+	"github.com/luamilter/luamilter/internal/logbuf"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/policy"
@@ -40,7 +39,7 @@ type Server struct {
 	Dir    string // temp dir holding scripts, socket and spool
 	Engine *policy.Engine
 	Milter *milter.Server
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 }
 
 // Start writes each script source to a file and serves them.
@@ -64,7 +63,7 @@ func Start(t testing.TB, opts Options, scripts ...string) *Server {
 
 // StartFiles serves script files; it returns the load error, if any.
 func StartFiles(t testing.TB, dir string, opts Options, paths ...string) (*Server, error) {
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	libs := append([]luart.Library{policy.CoreLibrary(), policy.TimerLibrary(), policy.PoolLibrary()}, opts.Libraries...)
 	rt, err := luart.New(luart.Config{Scripts: paths, Timeout: opts.Timeout, Libraries: libs, Log: log,
@@ -114,21 +113,4 @@ func (s *Server) Play(tx milter.Transaction) (*milter.Trace, error) {
 // what Postfix offers.
 func (s *Server) Client() *gomilter.Client {
 	return gomilter.NewClient("unix", s.Socket, gomilter.WithReadTimeout(10*time.Second), gomilter.WithWriteTimeout(10*time.Second))
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
