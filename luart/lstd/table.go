@@ -16,12 +16,7 @@ func (lim Limits) tableConcat(L *lua.LState) int {
 	sep := optString(L, 2, "concat", "")
 	tb := checkTable(L, 1, "concat")
 	i := int64(optInt(L, 3, "concat", 1))
-	var last int64
-	if isNoneOrNil(L, 4) {
-		last = int64(tb.Len())
-	} else {
-		last = int64(checkInt(L, 4, "concat"))
-	}
+	last := int64(optInt(L, 4, "concat", tb.Len()))
 	var b strings.Builder
 	b.Grow(concatSizeHint(tb, i, last, len(sep), lim.MaxStringSize))
 	add := func(i int64) {
@@ -146,12 +141,7 @@ func tableForeach(L *lua.LState) int {
 func tableUnpack(L *lua.LState) int {
 	tb := checkTable(L, 1, "unpack")
 	i := int64(optInt(L, 2, "unpack", 1))
-	var e int64
-	if isNoneOrNil(L, 3) {
-		e = int64(tb.Len())
-	} else {
-		e = int64(checkInt(L, 3, "unpack"))
-	}
+	e := int64(optInt(L, 3, "unpack", tb.Len()))
 	if i > e {
 		return 0
 	}
