@@ -58,14 +58,14 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startDaemon runs `luamilter serve` against redisAddr and waits until it
-// accepts connections.
-func startDaemon(t *testing.T, bin, script, redisAddr string) string {
+// startDaemon runs `luamilter serve` against redisAddr, with
+// --store-fail failMode, and waits until it accepts connections.
+func startDaemon(t *testing.T, bin, script, redisAddr, failMode string) string {
 	t.Helper()
 	addr := freePort(t)
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--listen", "inet:"+addr, "--script", script,
-		"--store", "redis", "--redis", redisAddr, "--store-fail", "closed", "--control-socket", "none")
+	cmd := exec.Command(bin, "serve", "--listen", "inet:"+addr, "--script", script, "--control-socket", "none",
+		"--store", "redis", "--redis", redisAddr, "--store-fail", failMode)
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func startDaemon(t *testing.T, bin, script, redisAddr string) string {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("daemon %s log:\n%s", addr, logs.String())
+			t.Logf("daemon %s (store-fail %s) log:\n%s", addr, failMode, logs.String())
 		}
 	})
 	for i := 0; i < 100; i++ {
@@ -95,7 +95,7 @@ func TestRateLimitHoldsAcrossDaemons(t *testing.T) {
 	bin := buildLuamilter(t)
 	script := filepath.Join(t.TempDir(), "rate.lua")
 	os.WriteFile(script, []byte(rateScript), 0o644)
-	daemons := []string{startDaemon(t, bin, script, redis.Addr), startDaemon(t, bin, script, redis.Addr)}
+	daemons := []string{startDaemon(t, bin, script, redis.Addr, "closed"), startDaemon(t, bin, script, redis.Addr, "closed")}
 	var mu sync.Mutex
 	accepted, limited := 0, 0
 	var wg sync.WaitGroup
@@ -148,8 +148,8 @@ func TestRedisOutage(t *testing.T) {
 	bin := buildLuamilter(t)
 	script := filepath.Join(t.TempDir(), "count.lua")
 	os.WriteFile(script, []byte(countScript), 0o644)
-	open := startDaemonFail(t, bin, script, redis.Addr, "open")
-	closed := startDaemonFail(t, bin, script, redis.Addr, "closed")
+	open := startDaemon(t, bin, script, redis.Addr, "open")
+	closed := startDaemon(t, bin, script, redis.Addr, "closed")
 	send := func(addr string) *milter.Trace {
 		t.Helper()
 		start := time.Now()
@@ -186,32 +186,4 @@ func TestRedisOutage(t *testing.T) {
 			t.Fatalf("after Redis came back: %+v", tr)
 		}
 	}
-}
-
-func startDaemonFail(t *testing.T, bin, script, redisAddr, mode string) string {
-	t.Helper()
-	addr := freePort(t)
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--listen", "inet:"+addr, "--script", script, "--control-socket", "none",
-		"--store", "redis", "--redis", redisAddr, "--store-fail", mode)
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("daemon %s (%s) log:\n%s", addr, mode, logs.String())
-		}
-	})
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("daemon did not start:\n%s", logs.String())
-	return ""
 }
