@@ -15,22 +15,11 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/internal/lua51"
 )
 
 const driverPath = "testdata/driver.lua"
-
-// referenceLua finds the lua5.1 binary, failing the test when it is
-// missing unless LUAMILTER_NO_LUA51=1 asks to skip.
-func referenceLua(t testing.TB) string {
-	path, err := exec.LookPath("lua5.1")
-	if err != nil {
-		if os.Getenv("LUAMILTER_NO_LUA51") == "1" {
-			t.Skip("lua5.1 not installed; skipping because LUAMILTER_NO_LUA51=1")
-		}
-		t.Fatalf("lua5.1 is required for differential tests: install it (apt-get install -y lua5.1) or set LUAMILTER_NO_LUA51=1 to skip: %v", err)
-	}
-	return path
-}
 
 // runReference runs the cases through lua5.1 in batches. A batch that
 // times out is restarted after the case it was stuck on; that case is
@@ -127,7 +116,7 @@ func normalize(r string) string {
 }
 
 func TestDifferentialAgainstLua51(t *testing.T) {
-	luaBin := referenceLua(t)
+	luaBin := lua51.Path(t)
 	cases := handCases()
 	n, seed := 4000, uint64(20240601)
 	// LPATTERN_DIFF_CASES and LPATTERN_DIFF_SEED widen the search locally.

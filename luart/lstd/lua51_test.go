@@ -14,6 +14,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/internal/lua51"
 )
 
 // The differential tests run the same generated Lua code through the
@@ -90,20 +92,6 @@ func buildScript(cases []diffCase) string {
 	return b.String()
 }
 
-// needLua51 returns the lua5.1 path, failing (or skipping when
-// LUAMILTER_NO_LUA51=1) if it is not installed.
-func needLua51(t testing.TB) string {
-	t.Helper()
-	path, err := exec.LookPath("lua5.1")
-	if err != nil {
-		if os.Getenv("LUAMILTER_NO_LUA51") == "1" {
-			t.Skip("lua5.1 not installed and LUAMILTER_NO_LUA51=1")
-		}
-		t.Fatalf("the reference interpreter lua5.1 is required: apt-get install lua5.1 (or set LUAMILTER_NO_LUA51=1 to skip): %v", err)
-	}
-	return path
-}
-
 func parseRecords(t testing.TB, out []byte) []string {
 	t.Helper()
 	var recs []string
@@ -124,7 +112,7 @@ func parseRecords(t testing.TB, out []byte) []string {
 
 func runLua51(t testing.TB, script string, env []string) []string {
 	t.Helper()
-	path := needLua51(t)
+	path := lua51.Path(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "-")
