@@ -7,17 +7,18 @@ import (
 	"time"
 
 	"github.com/luamilter/luamilter/modules/store"
+	"github.com/luamilter/luamilter/modules/store/storetest"
 )
 
 func TestMemoryBounds(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name               string
-		run                func(s *store.Memory, clk *clock) error
+		run                func(s *store.Memory, clk *storetest.Clock) error
 		entries            int
 		evictions, expired uint64
 	}{
-		{"series evicts least recently written", func(s *store.Memory, clk *clock) error {
+		{"series evicts least recently written", func(s *store.Memory, clk *storetest.Clock) error {
 			for i := range 5 {
 				if err := s.AddWindowed(ctx, "s", fmt.Sprint(i), 1, win); err != nil {
 					return err
@@ -31,7 +32,7 @@ func TestMemoryBounds(t *testing.T) {
 			}
 			return nil
 		}, 3, 2, 0},
-		{"old windows expire", func(s *store.Memory, clk *clock) error {
+		{"old windows expire", func(s *store.Memory, clk *storetest.Clock) error {
 			for i := range 3 {
 				if err := s.AddWindowed(ctx, "s", fmt.Sprint(i), 1, win); err != nil {
 					return err
@@ -40,7 +41,7 @@ func TestMemoryBounds(t *testing.T) {
 			clk.Advance(time.Duration(win.Windows) * win.Interval)
 			return s.AddWindowed(ctx, "s", "new", 1, win)
 		}, 1, 0, 3},
-		{"gauge cache keeps maxelems", func(s *store.Memory, clk *clock) error {
+		{"gauge cache keeps maxelems", func(s *store.Memory, clk *storetest.Clock) error {
 			for i := range 4 {
 				if _, err := s.GaugeAdd(ctx, "g", fmt.Sprint(i), 1, store.Gauge{MaxElems: 2, TTL: time.Minute}); err != nil {
 					return err
@@ -48,7 +49,7 @@ func TestMemoryBounds(t *testing.T) {
 			}
 			return nil
 		}, 2, 2, 0},
-		{"gauge ttl since last change", func(s *store.Memory, clk *clock) error {
+		{"gauge ttl since last change", func(s *store.Memory, clk *storetest.Clock) error {
 			g := store.Gauge{MaxElems: 10, TTL: time.Minute}
 			s.GaugeAdd(ctx, "g", "a", 1, g)
 			clk.Advance(50 * time.Second)
@@ -63,7 +64,7 @@ func TestMemoryBounds(t *testing.T) {
 			}
 			return nil
 		}, 0, 0, 1},
-		{"too many series", func(s *store.Memory, clk *clock) error {
+		{"too many series", func(s *store.Memory, clk *storetest.Clock) error {
 			for i := range 4 {
 				s.AddWindowed(ctx, fmt.Sprint("s", i), "k", 1, win)
 			}
@@ -75,7 +76,7 @@ func TestMemoryBounds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newClock()
+			clk := storetest.NewClock()
 			s := store.NewMemory(store.Config{MaxEntries: 3, MaxSeries: 4, Now: clk.Now})
 			if err := tt.run(s, clk); err != nil {
 				t.Fatal(err)

@@ -64,7 +64,7 @@ func TestRedisFault(t *testing.T) {
 	for _, mode := range []string{store.FailOpen, store.FailClosed} {
 		t.Run(mode, func(t *testing.T) {
 			srv := storetest.StartRedis(t)
-			clk := newClock()
+			clk := storetest.NewClock()
 			sh, err := store.New(store.Config{Backend: "redis", Addrs: []string{srv.Addr}, Timeout: faultTimeout, FailMode: mode, Now: clk.Now}, nil)
 			if err != nil {
 				t.Fatal(err)

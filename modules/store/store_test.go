@@ -11,29 +11,18 @@ import (
 	"github.com/luamilter/luamilter/modules/store/storetest"
 )
 
-// clock is a settable time source shared by a test and its stores.
-type clock struct{ ns atomic.Int64 }
-
-func newClock() *clock {
-	c := &clock{}
-	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 // backend builds a fresh store for one scenario.
 type backend struct {
 	name string
 	// open returns n clients of one fresh store.
-	opens func(t *testing.T, clk *clock, n int) []store.Store
+	opens func(t *testing.T, clk *storetest.Clock, n int) []store.Store
 }
 
-func (b backend) open(t *testing.T, clk *clock) store.Store { return b.opens(t, clk, 1)[0] }
+func (b backend) open(t *testing.T, clk *storetest.Clock) store.Store { return b.opens(t, clk, 1)[0] }
 
 func backends(t *testing.T) []backend {
 	return []backend{
-		{"memory", func(t *testing.T, clk *clock, n int) []store.Store {
+		{"memory", func(t *testing.T, clk *storetest.Clock, n int) []store.Store {
 			s := store.NewMemory(store.Config{Now: clk.Now})
 			out := make([]store.Store, n)
 			for i := range out {
@@ -56,7 +45,7 @@ func backends(t *testing.T) []backend {
 
 // redisBackend opens n clients on the Redis setup cfg starts.
 func redisBackend(name string, setup func(t *testing.T) store.Config) backend {
-	return backend{name, func(t *testing.T, clk *clock, n int) []store.Store {
+	return backend{name, func(t *testing.T, clk *storetest.Clock, n int) []store.Store {
 		cfg := setup(t)
 		cfg.Backend, cfg.Now, cfg.Timeout = store.BackendRedis, clk.Now, time.Second
 		out := make([]store.Store, n)
@@ -125,7 +114,7 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			clk := newClock()
+			clk := storetest.NewClock()
 			s := be.open(t, clk)
 			ctx := context.Background()
 			for i, sc := range scenarios {
@@ -184,7 +173,7 @@ func TestScenarios(t *testing.T) {
 func TestBadWindow(t *testing.T) {
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			s := be.open(t, newClock())
+			s := be.open(t, storetest.NewClock())
 			for _, w := range []store.Window{{Interval: 0, Windows: 1}, {Interval: time.Minute, Windows: 0}, {Interval: time.Minute, Windows: store.MaxWindows + 1}} {
 				if err := s.AddWindowed(context.Background(), "s", "k", 1, w); err == nil {
 					t.Errorf("AddWindowed with %+v: no error", w)
@@ -200,7 +189,7 @@ func TestAtomicLimit(t *testing.T) {
 	const workers, limit = 50, 10
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
-			clk := newClock()
+			clk := storetest.NewClock()
 			clients := be.opens(t, clk, 2)
 			a, b := clients[0], clients[1]
 			var within atomic.Int64
