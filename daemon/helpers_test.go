@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/luamilter/luamilter/internal/logbuf"
+	"github.com/luamilter/luamilter/internal/poll"
 	"github.com/luamilter/luamilter/milter"
 )
 
@@ -204,11 +205,5 @@ func (e *testEnv) eventCounts(t *testing.T) map[string]int {
 // eventually polls cond until it holds or a generous deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, 20*time.Second, what, cond)
 }

@@ -13,6 +13,7 @@ import (
 	gomilter "github.com/d--j/go-milter"
 
 	"github.com/luamilter/luamilter/internal/milttest"
+	"github.com/luamilter/luamilter/internal/poll"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/policy"
 )
@@ -281,12 +282,5 @@ msys.registerModule("lifecycle", m)`)
 
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	poll.Until(t, 5*time.Second, what, cond)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/luamilter/luamilter/internal/logbuf"
+	"github.com/luamilter/luamilter/internal/poll"
 	"github.com/luamilter/luamilter/milter"
 )
 
@@ -175,13 +176,7 @@ func (p *daemonProc) exitCode(t *testing.T) int {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, 30*time.Second, what, cond)
 }
 
 func txFor(i int) milter.Transaction {
