@@ -9,9 +9,9 @@ import (
 )
 
 func TestCheckReportsFileLineProblems(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "luamilter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	write := func(name, src string) string {

@@ -11,13 +11,7 @@ import (
 // TestImportMomentumCommand imports the sample ecelerity.conf with the
 // built binary and checks the result with `luamilter check`.
 func TestImportMomentumCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := binary(t)
 	base, _ := filepath.Abs("../../daemon/testdata/momentum")
 	out := filepath.Join(t.TempDir(), "scripts.toml")
 	cmd := exec.Command(bin, "import-momentum", "-o", out,

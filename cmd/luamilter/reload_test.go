@@ -12,13 +12,7 @@ import (
 // TestReloadCommand drives a running daemon with `luamilter reload`,
 // `luamilter status` and SIGHUP.
 func TestReloadCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := binary(t)
 	p := startProcCtl(t, 0, "5s", "{{dir}}/control.sock")
 	ctl := filepath.Join(p.dir, "control.sock")
 	run := func(args ...string) (string, int) {

@@ -31,6 +31,19 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
+// binary returns the built luamilter, skipping t in -short runs.
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
 // sleepyScript records each stage in events and sleeps in validate_data.
 func sleepyScript(events string, sleep float64) string {
 	return fmt.Sprintf(`
@@ -99,10 +112,7 @@ func startProc(t *testing.T, sleep float64, shutdownTimeout string) *daemonProc 
 // the daemon's temp dir.
 func startProcCtl(t *testing.T, sleep float64, shutdownTimeout, ctl string) *daemonProc {
 	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := binary(t)
 	dir := t.TempDir()
 	p := &daemonProc{stderr: &logbuf.Buffer{}, sock: filepath.Join(dir, "milter.sock"),
 		events: filepath.Join(dir, "events.log"), done: make(chan struct{}), dir: dir}
