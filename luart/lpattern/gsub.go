@@ -90,11 +90,16 @@ loop:
 // NUL that terminates the C string in the reference.
 func addTemplate(m *matcher, s, e int, repl string, out *output) error {
 	for i := 0; i < len(repl); i++ {
-		c := repl[i]
-		if c != '%' {
-			if err := out.addByte(c); err != nil {
+		if repl[i] != '%' {
+			// Copy the run up to the next '%' in one append.
+			j := i + 1
+			for j < len(repl) && repl[j] != '%' {
+				j++
+			}
+			if err := out.add(repl[i:j]); err != nil {
 				return err
 			}
+			i = j - 1
 			continue
 		}
 		i++
