@@ -2,6 +2,7 @@ package dns
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -41,7 +42,23 @@ func startDnsmasq(t testing.TB) (string, func()) {
 		}
 		t.Fatalf("%s not found: install it with `apt-get install -y dnsmasq-base` (or set LUAMILTER_NO_DNSMASQ=1 to skip)", dnsmasqPath)
 	}
-	port := freeUDPPort(t)
+	// The free UDP port may be taken on TCP by another test running in
+	// parallel (dnsmasq binds both), so a start that fails is retried on
+	// another port.
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		addr, stop, err := tryDnsmasq(t, freeUDPPort(t))
+		if err == nil {
+			return addr, stop
+		}
+		lastErr = err
+	}
+	t.Fatal(lastErr)
+	return "", nil
+}
+
+func tryDnsmasq(t testing.TB, port int) (string, func(), error) {
+	t.Helper()
 	args := append([]string{
 		"--no-daemon", "--port=" + strconv.Itoa(port), "--listen-address=127.0.0.1",
 		"--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
@@ -51,7 +68,7 @@ func startDnsmasq(t testing.TB) (string, func()) {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dnsmasq: %v", err)
+		return "", nil, fmt.Errorf("start dnsmasq: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
@@ -59,10 +76,13 @@ func startDnsmasq(t testing.TB) (string, func()) {
 		cmd.Process.Kill()
 		<-done
 	}
-	t.Cleanup(stop)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	waitReady(t, addr, done)
-	return addr, stop
+	if err := waitReady(addr, done); err != nil {
+		stop()
+		return "", nil, err
+	}
+	t.Cleanup(stop)
+	return addr, stop, nil
 }
 
 func freeUDPPort(t testing.TB) int {
@@ -76,25 +96,24 @@ func freeUDPPort(t testing.TB) int {
 }
 
 // waitReady polls the server until it answers, for up to ten seconds.
-func waitReady(t testing.TB, addr string, exited <-chan struct{}) {
-	t.Helper()
+func waitReady(addr string, exited <-chan struct{}) error {
 	q := new(mdns.Msg)
 	q.SetQuestion("host.example.test.", mdns.TypeA)
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
 		select {
 		case <-exited:
-			t.Fatal("dnsmasq exited during start-up")
+			return fmt.Errorf("dnsmasq on %s exited during start-up", addr)
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		_, err := mdns.ExchangeContext(ctx, q, addr)
 		cancel()
 		if err == nil {
-			return
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("dnsmasq on %s did not answer", addr)
+	return fmt.Errorf("dnsmasq on %s did not answer", addr)
 }
 
 // silentServer opens a UDP socket that reads queries and never answers.
