@@ -4,11 +4,7 @@
 # Run as root on Debian 12 from anywhere inside the repository.
 set -eu
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/local/go/bin"
-if ! command -v go >/dev/null 2>&1; then
-	echo "test.sh: Go is not installed; install Go $(sed -n 's/^go //p' go.mod) or newer from go.dev first" >&2
-	exit 1
-fi
+. scripts/ensure-go.sh
 scripts/install-deps.sh
 export LUAMILTER_E2E=1
 go vet ./...
