@@ -22,7 +22,7 @@ func acField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
 	s := ud.Value.(*session)
 	switch key {
 	case "remote_addr":
-		return sockaddr(L, s.peer.IP, int(s.peer.Port)), true
+		return sockaddr(s, s.peer.IP, int(s.peer.Port)), true
 	case "protocol":
 		return lua.LNumber(1), true // P_ESMTP
 	case "conn_id":
@@ -39,13 +39,21 @@ func acField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
 // sockaddr is an address object whose tostring is "ip:port". IPv6 is
 // written without brackets so the samples' `(.*):%d` idiom still finds
 // the address.
-func sockaddr(L *lua.LState, ip net.IP, port int) *lua.LUserData {
-	ud := L.NewUserData()
+func sockaddr(s *session, ip net.IP, port int) *lua.LUserData {
+	ud := s.st.L.NewUserData()
 	ud.Value = &net.TCPAddr{IP: ip, Port: port}
-	mt := L.NewTable()
+	ud.Metatable = s.st.Meta("ec_sockaddr", sockaddrMeta)
+	return ud
+}
+
+func sockaddrMeta(L *lua.LState) *lua.LTable {
+	mt := L.CreateTable(0, 2)
 	mt.RawSetString("__name", lua.LString("ec_sockaddr"))
 	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
-		a := L.CheckUserData(1).Value.(*net.TCPAddr)
+		a, ok := L.CheckUserData(1).Value.(*net.TCPAddr)
+		if !ok {
+			L.ArgError(1, "ec_sockaddr expected")
+		}
 		ipStr := "unknown"
 		if a.IP != nil {
 			ipStr = a.IP.String()
@@ -53,8 +61,7 @@ func sockaddr(L *lua.LState, ip net.IP, port int) *lua.LUserData {
 		L.Push(lua.LString(ipStr + ":" + strconv.Itoa(a.Port)))
 		return 1
 	}))
-	ud.Metatable = mt
-	return ud
+	return mt
 }
 
 // acInboundSessionCount counts live sessions from the peer's network

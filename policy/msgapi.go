@@ -63,7 +63,7 @@ func msgField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
 	case "conn_id":
 		return lua.LString(strconv.FormatUint(m.s.id, 10)), true
 	case "recv_from":
-		return sockaddr(L, m.s.peer.IP, int(m.s.peer.Port)), true
+		return sockaddr(m.s, m.s.peer.IP, int(m.s.peer.Port)), true
 	case "priority":
 		return lua.LNumber(0), true
 	}

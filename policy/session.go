@@ -71,7 +71,7 @@ func (s *session) bind() {
 	s.selfs = make([]*lua.LTable, len(s.st.Modules))
 	s.ran = make([]bool, len(s.st.Modules))
 	for i := range s.selfs {
-		s.selfs[i] = s.st.L.NewTable()
+		s.selfs[i] = s.st.L.CreateTable(0, 4)
 	}
 	s.objs = newLuaObjects(s)
 }
