@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strings"
 
 	gomilter "github.com/d--j/go-milter"
@@ -73,14 +74,14 @@ func (a *adapter) Connect(host, family string, port uint16, addr string, m gomil
 		return a.respond(*a.refused)
 	}
 	c := Conn{Host: host, Family: family, Port: port, IP: net.ParseIP(addr)}
-	return a.respond(a.sess.Connect(a.ctx, c, m))
+	return a.respond(a.guard("connect", func() Verdict { return a.sess.Connect(a.ctx, c, m) }))
 }
 
 func (a *adapter) Helo(name string, m gomilter.Modifier) (*gomilter.Response, error) {
 	if a.refused != nil {
 		return a.respond(*a.refused)
 	}
-	return a.respond(a.sess.Helo(a.ctx, name, m))
+	return a.respond(a.guard("helo", func() Verdict { return a.sess.Helo(a.ctx, name, m) }))
 }
 
 func (a *adapter) MailFrom(from, args string, m gomilter.Modifier) (*gomilter.Response, error) {
@@ -88,21 +89,21 @@ func (a *adapter) MailFrom(from, args string, m gomilter.Modifier) (*gomilter.Re
 		return a.respond(*a.refused)
 	}
 	a.resetMessage()
-	return a.respond(a.sess.MailFrom(a.ctx, gomilter.RemoveAngle(from), args, m))
+	return a.respond(a.guard("mail", func() Verdict { return a.sess.MailFrom(a.ctx, gomilter.RemoveAngle(from), args, m) }))
 }
 
 func (a *adapter) RcptTo(rcpt, args string, m gomilter.Modifier) (*gomilter.Response, error) {
 	if a.refused != nil {
 		return a.respond(*a.refused)
 	}
-	return a.respond(a.sess.RcptTo(a.ctx, gomilter.RemoveAngle(rcpt), args, m))
+	return a.respond(a.guard("rcpt", func() Verdict { return a.sess.RcptTo(a.ctx, gomilter.RemoveAngle(rcpt), args, m) }))
 }
 
 func (a *adapter) Data(m gomilter.Modifier) (*gomilter.Response, error) {
 	if a.refused != nil {
 		return a.respond(*a.refused)
 	}
-	return a.respond(a.sess.Data(a.ctx, m))
+	return a.respond(a.guard("data", func() Verdict { return a.sess.Data(a.ctx, m) }))
 }
 
 func (a *adapter) Header(name, value string, _ gomilter.Modifier) (*gomilter.Response, error) {
@@ -150,17 +151,24 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 	switch {
 	case a.tooBig:
 		a.log.Warn("message over the maximum size", "max_message_size", a.srv.cfg.MaxMessageSize, "queue_id", m.Get("i"))
-		a.sess.Abort(a.ctx, m)
+		a.guard("abort", func() Verdict { a.sess.Abort(a.ctx, m); return Verdict{} })
 		return a.respond(a.srv.cfg.OversizeVerdict)
 	case a.spoolEr != nil:
 		a.log.Error("message could not be buffered", "err", a.spoolEr, "queue_id", m.Get("i"))
-		a.sess.Abort(a.ctx, m)
+		a.guard("abort", func() Verdict { a.sess.Abort(a.ctx, m); return Verdict{} })
 		return a.respond(Reply(451, "4.3.0 Temporary local problem buffering the message"))
 	}
 	if a.spool == nil {
 		a.spool = a.newSpool()
 	}
-	res := a.sess.EndOfMessage(a.ctx, &Message{Headers: a.headers, Body: a.spool}, m)
+	var res Result
+	res.Verdict = a.guard("eom", func() Verdict {
+		res = a.sess.EndOfMessage(a.ctx, &Message{Headers: a.headers, Body: a.spool}, m)
+		return res.Verdict
+	})
+	if a.refused != nil {
+		res.Changes = nil
+	}
 	if res.Verdict.Action == Continue || res.Verdict.Action == Accept {
 		if err := a.apply(res.Changes, m); err != nil {
 			return nil, err
@@ -234,7 +242,7 @@ func (a *adapter) outValue(v string) string {
 func (a *adapter) Abort(m gomilter.Modifier) error {
 	a.resetMessage()
 	if a.sess != nil {
-		a.sess.Abort(a.ctx, m)
+		a.guard("abort", func() Verdict { a.sess.Abort(a.ctx, m); return Verdict{} })
 	}
 	return nil
 }
@@ -246,7 +254,7 @@ func (a *adapter) Unknown(string, gomilter.Modifier) (*gomilter.Response, error)
 func (a *adapter) Cleanup(gomilter.Modifier) {
 	a.resetMessage()
 	if a.sess != nil {
-		a.sess.Close(a.ctx)
+		a.guard("close", func() Verdict { a.sess.Close(a.ctx); return Verdict{} })
 		a.sess = nil
 	}
 	if a.slot {
@@ -312,4 +320,19 @@ func singleEnhancedCode(code int, text string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// guard runs one stage of the session and turns a Go panic in it into a
+// tempfail for this command and every later one of the session: a bug in
+// luamilter must cost a retry, never the daemon or a silently accepted
+// message.
+func (a *adapter) guard(stage string, f func() Verdict) (v Verdict) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.log.Error("internal error; the session is tempfailed", "stage", stage, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			v = Reply(451, "4.3.0 Temporary local problem, try again later")
+			a.refused = &v
+		}
+	}()
+	return f()
 }
