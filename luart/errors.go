@@ -23,6 +23,7 @@ const (
 	KindSyntax
 )
 
+// String names the kind as it appears in log lines ("timeout", "limit", ...).
 func (k ErrorKind) String() string {
 	switch k {
 	case KindTimeout:
@@ -49,6 +50,7 @@ type ScriptError struct {
 	Stack   string // Go stack for KindPanic
 }
 
+// Error renders "module.callout: file:line: message (kind)".
 func (e *ScriptError) Error() string {
 	where := e.Module
 	if e.Callout != "" {

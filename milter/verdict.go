@@ -22,6 +22,7 @@ const (
 	Discard
 )
 
+// String is the action's lower-case name, as used in logs and traces.
 func (a Action) String() string {
 	switch a {
 	case Accept:
@@ -88,6 +89,7 @@ const (
 
 var changeNames = [...]string{"add_header", "insert_header", "change_header", "add_rcpt", "del_rcpt", "change_from", "replace_body", "quarantine"}
 
+// String is the change's name in logs and traces, e.g. "add_header".
 func (k ChangeKind) String() string { return changeNames[k] }
 
 // Change is one modification applied at end of message.

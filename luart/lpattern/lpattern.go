@@ -60,6 +60,7 @@ type Error struct {
 	Msg string
 }
 
+// Error returns the message as Lua 5.1 words it.
 func (e *Error) Error() string { return e.Msg }
 
 // Capture is one value captured by a pattern.

@@ -52,6 +52,7 @@ type LookupError struct {
 	Err    error // underlying network error, if any
 }
 
+// Error describes the failed lookup.
 func (e *LookupError) Error() string {
 	if e.Err != nil {
 		return e.Status + ": " + e.Err.Error()
@@ -59,6 +60,7 @@ func (e *LookupError) Error() string {
 	return e.Status
 }
 
+// Unwrap returns the underlying network or protocol error, if any.
 func (e *LookupError) Unwrap() error { return e.Err }
 
 // Lookup resolves name for qtype (one of the types ParseType knows). For

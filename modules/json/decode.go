@@ -64,6 +64,7 @@ type DecodeError struct {
 	Offset int
 }
 
+// Error describes where and why decoding failed.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("json: %s at offset %d", Strerror(e.Code), e.Offset)
 }

@@ -46,6 +46,7 @@ type CompileError struct {
 	Msg     string
 }
 
+// Error describes the pattern that did not compile.
 func (e *CompileError) Error() string {
 	return fmt.Sprintf("pcre: compile %q: %s", e.Pattern, e.Msg)
 }

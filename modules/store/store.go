@@ -106,6 +106,7 @@ type UnavailableError struct {
 	Err error
 }
 
+// Error names the operation and the store failure.
 func (e *UnavailableError) Error() string { return e.Op + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
