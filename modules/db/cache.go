@@ -1,32 +1,28 @@
 package db
 
 import (
-	"container/list"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/luamilter/luamilter/internal/lru"
 )
 
 // cache keeps query results for a datasource: at most size entries, each
 // for life; the least recently used entry goes first.
 type cache struct {
-	mu    sync.Mutex
-	size  int
-	life  time.Duration
-	now   func() time.Time
-	order *list.List // front = most recently used *cached
-	items map[string]*list.Element
+	lru  *lru.Cache[string, cached]
+	life time.Duration
+	now  func() time.Time
 }
 
 type cached struct {
-	key     string
 	res     *Result
 	expires time.Time
 }
 
 func newCache(size int, life time.Duration, now func() time.Time) *cache {
-	return &cache{size: size, life: life, now: now, order: list.New(), items: make(map[string]*list.Element)}
+	return &cache{lru: lru.New[string, cached](size), life: life, now: now}
 }
 
 // cacheKey identifies a query and its arguments; the type is part of the
@@ -40,40 +36,19 @@ func cacheKey(query string, args []any) string {
 	return b.String()
 }
 
+// get returns the result cached under key unless its life has run out.
 func (c *cache) get(key string) (*Result, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.items[key]
-	if !ok {
-		return nil, false
-	}
-	it := e.Value.(*cached)
-	if !c.now().Before(it.expires) {
-		c.order.Remove(e)
-		delete(c.items, key)
-		return nil, false
-	}
-	c.order.MoveToFront(e)
-	return it.res, true
+	now := c.now()
+	it, ok := c.lru.GetValid(key, func(e cached) bool { return now.Before(e.expires) })
+	return it.res, ok
 }
 
+// put stores res under key for the cache's life from now.
 func (c *cache) put(key string, res *Result) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.items[key]; ok {
-		c.order.Remove(e)
-		delete(c.items, key)
-	}
-	for c.order.Len() >= c.size {
-		old := c.order.Back()
-		c.order.Remove(old)
-		delete(c.items, old.Value.(*cached).key)
-	}
-	c.items[key] = c.order.PushFront(&cached{key: key, res: res, expires: c.now().Add(c.life)})
+	c.lru.Put(key, cached{res: res, expires: c.now().Add(c.life)})
 }
 
+// len reports the number of cached results, expired ones included.
 func (c *cache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.items)
+	return c.lru.Len()
 }
