@@ -76,33 +76,33 @@ func (m *message) sameBody(b *milter.Spool) bool {
 // last field to the first so earlier indexes stay valid. Fields added at
 // the top are inserted at index 0.., the others appended at the end.
 func (m *message) headerChanges() []milter.Change {
-	final := map[int]hdr{}
-	firstOrig := len(m.headers)
-	for i, h := range m.headers {
-		if h.orig >= 0 {
-			final[h.orig] = h
-			if i < firstOrig {
-				firstOrig = i
-			}
-		}
+	if m.headersUnedited() {
+		return nil
 	}
-	perName := make([]int, len(m.orig)) // 1-based index among same-name fields
-	counts := map[string]int{}
-	for i, h := range m.orig {
-		key := strings.ToLower(h.Name)
-		counts[key]++
-		perName[i] = counts[key]
+	final := make([]*hdr, len(m.orig)) // received field i as edited; nil once deleted
+	firstOrig := len(m.headers)
+	for i := range m.headers {
+		if h := &m.headers[i]; h.orig >= 0 {
+			final[h.orig] = h
+			firstOrig = min(firstOrig, i)
+		}
 	}
 	var out []milter.Change
+	var perName []int // built only when a received field changed
 	for i := len(m.orig) - 1; i >= 0; i-- {
-		o := m.orig[i]
-		h, kept := final[i]
+		o, h := m.orig[i], final[i]
+		value := ""
 		switch {
-		case !kept:
-			out = append(out, milter.Change{Kind: milter.ChangeHeader, Name: o.Name, Index: perName[i], Value: ""})
+		case h == nil:
 		case !sameValue(h.value, o.Value):
-			out = append(out, milter.Change{Kind: milter.ChangeHeader, Name: o.Name, Index: perName[i], Value: h.value})
+			value = h.value
+		default:
+			continue
 		}
+		if perName == nil {
+			perName = perNameIndexes(m.orig)
+		}
+		out = append(out, milter.Change{Kind: milter.ChangeHeader, Name: o.Name, Index: perName[i], Value: value})
 	}
 	top := 0
 	for i, h := range m.headers {
@@ -117,6 +117,33 @@ func (m *message) headerChanges() []milter.Change {
 		}
 	}
 	return out
+}
+
+// headersUnedited reports whether the header list is still the received
+// one, so the common untouched message costs no diff at all.
+func (m *message) headersUnedited() bool {
+	if len(m.headers) != len(m.orig) {
+		return false
+	}
+	for i, h := range m.headers {
+		if h.orig != i || !sameValue(h.value, m.orig[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// perNameIndexes gives each field its 1-based index among the fields of
+// the same name, as SMFIR_CHGHEADER counts them.
+func perNameIndexes(hs []milter.Header) []int {
+	perName := make([]int, len(hs))
+	counts := map[string]int{}
+	for i, h := range hs {
+		key := strings.ToLower(h.Name)
+		counts[key]++
+		perName[i] = counts[key]
+	}
+	return perName
 }
 
 // sameValue compares raw header values ignoring the whitespace after the
