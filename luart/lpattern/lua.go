@@ -1,12 +1,11 @@
 package lpattern
 
 import (
-	"fmt"
 	"math"
-	"strconv"
-	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/luart/lstd"
 )
 
 // Install replaces find, match, gmatch, gsub and gfind in strTable (the
@@ -44,7 +43,7 @@ func checkString(L *lua.LState, n int, fname string) string {
 	case lua.LString:
 		return string(v)
 	case lua.LNumber:
-		return formatNumber(float64(v))
+		return lstd.FormatNumber(float64(v))
 	}
 	argError(L, n, fname, "string expected, got "+typeName(L, n))
 	return ""
@@ -67,38 +66,15 @@ func optInteger(L *lua.LState, n int, def int64, fname string) int64 {
 	return int64(f)
 }
 
+// toNumber is lua_tonumber, with luaO_str2d's rules for strings.
 func toNumber(v lua.LValue) (float64, bool) {
 	switch v := v.(type) {
 	case lua.LNumber:
 		return float64(v), true
 	case lua.LString:
-		f, err := parseLuaNumber(string(v))
-		return f, err == nil
+		return lstd.ToNumber(string(v), 10)
 	}
 	return 0, false
-}
-
-// parseLuaNumber converts a string the way lua_tonumber does in Lua 5.1:
-// surrounding spaces are allowed, and so is a hexadecimal integer.
-func parseLuaNumber(s string) (float64, error) {
-	t := strings.TrimFunc(s, func(r rune) bool { return r < 128 && ctype[r]&ctSpace != 0 })
-	if len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') {
-		u, err := strconv.ParseUint(t[2:], 16, 64)
-		if err != nil {
-			return 0, fmt.Errorf("parse number %q: %w", s, err)
-		}
-		return float64(u), nil
-	}
-	if strings.ContainsAny(t, "xXpP_nN") {
-		// ParseFloat accepts forms strtod in Lua 5.1 rejects or vice versa;
-		// keep to plain decimal notation.
-		return 0, fmt.Errorf("parse number %q: not a decimal number", s)
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse number %q: %w", s, err)
-	}
-	return f, nil
 }
 
 // clampInt narrows a Lua integer to an int offset without overflow.
@@ -111,22 +87,6 @@ func clampInt(v int64) int {
 		return -lim
 	}
 	return int(v)
-}
-
-// formatNumber converts a number to a string like Lua 5.1 ("%.14g").
-func formatNumber(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		if math.Signbit(f) {
-			return "-nan"
-		}
-		return "nan"
-	}
-	return fmt.Sprintf("%.14g", f)
 }
 
 func raise(L *lua.LState, err error) {
@@ -212,7 +172,7 @@ func (b binding) gsub(L *lua.LState) int {
 	case lua.LString, lua.LNumber:
 		tmpl := lua.LVAsString(r)
 		if n, ok := r.(lua.LNumber); ok {
-			tmpl = formatNumber(float64(n))
+			tmpl = lstd.FormatNumber(float64(n))
 		}
 		add = func(m *matcher, s, e int, out *output) error {
 			return addTemplate(m, s, e, tmpl, out)
@@ -265,7 +225,7 @@ func addValue(v lua.LValue, orig string, out *output) error {
 	case lua.LString:
 		return out.add(string(v))
 	case lua.LNumber:
-		return out.add(formatNumber(float64(v)))
+		return out.add(lstd.FormatNumber(float64(v)))
 	}
 	return &Error{Msg: "invalid replacement value (a " + v.Type().String() + ")"}
 }
