@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/internal/lua51"
 )
 
 // bigTable builds "return {...}" with n positional items, eight per line.
@@ -221,10 +223,7 @@ return table.concat(out, "\n")
 // TestTablesAgainstLua51 compares the tables built by translated code in
 // gopher-lua with those the reference lua5.1 builds from the original.
 func TestTablesAgainstLua51(t *testing.T) {
-	lua51, err := exec.LookPath("lua5.1")
-	if err != nil {
-		t.Skip("lua5.1 not installed")
-	}
+	luaBin := lua51.Path(t)
 	fifty := strings.Repeat("n(), ", 50)
 	tests := map[string]string{
 		"positional 30000":   bigTable(30000, ";"),
@@ -254,7 +253,7 @@ func TestTablesAgainstLua51(t *testing.T) {
 	for name, src := range tests {
 		t.Run(name, func(t *testing.T) {
 			prog := fmt.Sprintf(dumpLua, src)
-			cmd := exec.Command(lua51, "-e", "io.write((loadstring(io.read('*a'))()))")
+			cmd := exec.Command(luaBin, "-e", "io.write((loadstring(io.read('*a'))()))")
 			cmd.Stdin = strings.NewReader(prog)
 			want, err := cmd.Output()
 			if err != nil {
