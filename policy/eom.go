@@ -43,14 +43,16 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 	if done {
 		return res
 	}
-	msg.phase = "validate_set_binding"
-	for _, r := range msg.recipients() {
-		if dropped[strings.ToLower(r.addr)] {
-			continue
-		}
-		msg.current = r.addr
-		if failed, v := s.runModules(ctx, "validate_set_binding", s.objs.message(msg)); failed {
-			return milter.Result{Verdict: v}
+	if s.gen.rt.Defines("validate_set_binding") {
+		msg.phase = "validate_set_binding"
+		for _, r := range msg.recipients() {
+			if dropped[strings.ToLower(r.addr)] {
+				continue
+			}
+			msg.current = r.addr
+			if failed, v := s.runModules(ctx, "validate_set_binding", s.objs.message(msg)); failed {
+				return milter.Result{Verdict: v}
+			}
 		}
 	}
 	msg.phase = ""
@@ -58,9 +60,11 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 		return milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}
 	}
 	changes := msg.changes()
-	for _, r := range msg.recipients() {
-		if dropped[strings.ToLower(r.addr)] {
-			changes = append(changes, milter.Change{Kind: milter.DelRcpt, Addr: r.addr})
+	if len(dropped) > 0 {
+		for _, r := range msg.recipients() {
+			if dropped[strings.ToLower(r.addr)] {
+				changes = append(changes, milter.Change{Kind: milter.DelRcpt, Addr: r.addr})
+			}
 		}
 	}
 	return milter.Result{Verdict: milter.Verdict{Action: milter.Continue}, Changes: changes}
@@ -72,10 +76,10 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 // recipient can't be expressed after DATA, so it tempfails the message:
 // retrying all is safe, dropping one would lose it.
 func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]bool, milter.Result, bool) {
-	dropped := map[string]bool{}
 	if !s.gen.rt.Defines("validate_data_spool_each_rcpt") {
-		return dropped, milter.Result{}, false
+		return nil, milter.Result{}, false
 	}
+	dropped := map[string]bool{}
 	rcpts := msg.recipients()
 	multi := len(rcpts) > 1
 	var before []hdr
