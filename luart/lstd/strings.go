@@ -33,7 +33,7 @@ func (lim Limits) strRep(L *lua.LState) int {
 		return 1
 	}
 	if total := int64(len(s)) * int64(n); total > int64(lim.MaxStringSize) {
-		raise(L, "string.rep result too large (%d bytes; limit %d)", total, lim.MaxStringSize)
+		raise(L, "%s", tooLarge("string.rep", int(total), lim.MaxStringSize))
 	}
 	L.Push(lua.LString(strings.Repeat(s, n)))
 	return 1
