@@ -6,6 +6,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/internal/luactx"
 )
 
 const auditLib = "msys.audit"
@@ -49,7 +50,7 @@ func (l *AuditLibrary) counter(kind string) lua.LGFunction {
 			L.RaiseError("%s.%s: cidr must be a string, got %s", auditLib, kind, v.Type())
 		}
 		startv, endv := windowRange(L, kind, opt)
-		ctx := ctxOf(L)
+		ctx := luactx.Of(L)
 		n, err := l.a.Count(ctx, kind, monitor, c, luart.CallInfoFrom(ctx).PeerIP, startv, endv)
 		l.check(L, err)
 		L.Push(lua.LNumber(n))
@@ -64,7 +65,7 @@ func (l *AuditLibrary) luaSessions(L *lua.LState) int {
 	service := L.OptString(2, "SMTP")
 	var n int64
 	if strings.EqualFold(service, "SMTP") {
-		ctx := ctxOf(L)
+		ctx := luactx.Of(L)
 		var err error
 		n, err = l.a.InboundSessionCount(ctx, luart.CallInfoFrom(ctx).PeerIP, cidr)
 		l.check(L, err)

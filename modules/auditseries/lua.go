@@ -1,18 +1,12 @@
 package auditseries
 
 import (
-	"context"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
-)
 
-func ctxOf(L *lua.LState) context.Context {
-	if ctx := L.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}
+	"github.com/luamilter/luamilter/modules/internal/luactx"
+)
 
 // luaDefine implements define(name, type, interval_s, num_windows[, opts]).
 // opts.masks (a list of prefix lengths) is our extension; serialize,
@@ -63,7 +57,7 @@ func (l *Library) storeKeys(L *lua.LState, fn string, s *series, key lua.LValue,
 		}
 		return []string{k}
 	}
-	a, ok, err := s.resolve(ctxOf(L), k, peer)
+	a, ok, err := s.resolve(luactx.Of(L), k, peer)
 	if err != nil {
 		L.RaiseError("%s.%s: %v", libName, fn, err)
 	}
@@ -122,9 +116,9 @@ func (l *Library) luaAdd(L *lua.LState) int {
 	for i, k := range l.storeKeys(L, "add", s, keyArg(L, opt), true) {
 		var err error
 		if i == 0 {
-			total, err = l.st.AddAndCount(ctxOf(L), s.storeName(), k, count, s.win, 0, 0)
+			total, err = l.st.AddAndCount(luactx.Of(L), s.storeName(), k, count, s.win, 0, 0)
 		} else {
-			err = l.st.AddWindowed(ctxOf(L), s.storeName(), k, count, s.win)
+			err = l.st.AddWindowed(luactx.Of(L), s.storeName(), k, count, s.win)
 		}
 		if err != nil {
 			l.check(L, err)
@@ -143,7 +137,7 @@ func (l *Library) luaCount(L *lua.LState) int {
 	var n int64
 	if keys := l.storeKeys(L, "count", s, keyArg(L, opt), false); keys != nil {
 		var err error
-		n, err = l.st.CountWindowed(ctxOf(L), s.storeName(), keys[0], s.win, startv, endv)
+		n, err = l.st.CountWindowed(luactx.Of(L), s.storeName(), keys[0], s.win, startv, endv)
 		l.check(L, err)
 	}
 	L.Push(lua.LNumber(n))
@@ -179,7 +173,7 @@ func windowRange(L *lua.LState, fn string, opt lua.LValue) (startv, endv int) {
 func (l *Library) luaRemove(L *lua.LState) int {
 	s := l.series(L, "remove_item")
 	if keys := l.storeKeys(L, "remove_item", s, keyArg(L, L.Get(2)), false); keys != nil {
-		l.check(L, l.st.RemoveWindowed(ctxOf(L), s.storeName(), keys[0], s.win))
+		l.check(L, l.st.RemoveWindowed(luactx.Of(L), s.storeName(), keys[0], s.win))
 	}
 	return 0
 }

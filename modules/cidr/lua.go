@@ -1,13 +1,13 @@
 package cidr
 
 import (
-	"context"
 	"net/netip"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/internal/luactx"
 )
 
 // Open implements luart.Library: the table holds define, query and reload.
@@ -17,13 +17,6 @@ func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
 		"query":  l.luaQuery,
 		"reload": l.luaReload,
 	})
-}
-
-func luaContext(L *lua.LState) context.Context {
-	if ctx := L.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
 }
 
 // luaDefine implements msys.cidr.define(name, options) → true. options
@@ -65,7 +58,7 @@ func (l *Library) luaDefine(L *lua.LState) int {
 	if def.Type == "" {
 		L.RaiseError("msys.cidr.define: options.type is required")
 	}
-	if err := l.Define(luaContext(L), name, def); err != nil {
+	if err := l.Define(luactx.Of(L), name, def); err != nil {
 		L.RaiseError("msys.cidr.define: %v", err)
 	}
 	L.Push(lua.LTrue)
@@ -127,7 +120,7 @@ func (l *Library) luaReload(L *lua.LState) int {
 	if _, err := l.get(name); err != nil {
 		L.RaiseError("msys.cidr.reload: %v", err)
 	}
-	if err := l.Reload(luaContext(L), name); err != nil {
+	if err := l.Reload(luactx.Of(L), name); err != nil {
 		L.Push(lua.LFalse)
 		L.Push(lua.LString(err.Error()))
 		return 2

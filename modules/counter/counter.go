@@ -4,11 +4,10 @@
 package counter
 
 import (
-	"context"
-
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/internal/luactx"
 	"github.com/luamilter/luamilter/modules/store"
 )
 
@@ -65,13 +64,6 @@ func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
 	return t
 }
 
-func ctxOf(L *lua.LState) context.Context {
-	if ctx := L.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}
-
 // handle reads argument n as a counter handle or a path.
 func handle(L *lua.LState, n int, fn string) *Handle {
 	switch v := L.Get(n).(type) {
@@ -115,7 +107,7 @@ func (l *Library) luaOpen(L *lua.LState) int {
 // add implements inc and add; both return the new value.
 func (l *Library) add(L *lua.LState, fn string, delta int64) int {
 	h := handle(L, 1, fn)
-	n, err := l.st.CounterAdd(ctxOf(L), h.Path, delta)
+	n, err := l.st.CounterAdd(luactx.Of(L), h.Path, delta)
 	l.check(L, err)
 	L.Push(lua.LNumber(n))
 	return 1
@@ -123,7 +115,7 @@ func (l *Library) add(L *lua.LState, fn string, delta int64) int {
 
 // luaRead implements read(obj_or_path).
 func (l *Library) luaRead(L *lua.LState) int {
-	n, err := l.st.CounterGet(ctxOf(L), handle(L, 1, "read").Path)
+	n, err := l.st.CounterGet(luactx.Of(L), handle(L, 1, "read").Path)
 	l.check(L, err)
 	L.Push(lua.LNumber(n))
 	return 1
@@ -131,12 +123,12 @@ func (l *Library) luaRead(L *lua.LState) int {
 
 // luaReset implements reset(obj_or_path).
 func (l *Library) luaReset(L *lua.LState) int {
-	l.check(L, l.st.CounterReset(ctxOf(L), handle(L, 1, "reset").Path))
+	l.check(L, l.st.CounterReset(luactx.Of(L), handle(L, 1, "reset").Path))
 	return 0
 }
 
 // luaUnlink implements unlink(path).
 func (l *Library) luaUnlink(L *lua.LState) int {
-	l.check(L, l.st.CounterDelete(ctxOf(L), handle(L, 1, "unlink").Path))
+	l.check(L, l.st.CounterDelete(luactx.Of(L), handle(L, 1, "unlink").Path))
 	return 0
 }

@@ -1,13 +1,13 @@
 package db
 
 import (
-	"context"
 	"fmt"
 	"math"
 
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/internal/luactx"
 )
 
 const libName = "msys.db"
@@ -155,13 +155,6 @@ func rowTable(L *lua.LState, res *Result, row []any) *lua.LTable {
 	return t
 }
 
-func ctxOf(L *lua.LState) context.Context {
-	if ctx := L.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}
-
 // fail reports err as the call asked: raised, or as nil/false plus message.
 func fail(L *lua.LState, c call, first lua.LValue, err error) int {
 	if c.raise {
@@ -179,9 +172,9 @@ func (l *Library) run(L *lua.LState, fn string) (*Result, call, error) {
 	}
 	var res *Result
 	if c.nocache {
-		res, err = l.ds.QueryNoCache(ctxOf(L), c.cache, c.sql, c.params)
+		res, err = l.ds.QueryNoCache(luactx.Of(L), c.cache, c.sql, c.params)
 	} else {
-		res, err = l.ds.Query(ctxOf(L), c.cache, c.sql, c.params)
+		res, err = l.ds.Query(luactx.Of(L), c.cache, c.sql, c.params)
 	}
 	if err != nil {
 		err = fmt.Errorf("%s.%s: %w", libName, fn, err)
@@ -229,7 +222,7 @@ func (l *Library) luaExecute(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("%s", err.Error())
 	}
-	if _, err := l.ds.Exec(ctxOf(L), c.cache, c.sql, c.params); err != nil {
+	if _, err := l.ds.Exec(luactx.Of(L), c.cache, c.sql, c.params); err != nil {
 		return fail(L, c, lua.LFalse, fmt.Errorf("%s.execute: %w", libName, err))
 	}
 	L.Push(lua.LTrue)

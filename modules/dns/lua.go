@@ -1,13 +1,13 @@
 package dns
 
 import (
-	"context"
 	"errors"
 
 	mdns "github.com/miekg/dns"
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/internal/luactx"
 )
 
 // Open implements luart.Library: the returned table holds dnsLookup and
@@ -51,10 +51,7 @@ func (r *Resolver) luaLookup(L *lua.LState) int {
 		L.RaiseError("msys.dnsLookup: bad argument #3 (table expected, got %s)", opts.Type())
 	}
 
-	ctx := L.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := luactx.Of(L)
 	recs, err := r.Lookup(ctx, name, qtype, server)
 	if err != nil {
 		status := StatusSERVFAIL

@@ -4,7 +4,6 @@
 package gaugecache
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/internal/luactx"
 	"github.com/luamilter/luamilter/modules/store"
 )
 
@@ -89,13 +89,6 @@ func (l *Library) args(L *lua.LState, fn string) (string, string, store.Gauge) {
 	return "gc:" + name, key, g
 }
 
-func ctxOf(L *lua.LState) context.Context {
-	if ctx := L.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}
-
 func (l *Library) check(L *lua.LState, err error) {
 	if err = l.st.Check(libName, err); err != nil {
 		L.RaiseError("%s", err.Error())
@@ -107,7 +100,7 @@ func (l *Library) check(L *lua.LState, err error) {
 func (l *Library) adder(fn string, delta int64) lua.LGFunction {
 	return func(L *lua.LState) int {
 		cache, key, g := l.args(L, fn)
-		n, err := l.st.GaugeAdd(ctxOf(L), cache, key, delta, g)
+		n, err := l.st.GaugeAdd(luactx.Of(L), cache, key, delta, g)
 		l.check(L, err)
 		L.Push(lua.LNumber(n))
 		return 1
@@ -117,7 +110,7 @@ func (l *Library) adder(fn string, delta int64) lua.LGFunction {
 // luaGet implements get(name, key): 0 for absent or expired keys.
 func (l *Library) luaGet(L *lua.LState) int {
 	cache, key, _ := l.args(L, "get")
-	n, err := l.st.GaugeGet(ctxOf(L), cache, key)
+	n, err := l.st.GaugeGet(luactx.Of(L), cache, key)
 	l.check(L, err)
 	L.Push(lua.LNumber(n))
 	return 1
@@ -126,6 +119,6 @@ func (l *Library) luaGet(L *lua.LState) int {
 // luaRemove implements remove_item(name, key).
 func (l *Library) luaRemove(L *lua.LState) int {
 	cache, key, _ := l.args(L, "remove_item")
-	l.check(L, l.st.GaugeRemove(ctxOf(L), cache, key))
+	l.check(L, l.st.GaugeRemove(luactx.Of(L), cache, key))
 	return 0
 }

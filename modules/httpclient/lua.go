@@ -1,7 +1,6 @@
 package httpclient
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"time"
@@ -9,6 +8,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/internal/luactx"
 )
 
 // typeName names the client userdata's metatable in each state.
@@ -126,10 +126,7 @@ func (l *Library) doRequest(L *lua.LState) int {
 	default:
 		L.RaiseError("msys.http.client: do_request: bad argument #3 data (string expected, got %s)", d.Type())
 	}
-	ctx := L.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := luactx.Of(L)
 	timeout := c.timeout
 	if timeout == 0 {
 		timeout = l.opts.Timeout
