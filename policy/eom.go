@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/luamilter/luamilter/milter"
@@ -112,7 +113,7 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 			msg.discard = false
 		}
 	}
-	if multi && (!sameHeaders(before, msg.headers) || msg.saveBody().gen != beforeBody.gen) {
+	if multi && (!slices.Equal(before, msg.headers) || msg.saveBody().gen != beforeBody.gen) {
 		msg.headers = before
 		msg.restoreBody(beforeBody)
 		s.log.Warn("per-recipient header or body edits in validate_data_spool_each_rcpt can't be expressed through a milter with several recipients; none were applied")
@@ -124,18 +125,6 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 		return dropped, milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}, true
 	}
 	return dropped, milter.Result{}, false
-}
-
-func sameHeaders(a, b []hdr) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // account tells msys.audit whether the message was received or rejected.
