@@ -45,8 +45,8 @@ func parseLevel(s string) (slog.Level, error) {
 	return level, nil
 }
 
-// ModulesConfig is the msys.* library configuration cfg describes.
-func ModulesConfig(cfg Config, log *slog.Logger) modules.Config {
+// modulesConfig is the msys.* library configuration cfg describes.
+func modulesConfig(cfg Config, log *slog.Logger) modules.Config {
 	mc := modules.Config{
 		DNSServers: cfg.DNS.Servers,
 		DNSTimeout: cfg.DNS.Timeout,
@@ -80,10 +80,19 @@ func RuntimeConfig(cfg Config, libs []luart.Library, brake *luart.Brake, log *sl
 	}
 }
 
-// Libraries returns the libraries every generation gets: msys.core and
-// the built msys.* set.
-func Libraries(set *modules.Set) []luart.Library {
-	return append([]luart.Library{policy.CoreLibrary(), policy.TimerLibrary(), policy.PoolLibrary()}, set.Libraries...)
+// BuildLibraries builds the msys.* libraries cfg configures and returns
+// them with the libraries every generation gets (msys.core, timers,
+// pools). The caller closes the set.
+func BuildLibraries(cfg Config, log *slog.Logger) (*modules.Set, []luart.Library, error) {
+	if cfg.UnsafeLua {
+		log.Warn("unsafe_lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
+	}
+	set, err := modules.Build(modulesConfig(cfg, log))
+	if err != nil {
+		return nil, nil, err
+	}
+	libs := append([]luart.Library{policy.CoreLibrary(), policy.TimerLibrary(), policy.PoolLibrary()}, set.Libraries...)
+	return set, libs, nil
 }
 
 // EngineConfig is the policy engine configuration cfg describes, without

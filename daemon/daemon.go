@@ -72,14 +72,11 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 		opts.Log = slog.Default()
 	}
 	d := &Daemon{opts: opts, log: opts.Log, cfg: cfg, serveErr: make(chan error, 8)}
-	if cfg.UnsafeLua {
-		d.log.Warn("unsafe_lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
-	}
-	mods, err := modules.Build(ModulesConfig(cfg, d.log))
+	mods, libs, err := BuildLibraries(cfg, d.log)
 	if err != nil {
 		return nil, err
 	}
-	d.mods, d.libs = mods, Libraries(mods)
+	d.mods, d.libs = mods, libs
 	if cfg.MemoryLimit > 0 {
 		d.brake = luart.NewBrake(uint64(cfg.MemoryLimit), 50*time.Millisecond)
 	}

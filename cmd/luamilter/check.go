@@ -24,15 +24,12 @@ func checkCommand() *cli.Command {
 // errors, load errors, likely-misspelled callout names and modules
 // registered twice. It exits 1 on any problem.
 func check(c *cli.Context) error {
-	log, err := newLogger(c)
+	off, err := offlineRuntime(c)
 	if err != nil {
 		return err
 	}
-	dc, err := loadConfig(c)
-	if err != nil {
-		return cli.Exit(err.Error(), 2)
-	}
-	scripts := append(dc.ScriptPaths(), c.Args().Slice()...)
+	defer off.mods.Close()
+	scripts := append(off.cfg.ScriptPaths(), c.Args().Slice()...)
 	if len(scripts) == 0 {
 		return cli.Exit("check: no scripts given", 2)
 	}
@@ -45,13 +42,8 @@ func check(c *cli.Context) error {
 			fmt.Fprintf(c.App.Writer, "%s: %s\n", file, msg)
 		}
 	}
-	cfg := luart.Config{Scripts: scripts, ScriptDirs: dc.ScriptDirs, Timeout: dc.ScriptTimeout,
-		Unsafe: dc.UnsafeLua, Log: log, PoolSize: 1}
-	mods, err := buildModules(c, &cfg)
-	if err != nil {
-		return err
-	}
-	defer mods.Close()
+	cfg := off.rt
+	cfg.Scripts = scripts
 	for _, path := range scripts {
 		if _, err := luart.Compile(path); err != nil {
 			reportErr(report, path, err)

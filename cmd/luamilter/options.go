@@ -9,7 +9,6 @@ import (
 	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/modules"
-	"github.com/luamilter/luamilter/policy"
 )
 
 // Flags carry no EnvVars: loadConfig reads LUAMILTER_<FLAG> itself so
@@ -44,41 +43,51 @@ func runtimeFlags() []cli.Flag {
 	}, moduleFlags()...)
 }
 
-// newLogger builds the logger from the merged configuration.
-func newLogger(c *cli.Context) (*slog.Logger, error) {
+// moduleFlags configure the msys.* libraries.
+func moduleFlags() []cli.Flag {
+	def := daemon.Default()
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "dns-server",
+			Usage: "name server `IP[:PORT]` for msys.dnsLookup (default: /etc/resolv.conf)"},
+		&cli.DurationFlag{Name: "dns-timeout", Value: def.DNS.Timeout,
+			Usage: "limit for one msys.dnsLookup"},
+		&cli.StringSliceFlag{Name: "readfile-dir",
+			Usage: "`DIR` msys.readfile may read from (repeatable)"},
+		&cli.StringSliceFlag{Name: "datasource",
+			Usage: "msys.db datasource `NAME=URI` (sqlite:/path.db or postgres://...; repeatable)"},
+		&cli.StringFlag{Name: "store", Value: def.Store.Backend,
+			Usage: "counter back end for msys.audit_series/gauge_cache/counter: memory or redis"},
+		&cli.StringSliceFlag{Name: "redis",
+			Usage: "Redis `HOST:PORT` (repeat for Sentinels or Cluster seeds)"},
+		&cli.StringFlag{Name: "store-fail", Value: def.Store.Fail,
+			Usage: "when the store is unreachable: open (counts read 0) or closed (script gets an error)"},
+	}
+}
+
+// offline is what check and test run the scripts with.
+type offline struct {
+	cfg  daemon.Config
+	log  *slog.Logger
+	rt   luart.Config // as serve builds it, with one Lua state
+	mods *modules.Set // the msys.* libraries in rt; the caller closes them
+}
+
+// offlineRuntime loads the configuration once and builds the logger and
+// the libraries from it, as serve would.
+func offlineRuntime(c *cli.Context) (offline, error) {
 	cfg, err := loadConfig(c)
 	if err != nil {
-		return nil, err
+		return offline{}, err
 	}
 	log, _, err := daemon.NewLogger(cfg, os.Stderr)
-	return log, err
-}
-
-// runtimeConfig turns the configuration into a luart.Config and builds
-// the msys.* libraries it uses; the caller closes the returned set.
-func runtimeConfig(c *cli.Context, log *slog.Logger) (luart.Config, *modules.Set, error) {
-	cfg, err := loadConfig(c)
 	if err != nil {
-		return luart.Config{}, nil, err
+		return offline{}, err
 	}
-	if len(cfg.Scripts) == 0 {
-		return luart.Config{}, nil, cli.Exit("no policy script: give --script FILE or a config file with [[script]] entries", 2)
-	}
-	if cfg.UnsafeLua {
-		log.Warn("unsafe_lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
-	}
-	set, err := modules.Build(daemon.ModulesConfig(cfg, log))
+	set, libs, err := daemon.BuildLibraries(cfg, log)
 	if err != nil {
-		return luart.Config{}, nil, err
+		return offline{}, err
 	}
-	return daemon.RuntimeConfig(cfg, daemon.Libraries(set), nil, log), set, nil
-}
-
-// engineConfig turns the configuration into a policy.Config.
-func engineConfig(c *cli.Context, log *slog.Logger) (policy.Config, error) {
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return policy.Config{}, err
-	}
-	return daemon.EngineConfig(cfg, log)
+	rt := daemon.RuntimeConfig(cfg, libs, nil, log)
+	rt.PoolSize = 1
+	return offline{cfg: cfg, log: log, rt: rt, mods: set}, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/policy"
@@ -39,17 +40,16 @@ func testCommand() *cli.Command {
 }
 
 func runTest(c *cli.Context) error {
-	log, err := newLogger(c)
+	off, err := offlineRuntime(c)
 	if err != nil {
 		return err
 	}
-	rcfg, mods, err := runtimeConfig(c, log)
-	if err != nil {
-		return err
+	defer off.mods.Close()
+	if len(off.cfg.Scripts) == 0 {
+		return cli.Exit("no policy script: give --script FILE or a config file with [[script]] entries", 2)
 	}
-	defer mods.Close()
-	rcfg.PoolSize = 1
-	ecfg, err := engineConfig(c, log)
+	log, mods := off.log, off.mods
+	ecfg, err := daemon.EngineConfig(off.cfg, log)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func runTest(c *cli.Context) error {
 		}
 		tx.Macros[k] = v
 	}
-	rt, err := luart.New(rcfg)
+	rt, err := luart.New(off.rt)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
