@@ -69,13 +69,12 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 		warnings = append(warnings, "log_level changed; it takes effect at the next restart")
 		next.LogLevel = old.LogLevel
 	}
-	rt, err := luart.New(RuntimeConfig(next, d.libs, d.brake, d.log))
+	ecfg, err := EngineConfig(next, d.log)
 	if err != nil {
 		return ReloadResult{}, err
 	}
-	ecfg, err := EngineConfig(next, d.log)
+	rt, err := luart.New(RuntimeConfig(next, d.libs, d.brake, d.log))
 	if err != nil {
-		rt.Close()
 		return ReloadResult{}, err
 	}
 	opts := policy.GenerationOptions{DryRun: ecfg.DryRun, DryRunScripts: ecfg.DryRunScripts,
@@ -107,7 +106,6 @@ func reloadable(old, cfg Config) (Config, []string) {
 	next.UnsafeLua = cfg.UnsafeLua
 	next.OnError = cfg.OnError
 	next.RelayNetworks = cfg.RelayNetworks
-	next.Watch = old.Watch
 	next.LogLevel = cfg.LogLevel
 	var warnings []string
 	check := func(name string, changed bool) {
