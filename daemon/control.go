@@ -30,14 +30,11 @@ func (d *Daemon) openControl(path string) error {
 	if path == "" || path == "none" {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		if path == DefaultControlSocket && errors.Is(err, fs.ErrPermission) {
-			d.log.Warn("no control socket: `luamilter reload` won't work, SIGHUP will", "path", path, "err", err)
-			return nil
-		}
-		return fmt.Errorf("control socket: %w", err)
+	var ln net.Listener
+	err := os.MkdirAll(filepath.Dir(path), 0o750)
+	if err == nil {
+		ln, err = milter.Listen("unix:"+path, milter.SocketOptions{Mode: 0o600})
 	}
-	ln, err := milter.Listen("unix:"+path, milter.SocketOptions{Mode: 0o600})
 	if err != nil {
 		if path == DefaultControlSocket && errors.Is(err, fs.ErrPermission) {
 			d.log.Warn("no control socket: `luamilter reload` won't work, SIGHUP will", "path", path, "err", err)
