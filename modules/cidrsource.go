@@ -3,7 +3,6 @@ package modules
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/luamilter/luamilter/modules/cidr"
@@ -44,7 +43,7 @@ func (s *dbSource) Load(ctx context.Context) ([]cidr.Entry, error) {
 		text := strings.TrimSpace(fmt.Sprint(row[cidrCol]))
 		exclude := strings.HasPrefix(text, "!")
 		text = strings.TrimPrefix(text, "!")
-		p, err := parsePrefix(text)
+		prefixes, err := cidr.ParseSpec(text)
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", i+1, err)
 		}
@@ -52,21 +51,11 @@ func (s *dbSource) Load(ctx context.Context) ([]cidr.Entry, error) {
 		if valueCol >= 0 && row[valueCol] != nil {
 			value = fmt.Sprint(row[valueCol])
 		}
-		out = append(out, cidr.Entry{Prefix: p, Value: value, Exclude: exclude})
+		for _, p := range prefixes {
+			out = append(out, cidr.Entry{Prefix: p, Value: value, Exclude: exclude})
+		}
 	}
 	return out, nil
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func column(cols []string, want, def string) int {

@@ -78,7 +78,7 @@ func (p *parser) line(out []Entry, s string) ([]Entry, error) {
 		s = strings.TrimSpace(s[1:])
 	}
 	spec, rest := splitAddr(s)
-	prefixes, err := parseSpec(spec)
+	prefixes, err := ParseSpec(spec)
 	if err != nil {
 		return out, err
 	}
@@ -135,9 +135,11 @@ func splitAddr(s string) (spec, rest string) {
 	return spec, rest
 }
 
-// parseSpec parses an address, a prefix, rbldnsd's shortened IPv4 forms
-// ("10/8", "192.168" for 192.168.0.0/16) or an IPv4 range "a-b".
-func parseSpec(s string) ([]netip.Prefix, error) {
+// ParseSpec parses the address part of a table entry: an address, a
+// prefix, rbldnsd's shortened IPv4 forms ("10/8", "192.168" for
+// 192.168.0.0/16) or an IPv4 range "a-b". Sources other than files use it
+// so that every table accepts the same entries.
+func ParseSpec(s string) ([]netip.Prefix, error) {
 	if lo, hi, ok := strings.Cut(s, "-"); ok {
 		return parseRange(lo, hi)
 	}
