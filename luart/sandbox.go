@@ -71,26 +71,13 @@ func (st *State) openLibraries() error {
 	return nil
 }
 
-// installCompat adds the Lua 5.0 names Momentum's thrLua keeps enabled.
+// installCompat makes getmetatable, setmetatable and setfenv behave as
+// Lua 5.1's do. The Lua 5.0 names thrLua keeps (string.gfind, math.mod,
+// table.getn) come with lpattern and lstd.
 func (st *State) installCompat() {
 	L := st.L
 	g := L.G.Global
-	str := g.RawGetString("string").(*lua.LTable)
-	if str.RawGetString("gfind") == lua.LNil {
-		str.RawSetString("gfind", str.RawGetString("gmatch"))
-	}
-	math := g.RawGetString("math").(*lua.LTable)
-	if math.RawGetString("mod") == lua.LNil {
-		math.RawSetString("mod", math.RawGetString("fmod"))
-	}
-	tbl := g.RawGetString("table").(*lua.LTable)
-	if tbl.RawGetString("getn") == lua.LNil {
-		tbl.RawSetString("getn", L.NewFunction(func(L *lua.LState) int {
-			L.Push(lua.LNumber(L.CheckTable(1).Len()))
-			return 1
-		}))
-	}
-	// getmetatable/setmetatable honour __metatable as in Lua 5.1.
+	// getmetatable/setmetatable honour __metatable.
 	g.RawSetString("getmetatable", L.NewFunction(func(L *lua.LState) int {
 		mt := L.GetMetatable(L.CheckAny(1))
 		if t, ok := mt.(*lua.LTable); ok {
