@@ -48,13 +48,12 @@ func runTest(c *cli.Context) error {
 	if len(off.cfg.Scripts) == 0 {
 		return cli.Exit("no policy script: give --script FILE or a config file with [[script]] entries", 2)
 	}
-	log, mods := off.log, off.mods
-	ecfg, err := daemon.EngineConfig(off.cfg, log)
+	ecfg, err := daemon.EngineConfig(off.cfg, off.log)
 	if err != nil {
 		return err
 	}
-	ecfg.Accounting = mods.Audit
-	ecfg.Regex = mods.PCRE
+	ecfg.Accounting = off.mods.Audit
+	ecfg.Regex = off.mods.PCRE
 	msg, err := readMessage(c)
 	if err != nil {
 		return err
@@ -83,7 +82,7 @@ func runTest(c *cli.Context) error {
 	if c.String("negotiate") == "all" {
 		needs = func() milter.Needs { return milter.Needs{All: true} }
 	}
-	trace, err := playOffline(eng, needs, log, tx)
+	trace, err := playOffline(eng, needs, tx)
 	eng.Close(context.Background())
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -99,7 +98,7 @@ func runTest(c *cli.Context) error {
 
 // playOffline starts the real milter server on a private unix socket and
 // plays tx against it with a milter client.
-func playOffline(eng *policy.Engine, needs func() milter.Needs, log interface{}, tx milter.Transaction) (*milter.Trace, error) {
+func playOffline(eng *policy.Engine, needs func() milter.Needs, tx milter.Transaction) (*milter.Trace, error) {
 	dir, err := os.MkdirTemp("", "luamilter-test-")
 	if err != nil {
 		return nil, err
