@@ -99,35 +99,41 @@ func matchMethod(kind string, part bool) lua.LGFunction {
 		s := checkSubject(L, kind+"_match", part, false)
 		pattern := L.CheckString(2)
 		rx := s.regex(L, name)
-		var subjects []string
-		var err error
-		switch kind {
-		case "body":
-			var b string
-			b, err = s.body()
-			subjects = []string{b}
-		case "raw":
-			var r string
-			r, err = s.raw()
-			subjects = []string{r}
-		default:
-			var parts []*mimePart
-			parts, err = s.texts()
-			for _, p := range parts {
-				subjects = append(subjects, p.text())
+		// match pushes the match table and reports whether subj matched.
+		match := func(subj string, err error) bool {
+			var v lua.LValue = lua.LNil
+			if err == nil {
+				v, err = rx.MatchTable(L, subj, pattern)
 			}
-		}
-		if err != nil {
-			L.RaiseError("%s: %s", name, err.Error())
-		}
-		for _, subj := range subjects {
-			v, err := rx.MatchTable(L, subj, pattern)
 			if err != nil {
 				L.RaiseError("%s: %s", name, err.Error())
 			}
-			if v != lua.LNil {
-				L.Push(v)
+			if v == lua.LNil {
+				return false
+			}
+			L.Push(v)
+			return true
+		}
+		switch kind {
+		case "body":
+			if match(s.body()) {
 				return 1
+			}
+		case "raw":
+			if match(s.raw()) {
+				return 1
+			}
+		default:
+			parts, err := s.texts()
+			if err != nil {
+				L.RaiseError("%s: %s", name, err.Error())
+			}
+			// Each part is decoded only when the ones before it did not
+			// match.
+			for _, p := range parts {
+				if match(p.text(), nil) {
+					return 1
+				}
 			}
 		}
 		L.Push(lua.LFalse)
