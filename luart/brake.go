@@ -16,14 +16,16 @@ type Brake struct {
 	active map[int]context.CancelCauseFunc
 	next   int
 	stop   chan struct{}
-	sample []metrics.Sample
 }
+
+// heapMetric is the heap the brake watches: live objects and garbage not
+// yet collected, which is what a runaway script makes grow.
+const heapMetric = "/memory/classes/heap/objects:bytes"
 
 // NewBrake starts a brake that samples the heap every interval.
 // limit is in bytes; 0 disables it.
 func NewBrake(limit uint64, interval time.Duration) *Brake {
-	b := &Brake{limit: limit, active: map[int]context.CancelCauseFunc{}, stop: make(chan struct{}),
-		sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
+	b := &Brake{limit: limit, active: map[int]context.CancelCauseFunc{}, stop: make(chan struct{})}
 	if limit > 0 {
 		go b.run(interval)
 	}
@@ -49,10 +51,9 @@ func (b *Brake) run(interval time.Duration) {
 	}
 }
 
-// HeapBytes is the live heap size in bytes.
+// HeapBytes is the heap held by objects, live or not yet freed, in bytes.
 func (b *Brake) HeapBytes() uint64 {
-	s := make([]metrics.Sample, 1)
-	s[0].Name = b.sample[0].Name
+	s := []metrics.Sample{{Name: heapMetric}}
 	metrics.Read(s)
 	if s[0].Value.Kind() == metrics.KindUint64 {
 		return s[0].Value.Uint64()
