@@ -137,14 +137,9 @@ func (s *state) luaConcat(L *lua.LState) int {
 
 func (s *state) objectNewIndex(L *lua.LState) int {
 	t, k, v := L.CheckTable(1), L.Get(2), L.Get(3)
-	var key string
-	switch k.Type() {
-	case lua.LTString, lua.LTNumber:
-		key = k.String()
-	case lua.LTBool:
-		key = k.String()
-	default:
-		L.RaiseError("json: object keys must be strings, got %s", k.Type().String())
+	key, err := keyString(k)
+	if err != nil {
+		L.RaiseError("%s", err.Error())
 	}
 	t.RawSetString(key, s.assignable(L, v))
 	return 0
