@@ -156,9 +156,14 @@ func (s *state) arrayNewIndex(L *lua.LState) int {
 }
 
 // assignable converts v for storing into a JSON container, raising a Lua
-// error for values JSON can not hold.
+// error for values JSON can not hold. Only a table needs the cycle set,
+// so assigning a scalar (the common case) allocates nothing.
 func (s *state) assignable(L *lua.LState, v lua.LValue) lua.LValue {
-	out, err := s.fromLua(L, v, 0, map[*lua.LTable]bool{})
+	var seen map[*lua.LTable]bool
+	if _, ok := v.(*lua.LTable); ok {
+		seen = map[*lua.LTable]bool{}
+	}
+	out, err := s.fromLua(L, v, 0, seen)
 	if err != nil {
 		L.RaiseError("%s", err.Error())
 	}
