@@ -102,7 +102,7 @@ func EngineConfig(cfg Config, log *slog.Logger) (policy.Config, error) {
 	if err != nil {
 		return policy.Config{}, err
 	}
-	nets, err := ParseNetworks(cfg.RelayNetworks)
+	nets, err := parseNetworks(cfg.RelayNetworks)
 	if err != nil {
 		return policy.Config{}, err
 	}
@@ -110,8 +110,8 @@ func EngineConfig(cfg Config, log *slog.Logger) (policy.Config, error) {
 		DryRun: cfg.DryRun, DryRunScripts: cfg.dryRunScripts()}, nil
 }
 
-// ParseNetworks reads CIDRs; a bare address is a single host.
-func ParseNetworks(specs []string) ([]*net.IPNet, error) {
+// parseNetworks reads CIDRs; a bare address is a single host.
+func parseNetworks(specs []string) ([]*net.IPNet, error) {
 	var out []*net.IPNet
 	for _, s := range specs {
 		if !strings.Contains(s, "/") {
@@ -130,8 +130,8 @@ func ParseNetworks(specs []string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
-// SocketOptions are the unix milter socket's mode and owner.
-func SocketOptions(cfg Config) (milter.SocketOptions, error) {
+// socketOptions are the unix milter socket's mode and owner.
+func socketOptions(cfg Config) (milter.SocketOptions, error) {
 	opts := milter.SocketOptions{Owner: cfg.SocketOwner}
 	if m := cfg.SocketMode; m != "" {
 		mode, err := strconv.ParseUint(m, 8, 32)

@@ -126,7 +126,7 @@ func (d *Daemon) closeLibs() {
 // listener and starts serving. On error everything opened is closed.
 func (d *Daemon) Start() error {
 	cfg := d.Config()
-	sockOpts, err := SocketOptions(cfg)
+	sockOpts, err := socketOptions(cfg)
 	if err != nil {
 		return err
 	}
@@ -217,18 +217,6 @@ func (d *Daemon) Config() Config {
 // Generation is the number of the script generation new sessions get.
 func (d *Daemon) Generation() uint64 { return d.eng.Generation() }
 
-// Server is the milter server, for session counts.
-func (d *Daemon) Server() *milter.Server { return d.srv }
-
-// Addrs returns the milter listeners' addresses, in Config.Listen order.
-func (d *Daemon) Addrs() []net.Addr {
-	out := make([]net.Addr, len(d.listeners))
-	for i, ln := range d.listeners {
-		out[i] = ln.Addr()
-	}
-	return out
-}
-
 // MetricsAddr is the metrics listener's address, or nil when off.
 func (d *Daemon) MetricsAddr() net.Addr {
 	if d.httpLn == nil {
@@ -236,9 +224,6 @@ func (d *Daemon) MetricsAddr() net.Addr {
 	}
 	return d.httpLn.Addr()
 }
-
-// Errors reports fatal serving errors (a listener that failed).
-func (d *Daemon) Errors() <-chan error { return d.serveErr }
 
 // ErrForced is returned by Run when a second stop signal cut the
 // graceful shutdown short.
