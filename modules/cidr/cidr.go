@@ -211,11 +211,17 @@ func (l *Library) Query(name string, addr netip.Addr) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
+	v, ok := n.query(addr)
+	return v, ok, nil
+}
+
+// query looks addr up in n's current data.
+func (n *named) query(addr netip.Addr) (string, bool) {
 	v, ok := n.cur.Load().lookup(addr)
 	if ok && n.def.Interpolate {
 		v = interpolate(v, addr)
 	}
-	return v, ok, nil
+	return v, ok
 }
 
 // Len returns the number of entries loaded into table name.

@@ -88,7 +88,7 @@ func (l *Library) luaQuery(L *lua.LState) int {
 		L.RaiseError("msys.cidr.query: %v", err)
 	}
 	if addr.IsValid() {
-		if v, ok, _ := l.Query(name, addr); ok {
+		if v, ok := n.query(addr); ok {
 			L.Push(lua.LString(v))
 			return 1
 		}
@@ -117,10 +117,11 @@ func parseQueryAddr(s string) (netip.Addr, bool) {
 // error when the source cannot be read (the old data stays in use).
 func (l *Library) luaReload(L *lua.LState) int {
 	name := stringArg(L, "reload", 1, "name")
-	if _, err := l.get(name); err != nil {
+	n, err := l.get(name)
+	if err != nil {
 		L.RaiseError("msys.cidr.reload: %v", err)
 	}
-	if err := l.Reload(luactx.Of(L), name); err != nil {
+	if err := l.load(luactx.Of(L), name, n); err != nil {
 		L.Push(lua.LFalse)
 		L.Push(lua.LString(err.Error()))
 		return 2
