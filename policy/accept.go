@@ -95,7 +95,7 @@ type coreLibrary struct{ macros *macroExpander }
 // CoreLibrary returns the luart.Library that adds the msys.core functions
 // working on luamilter's objects (accept_construct_get_message_construct,
 // ec_sockaddr_family, ec_message_new) and msys.expandMacro.
-func CoreLibrary() luart.Library { return coreLibrary{macros: &macroExpander{}} }
+func CoreLibrary() luart.Library { return coreLibrary{macros: newMacroExpander()} }
 
 func (coreLibrary) Name() string { return "msys.core" }
 

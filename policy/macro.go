@@ -7,11 +7,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/internal/lru"
 	"github.com/luamilter/luamilter/luart"
 )
 
@@ -34,9 +34,20 @@ import (
 //
 // A bare SPF letter (%{i}) is taken as spfv1. rfc2822 expansions end with
 // CRLF and are empty before the message content has arrived (before
-// validate_data). Unknown macros expand to "" and are logged once per name.
+// validate_data). Unknown macros expand to "" and are logged once per name
+// (a name evicted from the bounded record of logged ones is logged again).
 type macroExpander struct {
-	warned sync.Map // macro name → struct{}
+	// warned holds the unknown macro names already logged. It is bounded:
+	// scripts expand text that comes from mail, so the names are not.
+	warned *lru.Cache[string, struct{}]
+}
+
+// warnedNames bounds macroExpander.warned; a name dropped from it is
+// logged again the next time it is seen.
+const warnedNames = 1024
+
+func newMacroExpander() *macroExpander {
+	return &macroExpander{warned: lru.New[string, struct{}](warnedNames)}
 }
 
 // function returns msys.expandMacro for one state; log is used outside
@@ -119,7 +130,8 @@ func (x *macroExpander) one(s *session, macro string, log *slog.Logger) string {
 }
 
 func (x *macroExpander) unknown(s *session, macro string, log *slog.Logger) string {
-	if _, seen := x.warned.LoadOrStore(macro, struct{}{}); !seen {
+	if _, seen := x.warned.Get(macro); !seen {
+		x.warned.Put(macro, struct{}{})
 		if s != nil {
 			log = s.log
 		}
