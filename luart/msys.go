@@ -44,7 +44,10 @@ func (st *State) openMsys() error {
 		L.Push(lua.LNumber(time.Now().Unix()))
 		return 1
 	}))
-	core.RawSetString("string_new", L.NewFunction(newECString))
+	core.RawSetString("string_new", L.NewFunction(func(L *lua.LState) int {
+		L.Push(st.NewECString(""))
+		return 1
+	}))
 	msys.RawSetString("core", core)
 	env := &Env{Log: st.rt.log, Setting: st.rt.cfg.Setting}
 	if env.Setting == nil {
@@ -227,18 +230,13 @@ func (st *State) findScript(name string) (string, bool) {
 	return "", false
 }
 
-// newECString implements msys.core.string_new(): a mutable string object
-// used as an out-parameter (get_envelope2) and hook buffer.
-func newECString(L *lua.LState) int {
-	L.Push(NewECString(L, ""))
-	return 1
-}
-
-// NewECString makes an ec_string object holding s.
-func NewECString(L *lua.LState, s string) *lua.LUserData {
-	ud := L.NewUserData()
+// NewECString makes an ec_string object holding s: the mutable string
+// msys.core.string_new() returns, used as an out-parameter
+// (get_envelope2) and hook buffer.
+func (st *State) NewECString(s string) *lua.LUserData {
+	ud := st.L.NewUserData()
 	ud.Value = &ECString{Value: s}
-	ud.Metatable = ecStringMeta(L)
+	ud.Metatable = st.Meta("ec_string", ecStringMeta)
 	return ud
 }
 
@@ -246,9 +244,6 @@ func NewECString(L *lua.LState, s string) *lua.LUserData {
 type ECString struct{ Value string }
 
 func ecStringMeta(L *lua.LState) *lua.LTable {
-	if mt, ok := L.GetField(L.Get(lua.RegistryIndex), "luamilter.ec_string").(*lua.LTable); ok {
-		return mt
-	}
 	mt := L.NewTable()
 	get := func(L *lua.LState) *ECString {
 		ud := L.CheckUserData(1)
@@ -266,11 +261,12 @@ func ecStringMeta(L *lua.LState) *lua.LTable {
 	mt.RawSetString("__name", lua.LString("ec_string"))
 	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 		s := get(L)
-		if L.CheckString(2) == "buffer" {
+		key := L.CheckString(2)
+		if key == "buffer" {
 			L.Push(lua.LString(s.Value))
 			return 1
 		}
-		L.Push(methods.RawGetString(L.CheckString(2)))
+		L.Push(methods.RawGetString(key))
 		return 1
 	}))
 	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
@@ -281,7 +277,6 @@ func ecStringMeta(L *lua.LState) *lua.LTable {
 		L.Push(lua.LNumber(len(get(L).Value)))
 		return 1
 	}))
-	L.SetField(L.Get(lua.RegistryIndex), "luamilter.ec_string", mt)
 	return mt
 }
 
