@@ -99,8 +99,9 @@ func (a *Audit) record(ctx context.Context, kind string, ip net.IP) error {
 		return fmt.Errorf("audit %s: %w", kind, err)
 	}
 	for _, name := range a.order {
+		series, w := "audit:"+kind+":"+name, a.monitors[name]
 		for _, k := range keys {
-			if err := a.st.AddWindowed(ctx, "audit:"+kind+":"+name, k, 1, a.monitors[name]); err != nil {
+			if err := a.st.AddWindowed(ctx, series, k, 1, w); err != nil {
 				return fmt.Errorf("audit %s: %w", kind, err)
 			}
 		}

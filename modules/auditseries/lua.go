@@ -113,12 +113,13 @@ func (l *Library) luaAdd(L *lua.LState) int {
 	// add returns nothing). Comparing it with a limit holds exactly even
 	// when several sidecars share one Redis.
 	var total int64
+	ctx, name := luactx.Of(L), s.storeName()
 	for i, k := range l.storeKeys(L, "add", s, keyArg(L, opt), true) {
 		var err error
 		if i == 0 {
-			total, err = l.st.AddAndCount(luactx.Of(L), s.storeName(), k, count, s.win, 0, 0)
+			total, err = l.st.AddAndCount(ctx, name, k, count, s.win, 0, 0)
 		} else {
-			err = l.st.AddWindowed(luactx.Of(L), s.storeName(), k, count, s.win)
+			err = l.st.AddWindowed(ctx, name, k, count, s.win)
 		}
 		if err != nil {
 			l.check(L, err)
