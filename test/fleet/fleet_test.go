@@ -3,7 +3,6 @@
 package fleet
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luamilter/luamilter/internal/logbuf"
+	"github.com/luamilter/luamilter/internal/poll"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/modules/store/storetest"
 )
@@ -63,7 +64,7 @@ func freePort(t *testing.T) string {
 func startDaemon(t *testing.T, bin, script, redisAddr, failMode string) string {
 	t.Helper()
 	addr := freePort(t)
-	var logs bytes.Buffer
+	var logs logbuf.Buffer
 	cmd := exec.Command(bin, "serve", "--listen", "inet:"+addr, "--script", script, "--control-socket", "none",
 		"--store", "redis", "--redis", redisAddr, "--store-fail", failMode)
 	cmd.Stderr = &logs
@@ -77,15 +78,15 @@ func startDaemon(t *testing.T, bin, script, redisAddr, failMode string) string {
 			t.Logf("daemon %s (store-fail %s) log:\n%s", addr, failMode, logs.String())
 		}
 	})
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
+	// On failure the cleanup above logs what the daemon wrote.
+	poll.Until(t, 5*time.Second, "daemon on "+addr+" to start", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
 			c.Close()
-			return addr
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("daemon on %s did not start:\n%s", addr, logs.String())
-	return ""
+		return err == nil
+	})
+	return addr
 }
 
 // TestRateLimitHoldsAcrossDaemons sends 3×limit messages from one sender
