@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,10 +156,8 @@ func lookupKey(cidr string, peer net.IP) (string, error) {
 	if ad.isV6() {
 		masks = defaultMasks6
 	}
-	for _, m := range masks {
-		if m == ad.mask {
-			return ad.prefix(m), nil
-		}
+	if slices.Contains(masks, ad.mask) {
+		return ad.prefix(ad.mask), nil
 	}
 	return "", fmt.Errorf("cidr %q: mask /%d is not tracked (tracked: %v)", cidr, ad.mask, masks)
 }

@@ -1,6 +1,7 @@
 package auditseries
 
 import (
+	"slices"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -65,7 +66,7 @@ func (l *Library) storeKeys(L *lua.LState, fn string, s *series, key lua.LValue,
 		return nil
 	}
 	if !add {
-		if !s.tracks(a.mask) {
+		if !slices.Contains(s.masks, a.mask) {
 			L.RaiseError("%s.%s: series %s does not track /%d (tracked: %v; see define's masks option)", libName, fn, s.name, a.mask, s.masks)
 		}
 		return []string{a.prefix(a.mask)}

@@ -124,16 +124,6 @@ func (l *Library) lookup(name string) (*series, error) {
 // storeName keeps script series apart from the milter's own audit series.
 func (s *series) storeName() string { return "as:" + s.name }
 
-// tracks reports whether s keeps a total for prefix length m.
-func (s *series) tracks(m int) bool {
-	for _, x := range s.masks {
-		if x == m {
-			return true
-		}
-	}
-	return false
-}
-
 // resolve turns a key string into the address of a CIDR series. ok is
 // false, with no error, when the key is the connected peer and its address
 // family is not the series'.
