@@ -18,11 +18,7 @@ var errLimit = errors.New("memory limit exceeded")
 
 // Call runs fn with args under the runtime's deadline, the memory brake
 // and panic isolation. It is the only way luamilter calls into Lua.
-func (st *State) Call(ctx context.Context, info *CallInfo, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
-	return st.call(ctx, info, fn, args...)
-}
-
-func (st *State) call(parent context.Context, info *CallInfo, fn *lua.LFunction, args ...lua.LValue) (ret []lua.LValue, err error) {
+func (st *State) Call(parent context.Context, info *CallInfo, fn *lua.LFunction, args ...lua.LValue) (ret []lua.LValue, err error) {
 	if st.broken {
 		return nil, &ScriptError{Kind: KindPanic, Module: info.Module, Callout: info.Callout, Msg: "state was discarded after a panic"}
 	}
@@ -145,7 +141,7 @@ func isLimitMessage(msg string) bool {
 
 // aborted reports whether the current call must unwind even through a
 // script's pcall: deadline, memory brake, or a resource limit.
-func (st *State) aborted(L *lua.LState, errObj lua.LValue) bool {
+func aborted(L *lua.LState, errObj lua.LValue) bool {
 	if ctx := L.Context(); ctx != nil && ctx.Err() != nil {
 		return true
 	}
@@ -155,7 +151,7 @@ func (st *State) aborted(L *lua.LState, errObj lua.LValue) bool {
 	return false
 }
 
-// handler is the Go message handler used for every protected call. Using
+// passError is the Go message handler used for every protected call. Using
 // a Go function keeps gopher-lua from building a Lua traceback, which for
 // a runaway tail call costs seconds and gigabytes.
 func passError(L *lua.LState) int {

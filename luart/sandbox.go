@@ -152,7 +152,7 @@ func (st *State) protectedCall(L *lua.LState, nargs, nret int) (lua.LValue, bool
 		return nil, false
 	}
 	obj := errObject(err)
-	if st.aborted(L, obj) {
+	if aborted(L, obj) {
 		L.Error(obj, 0)
 	}
 	return obj, true

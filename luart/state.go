@@ -59,7 +59,7 @@ func (rt *Runtime) newState() (*State, error) {
 	for _, s := range rt.scripts {
 		st.loading = s.Path
 		fn := L.NewFunctionFromProto(s.proto)
-		_, err := st.call(context.Background(), &CallInfo{Module: s.Path, Callout: "load"}, fn)
+		_, err := st.Call(context.Background(), &CallInfo{Module: s.Path, Callout: "load"}, fn)
 		if err != nil {
 			L.Close()
 			return nil, fmt.Errorf("load %s: %w", s.Path, err)
