@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -100,7 +99,7 @@ func startDaemon(t *testing.T, config string, files map[string]string) *testEnv 
 	}
 	level := &slog.LevelVar{}
 	level.Set(slog.LevelDebug)
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs), &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: level}))
 	d, err := New(cfg, Options{Log: log, Load: load, ConfigFile: e.cfgTOM, Level: level})
 	if err != nil {
 		t.Fatalf("New: %v", err)
