@@ -78,11 +78,10 @@ type message struct {
 	fromArgs string
 	newFrom  *rcpt // set by msg:mailfrom(addr)
 
-	rcpts     []rcpt          // accepted by RCPT, in order
-	added     []rcpt          // added by scripts
-	removed   map[string]bool // removed by scripts (lower-case address)
-	current   string          // recipient being validated
-	rcptFinal bool            // DATA seen: the list is final
+	rcpts   []rcpt          // accepted by RCPT, in order
+	added   []rcpt          // added by scripts
+	removed map[string]bool // removed by scripts (lower-case address)
+	current string          // recipient being validated
 
 	phase        string // callout running, for phase rules
 	content      bool   // headers and body are here (end of message)

@@ -162,9 +162,6 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 func (s *session) Data(ctx context.Context, m milter.Macros) milter.Verdict {
 	s.macro = m
 	s.setQueueID(m)
-	if s.msg != nil {
-		s.msg.rcptFinal = true
-	}
 	s.beginPhase()
 	return s.phase(ctx, "validate_rcptto_list_final", lua.LNil, s.objs.vctx)
 }
