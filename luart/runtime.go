@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,7 +119,7 @@ func New(cfg Config) (*Runtime, error) {
 		}
 		rt.scripts = append(rt.scripts, s)
 		dir := filepath.Dir(path)
-		if !contains(rt.cfg.ScriptDirs, dir) {
+		if !slices.Contains(rt.cfg.ScriptDirs, dir) {
 			rt.cfg.ScriptDirs = append(rt.cfg.ScriptDirs, dir)
 		}
 	}
@@ -208,15 +209,6 @@ func syntaxError(name string, src []byte, err error) error {
 }
 
 func collapseSpaces(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Defines reports whether any loaded module defines the named callout.
 func (rt *Runtime) Defines(callout string) bool { return rt.callout[callout] }
