@@ -153,7 +153,7 @@ func (st *State) require(L *lua.LState) int {
 	name := L.CheckString(1)
 	loaded := st.loaded()
 	if v := L.GetField(loaded, name); v != lua.LNil {
-		if lib, ok := st.lazy[name]; ok && lib.Name() == name && !strings.HasPrefix(name, "msys.") {
+		if _, ok := st.lazy[name]; ok && !strings.HasPrefix(name, "msys.") {
 			L.SetGlobal(name, v) // the global may have been undone after a session
 		}
 		L.Push(v)
