@@ -15,8 +15,8 @@ func TestReloadCommand(t *testing.T) {
 	bin := binary(t)
 	p := startProcCtl(t, 0, "5s", "{{dir}}/control.sock")
 	ctl := filepath.Join(p.dir, "control.sock")
-	run := func(args ...string) (string, int) {
-		out, err := exec.Command(bin, append(args, "--control-socket", ctl)...).CombinedOutput()
+	runAt := func(sock, cmd string) (string, int) {
+		out, err := exec.Command(bin, cmd, "--control-socket", sock).CombinedOutput()
 		if ee, ok := err.(*exec.ExitError); ok {
 			return string(out), ee.ExitCode()
 		} else if err != nil {
@@ -24,6 +24,7 @@ func TestReloadCommand(t *testing.T) {
 		}
 		return string(out), 0
 	}
+	run := func(cmd string) (string, int) { return runAt(ctl, cmd) }
 	steps := []struct {
 		name     string
 		do       func() (string, int)
@@ -44,14 +45,7 @@ func TestReloadCommand(t *testing.T) {
 			return run("reload")
 		}, 1, "reload failed, generation 3 stays in use"},
 		{"still serving the old scripts", func() (string, int) { return run("status") }, 0, "generation 3, modules sleepy"},
-		{"no daemon", func() (string, int) {
-			out, err := exec.Command(bin, "reload", "--control-socket", filepath.Join(p.dir, "nope.sock")).CombinedOutput()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			}
-			return string(out), code
-		}, 1, "is luamilter serve running"},
+		{"no daemon", func() (string, int) { return runAt(filepath.Join(p.dir, "nope.sock"), "reload") }, 1, "is luamilter serve running"},
 	}
 	for _, s := range steps {
 		out, code := s.do()
