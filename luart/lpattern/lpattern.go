@@ -142,7 +142,7 @@ const specials = "^$*+?.([%-"
 // the pattern has no special characters, pattern is a literal substring.
 func Find(s, pattern string, init int, plain bool, lim Limits) (start, end int, caps []Capture, err error) {
 	off := startOffset(init, len(s))
-	if plain || !hasSpecials(cutNUL(pattern)) {
+	if plain || !strings.ContainsAny(cutNUL(pattern), specials) {
 		i := indexFrom(s, pattern, off)
 		if i < 0 {
 			return 0, 0, nil, nil
@@ -181,17 +181,6 @@ func Match(s, pattern string, init int, lim Limits) (caps []Capture, ok bool, er
 		return nil, false, err
 	}
 	return caps, true, nil
-}
-
-func hasSpecials(p string) bool {
-	for i := 0; i < len(p); i++ {
-		for j := 0; j < len(specials); j++ {
-			if p[i] == specials[j] {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // indexFrom is lmemfind: the first occurrence of sub in s at or after off.
