@@ -57,6 +57,9 @@ type Config struct {
 	Now func() time.Time
 }
 
+// defaultWarnEvery is Config.WarnEvery when left zero.
+const defaultWarnEvery = time.Minute
+
 func (c Config) withDefaults() (Config, error) {
 	if c.Backend == "" {
 		c.Backend = BackendMemory
@@ -86,7 +89,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxSeries = 4096
 	}
 	if c.WarnEvery <= 0 {
-		c.WarnEvery = time.Minute
+		c.WarnEvery = defaultWarnEvery
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -16,12 +16,17 @@ type Shared struct {
 	warn     *limiter
 }
 
-// NewShared wraps s; failOpen selects FailOpen, otherwise FailClosed.
+// NewShared wraps s; failOpen selects FailOpen, otherwise FailClosed. The
+// fail-open warning is logged at most once a minute, Config's default.
 func NewShared(s Store, failOpen bool, log *slog.Logger) *Shared {
+	return newShared(s, failOpen, log, defaultWarnEvery)
+}
+
+func newShared(s Store, failOpen bool, log *slog.Logger, warnEvery time.Duration) *Shared {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Shared{Store: s, failOpen: failOpen, log: log, warn: newLimiter(time.Minute)}
+	return &Shared{Store: s, failOpen: failOpen, log: log, warn: newLimiter(warnEvery)}
 }
 
 // FailOpen reports whether an unreachable store is treated as empty.

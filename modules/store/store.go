@@ -120,9 +120,6 @@ func IsUnavailable(err error) bool {
 
 // New builds the Store cfg names, wrapped with its fail-mode rule.
 func New(cfg Config, log *slog.Logger) (*Shared, error) {
-	if log == nil {
-		log = slog.Default()
-	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -137,5 +134,5 @@ func New(cfg Config, log *slog.Logger) (*Shared, error) {
 			return nil, err
 		}
 	}
-	return &Shared{Store: s, failOpen: cfg.FailMode == FailOpen, log: log, warn: newLimiter(cfg.WarnEvery)}, nil
+	return newShared(s, cfg.FailMode == FailOpen, log, cfg.WarnEvery), nil
 }
