@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	gomilter "github.com/d--j/go-milter"
 
@@ -53,8 +52,7 @@ func BenchmarkReferencePolicy(b *testing.B) {
 					b.Fatal(err)
 				}
 				srv := milttest.Start(b, milttest.Options{NegotiateAll: mode.all, SpoolThreshold: 1 << 20}, string(src))
-				client := gomilter.NewClient("unix", srv.Socket, gomilter.WithReadTimeout(10*time.Second), gomilter.WithWriteTimeout(10*time.Second))
-				sess, err := client.Session(gomilter.NewMacroBag())
+				sess, err := srv.Client().Session(gomilter.NewMacroBag())
 				if err != nil {
 					b.Fatal(err)
 				}
