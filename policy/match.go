@@ -220,7 +220,10 @@ func (p *mimePart) headerBlock() string {
 	}
 	var b strings.Builder
 	for _, h := range p.headers {
-		b.WriteString(h.name + ":" + crlf(h.value) + "\r\n")
+		b.WriteString(h.name)
+		b.WriteByte(':')
+		b.WriteString(crlf(h.value))
+		b.WriteString("\r\n")
 	}
 	b.WriteString("\r\n")
 	return b.String()

@@ -355,7 +355,8 @@ func (p *mimePart) writePart(w io.Writer) error {
 
 // crlf turns bare LF line ends into CRLF.
 func crlf(s string) string {
-	if !strings.Contains(s, "\n") {
+	// Received folded values already end their lines in CRLF.
+	if strings.Count(s, "\n") == strings.Count(s, "\r\n") {
 		return s
 	}
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
