@@ -31,8 +31,10 @@ func newPool(rt *Runtime, size int) *pool {
 	return p
 }
 
+// warm builds n States in the background; it stops early when the pool
+// is closed, as a replaced generation's States would only be thrown away.
 func (p *pool) warm(n int) {
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && !p.isClosed(); i++ {
 		st, err := p.rt.newState()
 		if err != nil {
 			p.rt.log.Error("warm up Lua state", "err", err)
@@ -94,6 +96,12 @@ func (p *pool) put(st *State) {
 	default:
 		st.Close()
 	}
+}
+
+func (p *pool) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }
 
 func (p *pool) close() {
