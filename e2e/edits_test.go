@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/textproto"
 	"regexp"
 	"strings"
 	"testing"
@@ -102,21 +103,10 @@ func deliverOne(t *testing.T, m *mta, from string, rcpts []string, msg string) r
 
 func checkHeader(t *testing.T, d *delivery, name string, want []string) {
 	t.Helper()
-	got := d.Header[textprotoKey(name)]
+	got := d.Header[textproto.CanonicalMIMEHeaderKey(name)]
 	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("header %s = %q, want %q\nmessage:\n%s", name, got, want, d.Raw)
 	}
-}
-
-// textprotoKey canonicalises a header name the way net/mail stores it.
-func textprotoKey(name string) string {
-	parts := strings.Split(strings.ToLower(name), "-")
-	for i, p := range parts {
-		if p != "" {
-			parts[i] = strings.ToUpper(p[:1]) + p[1:]
-		}
-	}
-	return strings.Join(parts, "-")
 }
 
 // lf normalises line ends; the sinks store messages with LF.
