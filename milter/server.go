@@ -139,6 +139,11 @@ func (s *Server) acquire() bool {
 	if s.slots == nil {
 		return true
 	}
+	select { // a free slot needs no timer
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
 	t := time.NewTimer(s.cfg.SessionWait)
 	defer t.Stop()
 	select {
