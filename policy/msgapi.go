@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -545,11 +546,7 @@ func msgNotExpressible(method string) lua.LGFunction {
 	return func(L *lua.LState) int {
 		m := checkMessage(L, method, false)
 		phases := notExpressiblePhases[method]
-		ok := false
-		for _, p := range phases {
-			ok = ok || m.s.info.Callout == p
-		}
-		if !ok {
+		if !slices.Contains(phases, m.s.info.Callout) {
 			L.RaiseError("msg:%s is not available in %s (only in %s)", method, m.s.info.Callout, strings.Join(phases, ", "))
 		}
 		m.s.modLog(m.s.info.Module).Warn("msg:"+method+" has no milter equivalent; ignored", "callout", m.s.info.Callout)
