@@ -180,13 +180,9 @@ func (imp *MomentumImport) TOML(from string) string {
 		if !s.Found {
 			b.WriteString("# NOT FOUND: fix the path\n")
 		}
-		enc := map[string]string{"path": s.Path}
-		var kv bytes.Buffer
-		toml.NewEncoder(&kv).Encode(enc)
-		b.Write(kv.Bytes())
-		if !bytes.HasSuffix(kv.Bytes(), []byte("\n")) {
-			b.WriteByte('\n')
-		}
+		// The encoder quotes the path as TOML needs and ends the line;
+		// a map of strings always encodes.
+		toml.NewEncoder(&b).Encode(map[string]string{"path": s.Path})
 	}
 	return b.String()
 }
