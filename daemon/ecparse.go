@@ -41,11 +41,7 @@ func parseECFile(path string, depth int) ([]*ecNode, error) {
 		return nil, err
 	}
 	p := &ecParser{file: path, toks: toks, depth: depth}
-	nodes, err := p.items(false)
-	if err != nil {
-		return nil, err
-	}
-	return nodes, nil
+	return p.items(false)
 }
 
 func ecLex(file, src string) ([]ecToken, error) {
