@@ -191,11 +191,8 @@ func (b binding) gsub(L *lua.LState) int {
 			if err != nil {
 				return err
 			}
-			args := make([]lua.LValue, len(caps))
-			for i, c := range caps {
-				args[i] = captureValue(c)
-			}
-			L.CallByParam(lua.P{Fn: r, NRet: 1}, args...)
+			L.Push(r)
+			L.Call(pushCaptures(L, caps), 1)
 			v := L.Get(-1)
 			L.Pop(1)
 			return addValue(v, m.src[s:e], out)
