@@ -352,7 +352,7 @@ func (m *message) bodySize() int64 {
 
 // size is the message size in bytes: header block plus body.
 func (m *message) size() int64 {
-	return int64(len(m.headerBlock())) + 2 + m.bodySize()
+	return int64(m.headerBlockSize()) + 2 + m.bodySize()
 }
 
 // sameSpools reports whether two spools hold the same bytes, reading
@@ -394,16 +394,30 @@ func sameSpools(a, b *milter.Spool) (bool, error) {
 // headerBlock renders the current header fields as they would be sent.
 func (m *message) headerBlock() string {
 	var b strings.Builder
-	for _, h := range m.headers {
-		b.WriteString(h.name)
-		b.WriteByte(':')
-		if h.value != "" && h.value[0] != ' ' && h.value[0] != '\t' {
-			b.WriteByte(' ') // the MTA stripped it (SMFIP_HDR_LEADSPC not negotiated)
-		}
-		b.WriteString(crlf(h.value))
-		b.WriteString("\r\n")
-	}
+	b.Grow(m.headerBlockSize())
+	m.renderHeaders(func(s string) { b.WriteString(s) })
 	return b.String()
+}
+
+// headerBlockSize is len(m.headerBlock()), without building it.
+func (m *message) headerBlockSize() int {
+	n := 0
+	m.renderHeaders(func(s string) { n += len(s) })
+	return n
+}
+
+// renderHeaders hands the pieces of the header block to emit in order.
+func (m *message) renderHeaders(emit func(string)) {
+	for _, h := range m.headers {
+		emit(h.name)
+		if h.value != "" && h.value[0] != ' ' && h.value[0] != '\t' {
+			emit(": ") // the MTA stripped the space (SMFIP_HDR_LEADSPC not negotiated)
+		} else {
+			emit(":")
+		}
+		emit(crlf(h.value))
+		emit("\r\n")
+	}
 }
 
 // close ends the message and removes any replacement body's spool file.

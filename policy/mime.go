@@ -57,7 +57,7 @@ func (m *message) parseTree() (*mimePart, error) {
 		return nil, err
 	}
 	top := &mimePart{msg: m, top: true, raw: "", body: body}
-	base := len(m.headerBlock()) + 2
+	base := m.headerBlockSize() + 2
 	top.bodyStart, top.bodyEnd = base, base+len(body)
 	top.split(body, base, 0)
 	return top, nil
