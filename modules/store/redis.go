@@ -59,31 +59,16 @@ func NewRedis(cfg Config) (*Redis, error) {
 		return nil, fmt.Errorf("redis store: no addresses configured")
 	}
 	to := cfg.Timeout
-	off := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	var c redis.UniversalClient
-	switch {
-	case cfg.MasterName != "":
-		c = redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName: cfg.MasterName, SentinelAddrs: cfg.Addrs,
-			Password: cfg.Password, SentinelPassword: cfg.Password, DB: cfg.DB,
-			DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to,
-			MaxRetries: -1, DialerRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
-		})
-	case cfg.Cluster || len(cfg.Addrs) > 1:
-		c = redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs: cfg.Addrs, Password: cfg.Password,
-			DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to,
-			MaxRetries: -1, DialerRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
-			MaintNotificationsConfig: off,
-		})
-	default:
-		c = redis.NewClient(&redis.Options{
-			Addr: cfg.Addrs[0], Password: cfg.Password, DB: cfg.DB,
-			DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to,
-			MaxRetries: -1, DialerRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
-			MaintNotificationsConfig: off,
-		})
-	}
+	// NewUniversalClient picks Sentinel, Cluster or a single server from
+	// the options as described above; Cluster alone must not turn a
+	// Sentinel set-up into a Sentinel-managed cluster.
+	c := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs: cfg.Addrs, MasterName: cfg.MasterName, IsClusterMode: cfg.Cluster && cfg.MasterName == "",
+		Password: cfg.Password, SentinelPassword: cfg.Password, DB: cfg.DB,
+		DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to,
+		MaxRetries: -1, DialerRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	})
 	return &Redis{c: c, prefix: cfg.KeyPrefix, now: cfg.Now, to: to}, nil
 }
 
