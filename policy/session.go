@@ -96,18 +96,19 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter.Verdict {
 	s.macro = m
 	s.helo = name
+	line := "EHLO " + name
 	s.conn["ehlo_domain"] = name
-	s.conn["ehlo_string"] = "EHLO " + name
+	s.conn["ehlo_string"] = line
 	s.fillConnMacros(m)
 	s.beginPhase()
-	return s.phase(ctx, "validate_ehlo", lua.LString("EHLO "+name), s.objs.ac, s.objs.vctx)
+	return s.phase(ctx, "validate_ehlo", lua.LString(line), s.objs.ac, s.objs.vctx)
 }
 
 func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macros) milter.Verdict {
 	s.macro = m
 	s.fillConnMacros(m)
 	s.closeMessage()
-	s.mess = map[string]string{}
+	clear(s.mess) // the last message's context ends here; the map is reused
 	s.msg = newMessage(s, from, args)
 	s.msgCount++
 	s.conn["connection_message_count"] = itoa(s.msgCount)
@@ -168,7 +169,7 @@ func (s *session) Data(ctx context.Context, m milter.Macros) milter.Verdict {
 
 func (s *session) Abort(context.Context, milter.Macros) {
 	s.closeMessage()
-	s.mess = map[string]string{}
+	clear(s.mess)
 }
 
 func (s *session) Close(ctx context.Context) {
