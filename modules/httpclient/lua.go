@@ -18,7 +18,7 @@ const typeName = "msys.http.client"
 // one Lua state and is only touched by that state's goroutine.
 type client struct {
 	timeout time.Duration // zero: the library default
-	headers []string
+	headers []header
 	resp    *response // last successful request, nil otherwise
 }
 
@@ -86,10 +86,11 @@ func (l *Library) setHeader(L *lua.LState) int {
 	case *lua.LNilType:
 		c.headers = nil
 	case lua.LString:
-		if _, _, err := checkHeader(string(h)); err != nil {
+		hd, err := parseHeader(string(h))
+		if err != nil {
 			L.RaiseError("msys.http.client: set_header: %v", err)
 		}
-		c.headers = append(c.headers, string(h))
+		c.headers = append(c.headers, hd)
 	default:
 		L.RaiseError("msys.http.client: set_header: string expected, got %s", h.Type())
 	}

@@ -35,14 +35,17 @@ var (
 	errCanceled = errors.New("canceled")
 )
 
-// checkHeader validates a "Name: value" line for set_header.
-func checkHeader(line string) (name, value string, err error) {
+// header is one request header a script set.
+type header struct{ name, value string }
+
+// parseHeader validates a "Name: value" line for set_header.
+func parseHeader(line string) (header, error) {
 	name, value, ok := strings.Cut(line, ":")
 	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 	if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
-		return "", "", fmt.Errorf("invalid header line %q (want \"Name: value\")", line)
+		return header{}, fmt.Errorf("invalid header line %q (want \"Name: value\")", line)
 	}
-	return name, value, nil
+	return header{name, value}, nil
 }
 
 // checkURL accepts absolute http and https URLs only.
@@ -57,9 +60,9 @@ func checkURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// do performs one request. headers are lines already checked by
-// checkHeader; data is nil when the script passed none.
-func (l *Library) do(ctx context.Context, timeout time.Duration, method string, u *url.URL, data *string, headers []string) (*response, error) {
+// do performs one request. headers are as parseHeader returned them;
+// data is nil when the script passed none.
+func (l *Library) do(ctx context.Context, timeout time.Duration, method string, u *url.URL, data *string, headers []header) (*response, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var body io.Reader
@@ -76,17 +79,16 @@ func (l *Library) do(ctx context.Context, timeout time.Duration, method string, 
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	set := map[string]bool{}
-	for _, line := range headers {
-		name, value, _ := checkHeader(line)
-		if strings.EqualFold(name, "Host") {
-			req.Host = value
+	for _, h := range headers {
+		if strings.EqualFold(h.name, "Host") {
+			req.Host = h.value
 			continue
 		}
-		if key := http.CanonicalHeaderKey(name); !set[key] {
+		if key := http.CanonicalHeaderKey(h.name); !set[key] {
 			req.Header.Del(key) // the script's value replaces a default
 			set[key] = true
 		}
-		req.Header.Add(name, value)
+		req.Header.Add(h.name, h.value)
 	}
 	resp, err := l.client.Do(req)
 	if err != nil {
