@@ -107,19 +107,27 @@ func (st *State) reset() bool {
 	}
 	g := st.L.G.Global
 	var extra []lua.LValue
+	kept := 0
 	g.ForEach(func(k, v lua.LValue) {
-		if orig, ok := st.globals[k]; !ok {
+		orig, ok := st.globals[k]
+		switch {
+		case !ok:
 			extra = append(extra, k)
-		} else if orig != v {
+		case orig != v:
 			g.RawSet(k, orig)
+		}
+		if ok {
+			kept++
 		}
 	})
 	for _, k := range extra {
 		g.RawSet(k, lua.LNil)
 	}
-	for k, v := range st.globals {
-		if g.RawGet(k) == lua.LNil {
-			g.RawSet(k, v)
+	if kept < len(st.globals) { // some were removed
+		for k, v := range st.globals {
+			if g.RawGet(k) == lua.LNil {
+				g.RawSet(k, v)
+			}
 		}
 	}
 	for _, p := range st.proxies {
