@@ -22,12 +22,12 @@ func (m *message) changes() []milter.Change {
 		out = append(out, milter.Change{Kind: milter.ChangeFrom, Addr: m.newFrom.addr, Args: m.newFrom.args})
 	}
 	for _, r := range m.rcpts {
-		if m.removed[strings.ToLower(r.addr)] {
+		if m.isRemoved(r.addr) {
 			out = append(out, milter.Change{Kind: milter.DelRcpt, Addr: r.addr})
 		}
 	}
 	for _, r := range m.added {
-		if !m.removed[strings.ToLower(r.addr)] {
+		if !m.isRemoved(r.addr) {
 			out = append(out, milter.Change{Kind: milter.AddRcpt, Addr: r.addr, Args: r.args})
 		}
 	}

@@ -127,12 +127,12 @@ func (m *message) load(mm *milter.Message) {
 func (m *message) recipients() []rcpt {
 	var out []rcpt
 	for _, r := range m.rcpts {
-		if !m.removed[strings.ToLower(r.addr)] {
+		if !m.isRemoved(r.addr) {
 			out = append(out, r)
 		}
 	}
 	for _, r := range m.added {
-		if !m.removed[strings.ToLower(r.addr)] {
+		if !m.isRemoved(r.addr) {
 			out = append(out, r)
 		}
 	}
@@ -161,6 +161,12 @@ func (m *message) addRecipient(addr string) {
 // removeRecipient records a script's removed recipient.
 func (m *message) removeRecipient(addr string) {
 	m.removed[strings.ToLower(addr)] = true
+}
+
+// isRemoved reports whether a script removed addr. Most messages have no
+// removals, so their addresses are not lower-cased to look them up.
+func (m *message) isRemoved(addr string) bool {
+	return len(m.removed) > 0 && m.removed[strings.ToLower(addr)]
 }
 
 // headerValues returns the raw values of every field named name.
