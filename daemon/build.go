@@ -143,9 +143,11 @@ func socketOptions(cfg Config) (milter.SocketOptions, error) {
 	return opts, nil
 }
 
-// needsFunc is what the milter layer negotiates at each new connection.
-func needsFunc(cfg Config, eng *policy.Engine) func() milter.Needs {
-	if cfg.Negotiate == "all" {
+// NeedsFunc is what the milter layer negotiates at each new connection
+// under a negotiate setting: "all" asks for every event with a reply,
+// anything else only for the events eng's scripts use.
+func NeedsFunc(negotiate string, eng *policy.Engine) func() milter.Needs {
+	if negotiate == "all" {
 		return func() milter.Needs { return milter.Needs{All: true} }
 	}
 	return eng.Needs

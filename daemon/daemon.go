@@ -103,7 +103,7 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 	d.srv = milter.NewServer(milter.Config{
 		Backend:        &observedBackend{next: d.eng, verdicts: d.met.verdicts},
 		Log:            d.log,
-		Needs:          needsFunc(cfg, d.eng),
+		Needs:          NeedsFunc(cfg.Negotiate, d.eng),
 		Macros:         milter.DefaultMacros,
 		MaxSessions:    cfg.MaxSessions,
 		SpoolDir:       cfg.SpoolDir,

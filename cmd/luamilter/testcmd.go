@@ -78,11 +78,7 @@ func runTest(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	needs := eng.Needs
-	if c.String("negotiate") == "all" {
-		needs = func() milter.Needs { return milter.Needs{All: true} }
-	}
-	trace, err := playOffline(eng, needs, tx)
+	trace, err := playOffline(eng, daemon.NeedsFunc(c.String("negotiate"), eng), tx)
 	eng.Close(context.Background())
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
