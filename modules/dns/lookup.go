@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,7 +73,7 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16, server
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("%d/%s/%s", qtype, qname, server)
+	key := strconv.Itoa(int(qtype)) + "/" + qname + "/" + server
 	if r.cache != nil {
 		if e, ok := r.cache.get(key, time.Now()); ok {
 			return e.result()
