@@ -3,8 +3,6 @@ package luart
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,19 +19,12 @@ msys.registerModule("calls", mod)`
 
 func callTestState(t *testing.T, timeout time.Duration) (*State, *Module) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "calls.lua")
-	if err := os.WriteFile(p, []byte(callScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rt, err := New(Config{Scripts: []string{p}, Timeout: timeout, PoolSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := testRuntime(t, callScript, Config{Timeout: timeout, PoolSize: 1})
 	st, err := rt.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rt.Release(st); rt.Close() })
+	t.Cleanup(func() { rt.Release(st) })
 	return st, st.Modules[0]
 }
 

@@ -2,23 +2,13 @@ package luart
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
 // TestLua50Names checks that the Lua 5.0 names thrLua keeps enabled are
 // there in a sandboxed State.
 func TestLua50Names(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "compat.lua")
-	if err := os.WriteFile(p, []byte(`msys.registerModule("compat", {})`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rt, err := New(Config{Scripts: []string{p}, PoolSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
+	rt := testRuntime(t, `msys.registerModule("compat", {})`, Config{PoolSize: 1})
 	st, err := rt.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -30,16 +20,8 @@ func TestLua50Names(t *testing.T) {
 		`return table.getn({1, 2, 3, 4})`: "4",
 	}
 	for code, want := range tests {
-		fn, err := st.L.LoadString(code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ret, err := st.Call(context.Background(), &CallInfo{Module: "compat", Callout: "test"}, fn)
-		if err != nil {
-			t.Fatalf("%s: %v", code, err)
-		}
-		if len(ret) != 1 || ret[0].String() != want {
-			t.Errorf("%s = %v, want %s", code, ret, want)
+		if got := runChunk(t, st, code); got != want {
+			t.Errorf("%s = %s, want %s", code, got, want)
 		}
 	}
 }
