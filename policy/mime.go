@@ -402,10 +402,8 @@ func (p *mimePart) link(part *mimePart, i int) error {
 	if part.top {
 		return errors.New("the message's top part can't be moved")
 	}
-	for a := p; a != nil; a = a.parent {
-		if a == part {
-			return errors.New("a part can't become its own descendant")
-		}
+	if part.isAncestorOf(p) {
+		return errors.New("a part can't become its own descendant")
 	}
 	part.unlink()
 	if i > len(p.children) { // part was a child of p already
