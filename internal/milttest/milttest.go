@@ -28,7 +28,6 @@ type Options struct {
 	MaxMessageSize int64
 	SpoolThreshold int64
 	NegotiateAll   bool
-	Limits         luart.Limits
 	Brake          *luart.Brake
 	Regex          policy.Regex // engine of msg:body_match and friends
 }
@@ -67,7 +66,7 @@ func StartFiles(t testing.TB, dir string, opts Options, paths ...string) (*Serve
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	libs := append([]luart.Library{policy.CoreLibrary(), policy.TimerLibrary(), policy.PoolLibrary()}, opts.Libraries...)
 	rt, err := luart.New(luart.Config{Scripts: paths, Timeout: opts.Timeout, Libraries: libs, Log: log,
-		PoolSize: 2, Limits: opts.Limits, Brake: opts.Brake})
+		PoolSize: 2, Brake: opts.Brake})
 	if err != nil {
 		return nil, err
 	}
