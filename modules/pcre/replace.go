@@ -2,8 +2,8 @@ package pcre
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/dlclark/regexp2"
 )
@@ -84,18 +84,17 @@ func parseReplacement(repl string, names []string) ([]replPart, error) {
 			parts = append(parts, replPart{group: num})
 			i = j - 1
 		case n == '{':
-			end := strings.IndexRune(string(rs[i+2:]), '}')
+			end := slices.Index(rs[i+2:], '}')
 			if end < 0 {
 				return nil, fmt.Errorf("pcre: replacement %q: unterminated ${", repl)
 			}
-			ref := []rune(string(rs[i+2:])[:end])
-			g, err := groupRef(string(ref), names)
+			g, err := groupRef(string(rs[i+2:i+2+end]), names)
 			if err != nil {
 				return nil, fmt.Errorf("pcre: replacement %q: %w", repl, err)
 			}
 			flush()
 			parts = append(parts, replPart{group: g})
-			i += 2 + len(ref)
+			i += 2 + end
 		default:
 			lit = append(lit, '$')
 		}
