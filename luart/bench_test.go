@@ -2,8 +2,6 @@ package luart
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -24,15 +22,7 @@ msys.registerModule("bench", mod)`
 
 func benchRuntime(b testing.TB, timeout time.Duration) *Runtime {
 	b.Helper()
-	p := filepath.Join(b.TempDir(), "bench.lua")
-	if err := os.WriteFile(p, []byte(benchScript), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	rt, err := New(Config{Scripts: []string{p}, Timeout: timeout, PoolSize: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return rt
+	return testRuntime(b, benchScript, Config{Timeout: timeout, PoolSize: 1})
 }
 
 // BenchmarkCalloutRoundTrip is one Go → Lua → Go callout through the

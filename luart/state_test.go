@@ -9,7 +9,7 @@ import (
 
 // testRuntime writes src as a script and builds a Runtime running it
 // with cfg, closed when t ends.
-func testRuntime(t *testing.T, src string, cfg Config) *Runtime {
+func testRuntime(t testing.TB, src string, cfg Config) *Runtime {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "test.lua")
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
