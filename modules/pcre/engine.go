@@ -150,10 +150,11 @@ func (e *Engine) Match(subject, pattern string) (*Groups, error) {
 	if err != nil || m == nil {
 		return nil, err
 	}
-	g := &Groups{Names: c.names}
-	for _, grp := range m.Groups() {
-		g.Text = append(g.Text, FromRunes(grp.Runes()))
-		g.Matched = append(g.Matched, len(grp.Captures) > 0)
+	groups := m.Groups()
+	g := &Groups{Text: make([]string, len(groups)), Matched: make([]bool, len(groups)), Names: c.names}
+	for i, grp := range groups {
+		g.Text[i] = FromRunes(grp.Runes())
+		g.Matched[i] = len(grp.Captures) > 0
 	}
 	return g, nil
 }
