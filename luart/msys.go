@@ -49,7 +49,7 @@ func (st *State) openMsys() error {
 		return 1
 	}))
 	msys.RawSetString("core", core)
-	env := &Env{Log: st.rt.log, Setting: st.rt.cfg.Setting}
+	env := &Env{Log: st.rt.cfg.Log, Setting: st.rt.cfg.Setting}
 	if env.Setting == nil {
 		env.Setting = func(string) (string, bool) { return "", false }
 	}

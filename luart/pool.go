@@ -37,7 +37,7 @@ func (p *pool) warm(n int) {
 	for i := 0; i < n && !p.isClosed(); i++ {
 		st, err := p.rt.newState()
 		if err != nil {
-			p.rt.log.Error("warm up Lua state", "err", err)
+			p.rt.cfg.Log.Error("warm up Lua state", "err", err)
 			return
 		}
 		p.created.Add(1)

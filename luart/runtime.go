@@ -82,7 +82,6 @@ type Runtime struct {
 	cfg     Config
 	scripts []*Script
 	pool    *pool
-	log     *slog.Logger
 	callout map[string]bool // callouts defined by any module
 	names   []string        // module names in load order
 
@@ -111,7 +110,7 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	rt := &Runtime{cfg: cfg, log: cfg.Log, callout: map[string]bool{}, gc: lstd.NewGCThrottle(time.Second)}
+	rt := &Runtime{cfg: cfg, callout: map[string]bool{}, gc: lstd.NewGCThrottle(time.Second)}
 	for _, path := range cfg.Scripts {
 		s, err := Compile(path)
 		if err != nil {
@@ -220,7 +219,7 @@ func (rt *Runtime) ModuleNames() []string { return append([]string(nil), rt.name
 func (rt *Runtime) Timeout() time.Duration { return rt.cfg.Timeout }
 
 // Log returns the runtime's logger.
-func (rt *Runtime) Log() *slog.Logger { return rt.log }
+func (rt *Runtime) Log() *slog.Logger { return rt.cfg.Log }
 
 // Acquire takes a warm State from the pool, or builds one.
 func (rt *Runtime) Acquire(ctx context.Context) (*State, error) {

@@ -86,7 +86,7 @@ func (st *State) registerModule(L *lua.LState) int {
 		}
 	})
 	if !usable {
-		st.rt.log.Warn("no usable methods found for module in registerModule call", "module", name)
+		st.rt.cfg.Log.Warn("no usable methods found for module in registerModule call", "module", name)
 	}
 	st.Modules = append(st.Modules, &Module{Name: name, Script: st.loading, Table: tbl})
 	return 0
@@ -150,7 +150,7 @@ func (st *State) Close() { st.L.Close() }
 
 // logger returns a logger tagged with the module running now.
 func (st *State) logger() *slog.Logger {
-	l := st.rt.log
+	l := st.rt.cfg.Log
 	switch {
 	case st.info != nil:
 		// The embedding program's session logger carries session id,
