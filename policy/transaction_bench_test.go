@@ -3,6 +3,7 @@ package policy_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/luamilter/luamilter/internal/milttest"
@@ -50,7 +51,21 @@ func benchMessage() []byte {
 // recipients, 12 headers, 4 KB body, end of message) through the real
 // server over a unix socket, one connection per transaction.
 func BenchmarkTransaction(b *testing.B) {
-	srv := milttest.Start(b, milttest.Options{}, fiveCallouts)
+	benchTransaction(b, fiveCallouts, 1)
+}
+
+// BenchmarkUntouchedTransaction is BenchmarkTransaction with a policy that
+// reads the message but edits nothing, the common case.
+func BenchmarkUntouchedTransaction(b *testing.B) {
+	script := strings.Replace(fiveCallouts, `msg:header("X-Policy", "checked", "append")`, "", 1)
+	if script == fiveCallouts {
+		b.Fatal("the header edit was not removed from the policy")
+	}
+	benchTransaction(b, script, 0)
+}
+
+func benchTransaction(b *testing.B, script string, wantMods int) {
+	srv := milttest.Start(b, milttest.Options{}, script)
 	tx := milter.Transaction{ClientIP: "192.0.2.1", ClientName: "client.example.net", Helo: "client.example.net",
 		From: "a@example.org", Rcpts: []string{"b@example.com", "c@example.com"}, Message: benchMessage(), QueueID: "Q1"}
 	b.ReportAllocs()
@@ -60,7 +75,7 @@ func BenchmarkTransaction(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if tr.Final.Action != "accept" || len(tr.Modifications) != 1 {
+		if tr.Final.Action != "accept" || len(tr.Modifications) != wantMods {
 			b.Fatalf("unexpected outcome %+v", tr)
 		}
 	}
