@@ -17,13 +17,24 @@ import (
 	"github.com/luamilter/luamilter/milter"
 )
 
-// buildBinary builds luamilter once per test run.
-var buildBinary = sync.OnceValues(func() (string, error) {
+// binDir holds the binary buildBinary builds; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "luamilter-bin-")
 	if err != nil {
-		return "", err
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	bin := filepath.Join(dir, "luamilter")
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildBinary builds luamilter once per test run.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(binDir, "luamilter")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
