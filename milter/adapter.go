@@ -330,8 +330,10 @@ func (a *adapter) guard(stage string, f func() Verdict) (v Verdict) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.log.Error("internal error; the session is tempfailed", "stage", stage, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			v = Reply(451, "4.3.0 Temporary local problem, try again later")
-			a.refused = &v
+			// A copy for refused: taking v's address would move v to the
+			// heap on every call, not just after a panic.
+			refused := Reply(451, "4.3.0 Temporary local problem, try again later")
+			a.refused, v = &refused, refused
 		}
 	}()
 	return f()
