@@ -74,9 +74,6 @@ func monitorName(w store.Window) string {
 	return strconv.Itoa(int(w.Interval/time.Second)) + "," + strconv.Itoa(w.Windows)
 }
 
-// Monitors returns the configured monitor names, e.g. "60,1".
-func (a *Audit) Monitors() []string { return append([]string(nil), a.order...) }
-
 // prefixes returns the store keys an event from ip updates.
 func prefixes(ip net.IP) ([]string, error) {
 	if ip == nil {

@@ -144,6 +144,3 @@ func ParseServer(s string) (string, error) {
 
 // Name implements luart.Library.
 func (r *Resolver) Name() string { return "msys" }
-
-// Servers returns the name servers queried by default, as "ip:port".
-func (r *Resolver) Servers() []string { return append([]string(nil), r.servers...) }

@@ -29,9 +29,6 @@ func newShared(s Store, failOpen bool, log *slog.Logger, warnEvery time.Duration
 	return &Shared{Store: s, failOpen: failOpen, log: log, warn: newLimiter(warnEvery)}
 }
 
-// FailOpen reports whether an unreachable store is treated as empty.
-func (s *Shared) FailOpen() bool { return s.failOpen }
-
 // Check turns a store error into what the fail mode says. It returns nil
 // when err is nil, or when the store fails open (logging a warning at most
 // once per WarnEvery); otherwise an error whose text starts with lib, e.g.
