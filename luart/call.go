@@ -129,9 +129,10 @@ func errorObjectString(v lua.LValue) string {
 	}
 }
 
-// isLimitMessage recognises errors raised by luamilter's bounded built-ins.
+// isLimitMessage recognises errors raised by luamilter's bounded built-ins
+// and by gopher-lua's stack limits ("stack overflow" covers "callstack").
 func isLimitMessage(msg string) bool {
-	for _, s := range []string{"too large", "step limit", "pattern too complex", "registry overflow", "stack overflow", "callstack overflow"} {
+	for _, s := range []string{"too large", "step limit", "pattern too complex", "registry overflow", "stack overflow"} {
 		if strings.Contains(msg, s) {
 			return true
 		}
