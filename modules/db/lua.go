@@ -170,12 +170,7 @@ func (l *Library) run(L *lua.LState, fn string) (*Result, call, error) {
 	if err != nil {
 		L.RaiseError("%s", err.Error()) // script mistakes always raise
 	}
-	var res *Result
-	if c.nocache {
-		res, err = l.ds.QueryNoCache(luactx.Of(L), c.cache, c.sql, c.params)
-	} else {
-		res, err = l.ds.Query(luactx.Of(L), c.cache, c.sql, c.params)
-	}
+	res, err := l.ds.query(luactx.Of(L), c.cache, c.sql, c.params, c.nocache)
 	if err != nil {
 		err = fmt.Errorf("%s.%s: %w", libName, fn, err)
 	}
