@@ -30,7 +30,9 @@ func lookupSetting(v reflect.Value, path []string) (string, bool) {
 			return "", false
 		case len(path) > 1 && fv.Kind() == reflect.Struct:
 			return lookupSetting(fv, path[1:])
-		case len(path) > 1:
+		case len(path) > 1, fv.Kind() == reflect.Struct:
+			// A table such as [dns] is not one setting; its keys are
+			// ("dns.servers").
 			return "", false
 		}
 		return settingString(fv), true

@@ -23,6 +23,8 @@ func TestSettingForMsysConfig(t *testing.T) {
 		{"dns-server", "127.0.0.1:53", true},
 		{"script", "a.lua,b.lua", true},
 		{"datasources", "", false},
+		{"dns", "", false},
+		{"store.backend", "memory", true},
 		{"no_such_setting", "", false},
 	}
 	for _, tc := range tests {
