@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/internal/luactx"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -118,11 +119,7 @@ func luaSleep(L *lua.LState) int {
 	}
 	timer := time.NewTimer(time.Duration(secs * float64(time.Second)))
 	defer timer.Stop()
-	ctx := L.Context()
-	if ctx == nil {
-		<-timer.C
-		return 0
-	}
+	ctx := luactx.Of(L)
 	select {
 	case <-timer.C:
 	case <-ctx.Done():
