@@ -14,10 +14,11 @@ import (
 func (st *State) openLibraries() error {
 	L := st.L
 	st.handler = L.NewFunction(passError)
-	libs := []struct {
+	type lib struct {
 		name string
 		open lua.LGFunction
-	}{
+	}
+	libs := []lib{
 		{lua.LoadLibName, lua.OpenPackage},
 		{lua.BaseLibName, lua.OpenBase},
 		{lua.TabLibName, lua.OpenTable},
@@ -27,13 +28,7 @@ func (st *State) openLibraries() error {
 		{lua.CoroutineLibName, lua.OpenCoroutine},
 	}
 	if st.rt.cfg.Unsafe {
-		libs = append(libs, struct {
-			name string
-			open lua.LGFunction
-		}{lua.IoLibName, lua.OpenIo}, struct {
-			name string
-			open lua.LGFunction
-		}{lua.DebugLibName, lua.OpenDebug})
+		libs = append(libs, lib{lua.IoLibName, lua.OpenIo}, lib{lua.DebugLibName, lua.OpenDebug})
 	}
 	for _, lib := range libs {
 		L.Push(L.NewFunction(lib.open))
