@@ -110,6 +110,12 @@ func (a *adapter) Header(name, value string, _ gomilter.Modifier) (*gomilter.Res
 	if !a.leadSp {
 		value = " " + value
 	}
+	if a.headers == nil {
+		// Room for a usual header block at once instead of growing
+		// through five smaller arrays; the array serves every message
+		// of the connection.
+		a.headers = make([]Header, 0, 32)
+	}
 	a.headers = append(a.headers, Header{Name: name, Value: value})
 	return gomilter.RespContinue, nil
 }
@@ -267,11 +273,11 @@ func (a *adapter) Cleanup(gomilter.Modifier) {
 }
 
 func (a *adapter) resetMessage() {
-	a.headers = nil
+	// The header array and the Spool serve the connection's next
+	// message: the message handed to the session is gone by then (Abort
+	// or the next MAIL FROM comes first).
+	a.headers = a.headers[:0]
 	if a.spool != nil {
-		// The same Spool serves the connection's next message: the
-		// message handed to the session is gone by then (Abort or the
-		// next MAIL FROM comes first).
 		a.spool.Reset()
 	}
 	a.tooBig = false

@@ -37,7 +37,9 @@ type Header struct {
 	Value string
 }
 
-// Message is the buffered message handed over at end of message.
+// Message is the buffered message handed over at end of message. Its
+// header list and body are the connection's buffers: they are valid until
+// the session's next MailFrom, Abort or Close, then reused.
 type Message struct {
 	Headers []Header
 	Body    *Spool
