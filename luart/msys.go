@@ -322,8 +322,9 @@ func (st *State) lazyLoader(prefix string) *lua.LTable {
 
 // hasLazyBelow reports whether a not yet opened library lives below name.
 func (st *State) hasLazyBelow(name string) bool {
+	prefix := name + "."
 	for n := range st.lazy {
-		if strings.HasPrefix(n, name+".") {
+		if strings.HasPrefix(n, prefix) {
 			return true
 		}
 	}
