@@ -3,6 +3,7 @@ package json
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -125,12 +126,12 @@ func (d *decoder) skip() *DecodeError {
 					d.pos++
 				}
 			case '*':
-				end := indexFrom(d.in, "*/", d.pos+2)
+				end := strings.Index(d.in[d.pos+2:], "*/")
 				if end < 0 {
 					d.pos = len(d.in)
 					return d.fail(ErrParseComment)
 				}
-				d.pos = end + 2
+				d.pos += 2 + end + 2
 			default:
 				return d.fail(ErrParseComment)
 			}
@@ -139,15 +140,6 @@ func (d *decoder) skip() *DecodeError {
 		}
 	}
 	return nil
-}
-
-func indexFrom(s, sub string, from int) int {
-	for i := from; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 func (d *decoder) value(depth int) (lua.LValue, *DecodeError) {
