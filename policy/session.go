@@ -59,7 +59,8 @@ type reply struct {
 
 func newSession(e *Engine, g *generation, st *luart.State, info milter.SessionInfo) *session {
 	s := &session{eng: e, gen: g, st: st, id: info.ID,
-		conn: map[string]string{}, mess: map[string]string{}}
+		conn: map[string]string{}, mess: map[string]string{},
+		argBuf: make([]lua.LValue, 0, 5)} // self and up to four callout arguments
 	s.log = e.log.With("session", info.ID)
 	s.info.Host = s
 	s.bind()
@@ -322,9 +323,10 @@ func (s *session) modLog(module string) *slog.Logger {
 func (s *session) setQueueID(m milter.Macros) {
 	if id := m.Get("i"); id != "" && id != s.info.QueueID {
 		s.info.QueueID = id
-		s.log = s.eng.log.With("session", s.id, "queue_id", id)
 		if s.peer.IP != nil {
-			s.log = s.log.With("client", s.peer.IP.String())
+			s.log = s.eng.log.With("session", s.id, "queue_id", id, "client", s.peer.IP.String())
+		} else {
+			s.log = s.eng.log.With("session", s.id, "queue_id", id)
 		}
 	}
 }
