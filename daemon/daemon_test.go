@@ -274,10 +274,15 @@ func TestVerdictMetrics(t *testing.T) {
 		`luamilter_messages_total{action="accept"}`:              2,
 		`luamilter_messages_total{action="reject"}`:              1,
 		`luamilter_sessions_total`:                               5,
+		`luamilter_store_evictions_total`:                        0,
+		`luamilter_store_errors_total`:                           0,
 	} {
-		if m[k] != want {
-			t.Errorf("%s = %v, want %v", k, m[k], want)
+		if got, ok := m[k]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
 		}
+	}
+	if _, ok := m[`luamilter_store_entries`]; !ok {
+		t.Error("luamilter_store_entries is not exported")
 	}
 }
 

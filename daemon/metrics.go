@@ -76,6 +76,15 @@ func newMetrics(d *Daemon) *metrics {
 			Name: "luamilter_lua_states_in_use", Help: "Lua states of the current generation in use: one per open session plus the one kept for init and deinit.",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().InUse) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "luamilter_store_entries", Help: "Counter keys held in process (msys.audit_series, gauge_cache, counter); 0 with Redis.",
+		}, func() float64 { return float64(d.mods.Store.Stats().Entries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "luamilter_store_evictions_total", Help: "In-process counter keys dropped because their series or cache was full.",
+		}, func() float64 { return float64(d.mods.Store.Stats().Evictions) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "luamilter_store_errors_total", Help: "Counter store operations that failed (Redis unreachable or slow).",
+		}, func() float64 { return float64(d.mods.Store.Stats().Errors) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "luamilter_lua_states_created", Help: "Lua states built for the current generation (a new generation starts over).",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Created) }),
 	)

@@ -48,7 +48,9 @@ type Set struct {
 	Libraries []luart.Library
 	PCRE      *pcre.Engine
 	Audit     *auditseries.Audit
-	closers   []io.Closer
+	// Store holds the counters; its Stats feed the daemon's metrics.
+	Store   *store.Shared
+	closers []io.Closer
 }
 
 // Build creates every library from cfg.
@@ -66,6 +68,7 @@ func Build(cfg Config) (*Set, error) {
 		return nil, fmt.Errorf("counter store: %w", err)
 	}
 	s.closers = append(s.closers, shared)
+	s.Store = shared
 	audit, err := auditseries.NewAudit(shared, cfg.AuditMonitors)
 	if err != nil {
 		s.Close()
