@@ -111,6 +111,9 @@ func New(cfg Config) (*Runtime, error) {
 		cfg.Log = slog.Default()
 	}
 	rt := &Runtime{cfg: cfg, callout: map[string]bool{}, gc: lstd.NewGCThrottle(time.Second)}
+	// Script directories are added below; copy so the caller's slice is
+	// never written through.
+	rt.cfg.ScriptDirs = slices.Clone(cfg.ScriptDirs)
 	for _, path := range cfg.Scripts {
 		s, err := Compile(path)
 		if err != nil {

@@ -176,7 +176,11 @@ func (st *State) print(L *lua.LState) int {
 		L.Push(tostring)
 		L.Push(L.Get(i))
 		L.Call(1, 1)
-		parts[i-1] = L.ToString(-1)
+		str, ok := L.Get(-1).(lua.LString)
+		if !ok {
+			L.RaiseError("'tostring' must return a string to 'print'")
+		}
+		parts[i-1] = string(str)
 		L.Pop(1)
 	}
 	st.logger().Info(strings.Join(parts, "\t"), "source", "print")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +64,35 @@ func TestResetUndoesGlobalWrites(t *testing.T) {
 	got := runChunk(t, st2, `return type(print) .. " " .. type(tostring) .. " " .. kept .. " " .. tostring(added)`)
 	if want := "function function orig nil"; got != want {
 		t.Errorf("after reset: %q, want %q", got, want)
+	}
+}
+
+// TestPrintNeedsStringsFromTostring checks Lua 5.1's rule that print
+// fails when __tostring returns something other than a string.
+func TestPrintNeedsStringsFromTostring(t *testing.T) {
+	rt := testRuntime(t, `msys.registerModule("p", {})`, Config{PoolSize: 1})
+	st, err := rt.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Release(st)
+	fn, err := st.L.LoadString(`print(setmetatable({}, {__tostring = function() return 1 end}))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Call(context.Background(), &CallInfo{Module: "p", Callout: "test"}, fn)
+	if err == nil || !strings.Contains(err.Error(), "'tostring' must return a string to 'print'") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestNewKeepsTheCallersScriptDirs checks New does not write the script
+// directories it adds into the caller's slice.
+func TestNewKeepsTheCallersScriptDirs(t *testing.T) {
+	dirs := make([]string, 1, 4)
+	dirs[0] = t.TempDir()
+	testRuntime(t, `msys.registerModule("d", {})`, Config{PoolSize: 1, ScriptDirs: dirs})
+	if got := dirs[:cap(dirs)][1]; got != "" {
+		t.Fatalf("New wrote %q into the caller's backing array", got)
 	}
 }
