@@ -18,8 +18,8 @@ const appendIndex = 1 << 16
 func (m *message) changes() []milter.Change {
 	var out []milter.Change
 	out = append(out, m.headerChanges()...)
-	if m.newFrom != nil && (m.newFrom.addr != m.from || m.newFrom.args != m.fromArgs) {
-		out = append(out, milter.Change{Kind: milter.ChangeFrom, Addr: m.newFrom.addr, Args: m.newFrom.args})
+	if m.newFrom != nil && *m.newFrom != m.from {
+		out = append(out, milter.Change{Kind: milter.ChangeFrom, Addr: *m.newFrom, Args: m.fromArgs})
 	}
 	for _, r := range m.rcpts {
 		if m.isRemoved(r.addr) {

@@ -76,7 +76,7 @@ type message struct {
 	s        *session
 	from     string
 	fromArgs string
-	newFrom  *rcpt // set by msg:mailfrom(addr)
+	newFrom  *string // set by msg:mailfrom(addr); the ESMTP arguments stay
 
 	rcpts   []rcpt          // accepted by RCPT, in order
 	added   []rcpt          // added by scripts

@@ -227,10 +227,11 @@ func msgMailfrom(L *lua.LState) int {
 		if !m.content {
 			L.RaiseError("msg:mailfrom(addr) can only change the sender from validate_data on")
 		}
-		m.newFrom = &rcpt{addr: strings.Trim(L.CheckString(2), "<>"), args: m.fromArgs}
+		addr := strings.Trim(L.CheckString(2), "<>")
+		m.newFrom = &addr
 	}
 	if m.newFrom != nil {
-		L.Push(lua.LString(m.newFrom.addr))
+		L.Push(lua.LString(*m.newFrom))
 	} else {
 		L.Push(lua.LString(m.from))
 	}
@@ -514,7 +515,7 @@ func msgGetEnvelope2(L *lua.LState) int {
 	case flags&1 != 0:
 		addr = m.from
 		if m.newFrom != nil {
-			addr = m.newFrom.addr
+			addr = *m.newFrom
 		}
 	case flags&2 != 0:
 		addr = m.current
