@@ -34,7 +34,6 @@ func (m *message) saveEdits() message {
 	c.headers = append([]hdr(nil), m.headers...)
 	c.added = append([]rcpt(nil), m.added...)
 	c.removed = maps.Clone(m.removed)
-	c.newFrom = m.newFrom // a new sender replaces the pointer, never the string
 	return c
 }
 
