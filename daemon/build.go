@@ -91,7 +91,7 @@ func BuildLibraries(cfg Config, log *slog.Logger) (*modules.Set, []luart.Library
 	if err != nil {
 		return nil, nil, err
 	}
-	libs := append([]luart.Library{policy.CoreLibrary(), policy.TimerLibrary(), policy.PoolLibrary()}, set.Libraries...)
+	libs := append(policy.Libraries(), set.Libraries...)
 	return set, libs, nil
 }
 

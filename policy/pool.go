@@ -98,3 +98,10 @@ func (p *poolLibrary) runInPool(L *lua.LState) int {
 	}
 	return n
 }
+
+// Libraries returns every luart.Library this package provides: msys.core's
+// session functions and msys.expandMacro, msys.timer, and runInPool,
+// config and registerControl.
+func Libraries() []luart.Library {
+	return []luart.Library{CoreLibrary(), TimerLibrary(), PoolLibrary()}
+}

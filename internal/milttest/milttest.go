@@ -64,7 +64,7 @@ func Start(t testing.TB, opts Options, scripts ...string) *Server {
 func StartFiles(t testing.TB, dir string, opts Options, paths ...string) (*Server, error) {
 	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	libs := append([]luart.Library{policy.CoreLibrary(), policy.TimerLibrary(), policy.PoolLibrary()}, opts.Libraries...)
+	libs := append(policy.Libraries(), opts.Libraries...)
 	rt, err := luart.New(luart.Config{Scripts: paths, Timeout: opts.Timeout, Libraries: libs, Log: log,
 		PoolSize: 2, Brake: opts.Brake})
 	if err != nil {
