@@ -184,6 +184,9 @@ type callState struct {
 // begin starts a call with the given deadline and returns its context.
 func (cs *callState) begin(parent context.Context, info *CallInfo, timeout time.Duration) *callContext {
 	cs.running = true
+	// Watch the new caller before the channel is renewed: a State moves
+	// between sessions, and the end of the last one must not stop this call.
+	cs.watch(parent)
 	cs.mu.Lock()
 	if cs.done == nil || cs.closed {
 		cs.done = make(chan struct{})
@@ -198,7 +201,6 @@ func (cs *callState) begin(parent context.Context, info *CallInfo, timeout time.
 	} else {
 		cs.timer.Reset(timeout)
 	}
-	cs.watch(parent)
 	if parent.Err() != nil {
 		cs.stop(context.Canceled, context.Cause(parent))
 	}
@@ -220,21 +222,24 @@ func (cs *callState) end() {
 // context's type and the same for contexts that only add values.
 func (cs *callState) watch(parent context.Context) {
 	done := parent.Done()
-	if done == nil || done == cs.watched {
+	if done == cs.watched {
 		return
 	}
 	if cs.unwatch != nil {
 		cs.unwatch()
+		cs.unwatch = nil
 	}
 	cs.mu.Lock()
 	cs.watched = done
 	cs.mu.Unlock()
+	if done == nil { // a caller that can't be cancelled
+		return
+	}
 	cs.unwatch = context.AfterFunc(parent, func() {
 		cs.mu.Lock()
-		current := cs.watched == done
-		cs.mu.Unlock()
-		if current {
-			cs.stop(context.Canceled, context.Cause(parent))
+		defer cs.mu.Unlock()
+		if cs.watched == done { // checked and acted on under one lock
+			cs.stopLocked(context.Canceled, context.Cause(parent))
 		}
 	})
 }
@@ -254,6 +259,10 @@ func (cs *callState) expire() {
 func (cs *callState) stop(err, why error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	cs.stopLocked(err, why)
+}
+
+func (cs *callState) stopLocked(err, why error) {
 	if cs.closed || cs.done == nil {
 		return
 	}

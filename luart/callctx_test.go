@@ -81,3 +81,39 @@ func TestCallContextReuse(t *testing.T) {
 		t.Fatalf("a finished call's context reports %v", kept.Err())
 	}
 }
+
+// TestEndOfLastCallerDoesNotStopTheNext checks a State that moves from
+// one session to the next: the first session's context ending while, or
+// just before, the next session calls must not cancel the next call.
+// Both a cancellable and a background caller are tried, many times, so
+// that the first context's cancellation lands at every point of the
+// second call's start.
+func TestEndOfLastCallerDoesNotStopTheNext(t *testing.T) {
+	rt := testRuntime(t, `msys.registerModule("m", {})`, Config{PoolSize: 1})
+	st, err := rt.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Release(st)
+	fn, err := st.L.LoadString(`local s = 0 for i = 1, 200 do s = s + i end return s`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := &CallInfo{Module: "m", Callout: "test"}
+	for i := range 2000 {
+		first, endFirst := context.WithCancel(context.Background())
+		if _, err := st.Call(first, info, fn); err != nil {
+			t.Fatal(err)
+		}
+		next, endNext := context.WithCancel(context.Background())
+		caller := next
+		if i%2 == 1 {
+			caller = context.Background()
+		}
+		go endFirst()
+		if _, err := st.Call(caller, info, fn); err != nil {
+			t.Fatalf("round %d: the next caller's call failed: %v", i, err)
+		}
+		endNext()
+	}
+}
