@@ -118,3 +118,20 @@ func BenchmarkDeadlineCost(b *testing.B) {
 	b.Run("with-deadline", run)
 	L.RemoveContext()
 }
+
+// BenchmarkLeaseRoundTrip is what a session pays per SMTP event to take a
+// State from the pool and give it back clean.
+func BenchmarkLeaseRoundTrip(b *testing.B) {
+	rt := benchRuntime(b, 2*time.Second)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		st, err := rt.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !rt.ReleaseClean(st) {
+			b.Fatal("not clean")
+		}
+	}
+}

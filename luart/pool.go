@@ -73,6 +73,13 @@ func (p *pool) release(st *State) {
 	p.put(st)
 }
 
+// releaseClean returns a State taken with get that Clean just approved.
+func (p *pool) releaseClean(st *State) {
+	p.inUse.Add(-1)
+	st.clear()
+	p.keep(st)
+}
+
 func (p *pool) stats() PoolStats {
 	return PoolStats{Idle: len(p.idle), InUse: p.inUse.Load(), Created: p.created.Load()}
 }
@@ -85,6 +92,12 @@ func (p *pool) put(st *State) {
 		st.Close()
 		return
 	}
+	p.keep(st)
+}
+
+// keep parks a reset State as idle, or closes it if the pool is closed
+// or full.
+func (p *pool) keep(st *State) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {

@@ -88,6 +88,10 @@ type Runtime struct {
 	gc        *lstd.GCThrottle // shared by all States: collectgarbage rate limit
 	helpersMu sync.Mutex
 	helpers   map[string]*lua.FunctionProto
+
+	metaMu sync.Mutex
+	metas  map[string]*lua.LTable // host object metatables, shared by all States
+	metaL  *lua.LState            // builds them; used only under metaMu
 }
 
 // New compiles every script, loads them into a first State to check that
@@ -215,6 +219,35 @@ func collapseSpaces(s string) string { return strings.Join(strings.Fields(s), " 
 // Defines reports whether any loaded module defines the named callout.
 func (rt *Runtime) Defines(callout string) bool { return rt.callout[callout] }
 
+// Meta returns the host object metatable registered under name, built
+// once per Runtime with build and shared by every State. Sharing is what
+// lets a session's vctx or msg userdata work in whichever State runs its
+// next callout, and it keeps these tables out of each State's footprint.
+// It is safe because the tables hold Go functions only, which read no
+// State's globals (getfenv of a Go function answers the caller's
+// globals), and nothing writes them after build: Meta sets __metatable
+// so that scripts can't reach them.
+func (rt *Runtime) Meta(name string, build func(L *lua.LState) *lua.LTable) *lua.LTable {
+	rt.metaMu.Lock()
+	defer rt.metaMu.Unlock()
+	if mt, ok := rt.metas[name]; ok {
+		return mt
+	}
+	if rt.metaL == nil {
+		rt.metas = map[string]*lua.LTable{}
+		rt.metaL = lua.NewState(lua.Options{SkipOpenLibs: true})
+	}
+	mt := build(rt.metaL)
+	if mt.RawGetString("__metatable") == lua.LNil {
+		mt.RawSetString("__metatable", lua.LString(name))
+	}
+	rt.metas[name] = mt
+	return mt
+}
+
+// ModuleCount returns how many modules the scripts register.
+func (rt *Runtime) ModuleCount() int { return len(rt.names) }
+
 // ModuleNames returns the registered module names in load order.
 func (rt *Runtime) ModuleNames() []string { return append([]string(nil), rt.names...) }
 
@@ -232,6 +265,16 @@ func (rt *Runtime) Acquire(ctx context.Context) (*State, error) {
 // Release gives a State back. A broken State is closed instead.
 func (rt *Runtime) Release(st *State) {
 	rt.pool.release(st)
+}
+
+// ReleaseClean gives st back and reports true if st is Clean; otherwise
+// it keeps nothing and reports false, and the caller still holds st.
+func (rt *Runtime) ReleaseClean(st *State) bool {
+	if st.broken || !st.Clean() {
+		return false
+	}
+	rt.pool.releaseClean(st)
+	return true
 }
 
 // PoolStats reports the State pool's use.

@@ -10,6 +10,9 @@ import (
 	"github.com/luamilter/luamilter/luart/lstd"
 )
 
+// removedGlobals are the base functions the sandbox takes away.
+var removedGlobals = []string{"dofile", "loadfile"}
+
 // openLibraries builds the sandboxed global environment of a State.
 func (st *State) openLibraries() error {
 	L := st.L
@@ -42,7 +45,7 @@ func (st *State) openLibraries() error {
 		lpattern.Limits{MaxSteps: lim.MaxPatternStep, MaxOutput: lim.MaxStringSize})
 	dialect.InstallHelpers(L)
 	if !st.rt.cfg.Unsafe {
-		for _, name := range []string{"dofile", "loadfile"} {
+		for _, name := range removedGlobals {
 			g.RawSetString(name, lua.LNil)
 		}
 		os := L.NewTable()

@@ -23,19 +23,21 @@ func (m *Module) Callout(name string) *lua.LFunction {
 	return nil
 }
 
-// State is one Lua VM with every script loaded. A session holds one State
-// from connect to close, as Momentum keeps a script's upvalues per thread.
+// State is one Lua VM with every script loaded. Like Momentum's per-thread
+// Lua states, a State serves one caller at a time and many over its life;
+// script upvalues and package.loaded live per State.
 type State struct {
 	L           *lua.LState
 	Modules     []*Module
 	rt          *Runtime
 	broken      bool
-	globals     map[lua.LValue]lua.LValue // snapshot taken after loading
+	globals     []globalEntry // snapshot taken after loading
+	lastGlobal  lua.LValue    // last key of the globals in that snapshot
+	arrayLen    int           // length of the globals' array part then
 	proxies     []*lua.LTable             // read-only library views
 	info        *CallInfo                 // call in progress, for print
 	loading     string                    // script being loaded, for print
 	handler     *lua.LFunction            // Go message handler for PCall
-	metas       map[string]*lua.LTable    // host object metatables
 	lazy        map[string]Library        // msys libraries not opened yet
 	env         *Env
 	refuseWrite *lua.LFunction // __newindex of read-only views
@@ -66,8 +68,34 @@ func (rt *Runtime) newState() (*State, error) {
 		}
 	}
 	st.loading = ""
-	st.snapshot()
+	if err := rt.sameModules(st); err != nil {
+		L.Close()
+		return nil, err
+	}
+	if rt.cfg.Unsafe {
+		st.snapshot()
+	} else {
+		st.snapshot(removedGlobals...)
+	}
 	return st, nil
+}
+
+// sameModules checks that st registered the modules the first State did,
+// in the same order: a session may run its callouts in any State of the
+// pool and finds its modules by position.
+func (rt *Runtime) sameModules(st *State) error {
+	if rt.names == nil { // st is the first State
+		return nil
+	}
+	if len(st.Modules) != len(rt.names) {
+		return fmt.Errorf("scripts registered %d modules, %d the first time they ran: registration must not depend on time or chance", len(st.Modules), len(rt.names))
+	}
+	for i, m := range st.Modules {
+		if m.Name != rt.names[i] {
+			return fmt.Errorf("scripts registered module %q where %q was registered the first time they ran: registration must not depend on time or chance", m.Name, rt.names[i])
+		}
+	}
+	return nil
 }
 
 // registerModule implements msys.registerModule(name, tbl).
@@ -92,10 +120,64 @@ func (st *State) registerModule(L *lua.LState) int {
 	return 0
 }
 
-// snapshot records the globals after loading so reset can restore them.
-func (st *State) snapshot() {
-	st.globals = map[lua.LValue]lua.LValue{}
-	st.L.G.Global.ForEach(func(k, v lua.LValue) { st.globals[k] = v })
+// globalEntry is one global as it was after loading.
+type globalEntry struct {
+	key   lua.LValue
+	value lua.LValue
+}
+
+// snapshot records the globals after loading so Clean and reset can
+// compare with them without walking the table. gopher-lua appends a new
+// key at the end of a table's key order and never removes one, so every
+// global added later comes after the last key seen here; globals removed
+// while loading (the sandbox's dofile and loadfile) are recorded as nil
+// so that writing them again counts as a change.
+func (st *State) snapshot(removed ...string) {
+	g := st.L.G.Global
+	st.globals = st.globals[:0]
+	for k, v := g.Next(lua.LNil); k != lua.LNil; k, v = g.Next(k) {
+		st.globals = append(st.globals, globalEntry{k, v})
+		st.lastGlobal = k
+	}
+	for _, name := range removed {
+		st.globals = append(st.globals, globalEntry{lua.LString(name), lua.LNil})
+	}
+	st.arrayLen = g.Len()
+}
+
+// Clean reports whether the State is as it was after loading: no global
+// written, added or removed, and nothing stored in a read-only library
+// view. A clean State can serve another session without a reset. It does
+// not look at script upvalues or package.loaded, which are per State on
+// Momentum too. A global that a script removed while loading and then
+// writes again is not seen (gopher-lua keeps its old key position).
+func (st *State) Clean() bool {
+	g := st.L.G.Global
+	for _, e := range st.globals {
+		if rawGet(g, e.key) != e.value {
+			return false
+		}
+	}
+	if k, _ := g.Next(st.lastGlobal); k != lua.LNil {
+		return false
+	}
+	if g.Len() != st.arrayLen {
+		return false
+	}
+	for _, p := range st.proxies {
+		if k, _ := p.Next(lua.LNil); k != lua.LNil {
+			return false
+		}
+	}
+	return true
+}
+
+// rawGet avoids RawGet's type switch for the common string key.
+func rawGet(t *lua.LTable, k lua.LValue) lua.LValue {
+	if s, ok := k.(lua.LString); ok {
+		return t.RawGetString(string(s))
+	}
+	return t.RawGet(k)
 }
 
 // reset makes a State that served a session as clean as a fresh one:
@@ -105,41 +187,46 @@ func (st *State) reset() bool {
 	if st.broken {
 		return false
 	}
+	if !st.Clean() {
+		st.restore()
+	}
+	st.clear()
+	return true
+}
+
+// clear drops what the last call left on the stack and its call info.
+func (st *State) clear() {
+	st.L.SetTop(0)
+	st.info = nil
+}
+
+// restore puts the globals and library views back as snapshot saw them.
+func (st *State) restore() {
 	g := st.L.G.Global
-	var extra []lua.LValue
-	kept := 0
-	g.ForEach(func(k, v lua.LValue) {
-		orig, ok := st.globals[k]
-		switch {
-		case !ok:
-			extra = append(extra, k)
-		case orig != v:
-			g.RawSet(k, orig)
-		}
-		if ok {
-			kept++
-		}
-	})
-	for _, k := range extra {
+	var added []lua.LValue
+	for k, _ := g.Next(st.lastGlobal); k != lua.LNil; k, _ = g.Next(k) {
+		added = append(added, k)
+	}
+	for n := g.Len(); n > st.arrayLen; n-- {
+		added = append(added, lua.LNumber(n))
+	}
+	for _, k := range added {
 		g.RawSet(k, lua.LNil)
 	}
-	if kept < len(st.globals) { // some were removed
-		for k, v := range st.globals {
-			if g.RawGet(k) == lua.LNil {
-				g.RawSet(k, v)
-			}
+	for _, e := range st.globals {
+		if rawGet(g, e.key) != e.value {
+			g.RawSet(e.key, e.value)
 		}
 	}
 	for _, p := range st.proxies {
 		var keys []lua.LValue
-		p.ForEach(func(k, _ lua.LValue) { keys = append(keys, k) })
+		for k, _ := p.Next(lua.LNil); k != lua.LNil; k, _ = p.Next(k) {
+			keys = append(keys, k)
+		}
 		for _, k := range keys {
 			p.RawSet(k, lua.LNil)
 		}
 	}
-	st.L.SetTop(0)
-	st.info = nil
-	return true
 }
 
 // Broken reports whether the State saw a Go panic and must be discarded.
@@ -195,17 +282,8 @@ var ignoredHooks = map[string]struct{}{
 	"rsrc_setup": {}, "ac_auth_perform_auth": {},
 }
 
-// Meta returns the metatable registered under name in this State,
-// building it once with build. Host objects (vctx, msg, ...) use it so a
-// session does not rebuild method tables.
+// Meta returns the host object metatable registered under name; see
+// Runtime.Meta.
 func (st *State) Meta(name string, build func(L *lua.LState) *lua.LTable) *lua.LTable {
-	if st.metas == nil {
-		st.metas = map[string]*lua.LTable{}
-	}
-	if mt, ok := st.metas[name]; ok {
-		return mt
-	}
-	mt := build(st.L)
-	st.metas[name] = mt
-	return mt
+	return st.rt.Meta(name, build)
 }

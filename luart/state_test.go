@@ -96,3 +96,64 @@ func TestNewKeepsTheCallersScriptDirs(t *testing.T) {
 		t.Fatalf("New wrote %q into the caller's backing array", got)
 	}
 }
+
+// TestCleanSeesEveryKindOfWrite checks that Clean notices each way a
+// callout can leave a State different from a fresh one, that writes which
+// end where they began leave it clean, and that reset makes it clean.
+func TestCleanSeesEveryKindOfWrite(t *testing.T) {
+	rt := testRuntime(t, `kept = "orig"; gone = 1; gone = nil; msys.registerModule("clean", {})`, Config{PoolSize: 1})
+	for _, tc := range []struct {
+		name, code string
+		clean      bool
+	}{
+		{"read only", `local x = kept .. string.upper("a")`, true},
+		{"local variables", `local kept = "shadowed"`, true},
+		{"written back", `kept = "changed"; kept = "orig"`, true},
+		{"added then removed", `brand_new = 1; brand_new = nil`, true},
+		{"changed", `kept = "changed"`, false},
+		{"library replaced", `tostring = nil`, false},
+		{"added", `brand_new = 1`, false},
+		{"added through _G", `_G["with space"] = true`, false},
+		{"array part", `_G[1] = true`, false},
+		{"sandbox removal undone", `dofile = print`, false},
+		{"library view", `rawset(string, "extra", 1)`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := rt.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rt.Release(st)
+			if !st.Clean() {
+				t.Fatal("a State from the pool is not clean")
+			}
+			runChunk(t, st, tc.code)
+			if got := st.Clean(); got != tc.clean {
+				t.Fatalf("Clean() = %v after %s, want %v", got, tc.code, tc.clean)
+			}
+			if !st.reset() || !st.Clean() {
+				t.Fatal("not clean after reset")
+			}
+			if got := runChunk(t, st, `return tostring(kept) .. tostring(brand_new) .. tostring(rawget(_G, 1)) .. tostring(dofile) .. tostring(rawget(string, "extra"))`); got != "orignilnilnilnil" {
+				t.Fatalf("after reset: %s", got)
+			}
+		})
+	}
+}
+
+// TestStatesMustRegisterTheSameModules checks that a State whose scripts
+// register other modules than the first State's is refused: sessions find
+// their modules by position in whichever State runs a callout.
+func TestStatesMustRegisterTheSameModules(t *testing.T) {
+	rt := testRuntime(t, `msys.registerModule(os.getenv("LUAMILTER_TEST_MODULE") or "first", {})`, Config{PoolSize: 1})
+	t.Setenv("LUAMILTER_TEST_MODULE", "second")
+	first, err := rt.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Release(first)
+	_, err = rt.Acquire(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `registered module "second" where "first"`) {
+		t.Fatalf("second State: err = %v", err)
+	}
+}
