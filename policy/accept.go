@@ -40,10 +40,8 @@ func acField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
 // written without brackets so the samples' `(.*):%d` idiom still finds
 // the address.
 func sockaddr(s *session, ip net.IP, port int) *lua.LUserData {
-	ud := s.st.L.NewUserData()
-	ud.Value = &net.TCPAddr{IP: ip, Port: port}
-	ud.Metatable = s.st.Meta("ec_sockaddr", sockaddrMeta)
-	return ud
+	return &lua.LUserData{Value: &net.TCPAddr{IP: ip, Port: port},
+		Metatable: s.gen.rt.Meta("ec_sockaddr", sockaddrMeta)}
 }
 
 func sockaddrMeta(L *lua.LState) *lua.LTable {

@@ -325,11 +325,5 @@ func (e *Engine) Needs() milter.Needs {
 
 // NewSession implements milter.Backend.
 func (e *Engine) NewSession(ctx context.Context, info milter.SessionInfo) (milter.Session, error) {
-	g := e.hold()
-	st, err := g.rt.Acquire(ctx)
-	if err != nil {
-		e.drop(g)
-		return nil, err
-	}
-	return newSession(e, g, st, info), nil
+	return newSession(e, e.hold(), info), nil
 }

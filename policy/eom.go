@@ -12,6 +12,7 @@ import (
 // for the whole message, validate_data_spool_each_rcpt and
 // validate_set_binding once per recipient, then computes the changes.
 func (s *session) EndOfMessage(ctx context.Context, mm *milter.Message, macros milter.Macros) milter.Result {
+	defer s.settle()
 	s.macro = macros
 	s.setQueueID(macros)
 	if s.msg == nil {

@@ -38,7 +38,7 @@ func (m *message) partUD(L *lua.LState, p *mimePart) *lua.LUserData {
 	if p.ud == nil {
 		ud := L.NewUserData()
 		ud.Value = p
-		ud.Metatable = m.s.st.Meta("msgpart", partMeta)
+		ud.Metatable = m.s.gen.rt.Meta("msgpart", partMeta)
 		p.ud = ud
 	}
 	return p.ud

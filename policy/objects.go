@@ -11,25 +11,20 @@ type luaObjects struct {
 	ac   *lua.LUserData
 }
 
+// They are made without a State, with the Runtime's shared metatables,
+// so they work in whichever State runs the session's next callout.
 func newLuaObjects(s *session) *luaObjects {
-	L := s.st.L
-	o := &luaObjects{s: s}
-	o.vctx = L.NewUserData()
-	o.vctx.Value = s
-	o.vctx.Metatable = s.st.Meta("validate_context", vctxMeta)
-	o.ac = L.NewUserData()
-	o.ac.Value = s
-	o.ac.Metatable = s.st.Meta("accept_construct", acceptMeta)
-	return o
+	rt := s.gen.rt
+	return &luaObjects{s: s,
+		vctx: &lua.LUserData{Value: s, Metatable: rt.Meta("validate_context", vctxMeta)},
+		ac:   &lua.LUserData{Value: s, Metatable: rt.Meta("accept_construct", acceptMeta)},
+	}
 }
 
 // message returns msg's userdata, creating it once per message.
 func (o *luaObjects) message(m *message) *lua.LUserData {
-	if m.ud == nil || m.ud.Metatable == lua.LNil {
-		ud := o.s.st.L.NewUserData()
-		ud.Value = m
-		ud.Metatable = o.s.st.Meta("ec_message", messageMeta)
-		m.ud = ud
+	if m.ud == nil {
+		m.ud = &lua.LUserData{Value: m, Metatable: o.s.gen.rt.Meta("ec_message", messageMeta)}
 	}
 	return m.ud
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,16 +19,16 @@ const (
 	dictMess = 1
 )
 
-// session is one SMTP session seen through the milter. It holds one Lua
-// State from connect to close, so `self` and script upvalues behave as on
-// Momentum.
+// session is one SMTP session seen through the milter. It leases a Lua
+// State from the pool for each SMTP event that runs Lua (see lease.go).
 type session struct {
-	eng  *Engine
-	gen  *generation
-	st   *luart.State
-	log  *slog.Logger
-	id   uint64
-	info luart.CallInfo
+	eng    *Engine
+	gen    *generation
+	st     *luart.State // leased for the current event; nil between events unless pinned
+	pinned bool         // st stays with the session until close
+	log    *slog.Logger
+	id     uint64
+	info   luart.CallInfo
 
 	selfs []*lua.LTable // one `self` per module
 	ran   []bool        // module ran Lua this session (for validate_dealloc)
@@ -57,27 +58,19 @@ type reply struct {
 	disconnect bool
 }
 
-func newSession(e *Engine, g *generation, st *luart.State, info milter.SessionInfo) *session {
-	s := &session{eng: e, gen: g, st: st, id: info.ID,
+func newSession(e *Engine, g *generation, info milter.SessionInfo) *session {
+	s := &session{eng: e, gen: g, id: info.ID,
 		conn: map[string]string{}, mess: map[string]string{},
 		argBuf: make([]lua.LValue, 0, 5)} // self and up to four callout arguments
 	s.log = e.log.With("session", info.ID)
 	s.info.Host = s
-	s.bind()
+	s.ran = make([]bool, g.rt.ModuleCount())
+	s.objs = newLuaObjects(s)
 	return s
 }
 
-// bind creates the per-session Lua objects for the current State.
-func (s *session) bind() {
-	s.selfs = make([]*lua.LTable, len(s.st.Modules))
-	s.ran = make([]bool, len(s.st.Modules))
-	for i := range s.selfs {
-		s.selfs[i] = s.st.L.CreateTable(0, 4)
-	}
-	s.objs = newLuaObjects(s)
-}
-
 func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) milter.Verdict {
+	defer s.settle()
 	s.peer, s.macro = c, m
 	s.info.PeerIP = c.IP
 	if c.IP != nil {
@@ -95,6 +88,7 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 }
 
 func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter.Verdict {
+	defer s.settle()
 	s.macro = m
 	s.helo = name
 	line := "EHLO " + name
@@ -106,6 +100,7 @@ func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter
 }
 
 func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macros) milter.Verdict {
+	defer s.settle()
 	s.macro = m
 	s.fillConnMacros(m)
 	s.closeMessage()
@@ -129,6 +124,7 @@ func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macr
 }
 
 func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros) milter.Verdict {
+	defer s.settle()
 	s.macro = m
 	s.setQueueID(m)
 	if s.msg == nil { // RCPT without MAIL: keep going with an empty sender
@@ -162,6 +158,7 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 }
 
 func (s *session) Data(ctx context.Context, m milter.Macros) milter.Verdict {
+	defer s.settle()
 	s.macro = m
 	s.setQueueID(m)
 	s.beginPhase()
@@ -175,7 +172,31 @@ func (s *session) Abort(context.Context, milter.Macros) {
 
 func (s *session) Close(ctx context.Context) {
 	s.closeMessage()
-	for i, mod := range s.st.Modules {
+	s.dealloc(ctx)
+	s.eng.sessions.remove(s.id)
+	if a := s.eng.cfg.Accounting; a != nil && s.peer.IP != nil {
+		if err := a.Disconnect(ctx, s.peer.IP); err != nil {
+			s.log.Warn("session accounting", "err", err)
+		}
+	}
+	s.endLease()
+	s.eng.drop(s.gen)
+}
+
+// dealloc runs validate_dealloc in the modules that ran this session.
+func (s *session) dealloc(ctx context.Context) {
+	if !s.gen.rt.Defines("validate_dealloc") || !slices.Contains(s.ran, true) {
+		return
+	}
+	if err := s.acquire(ctx); err != nil {
+		s.log.Error("validate_dealloc not run: no Lua state", "err", err)
+		return
+	}
+	for i := range s.ran {
+		if s.st == nil {
+			return
+		}
+		mod := s.st.Modules[i]
 		fn := mod.Callout("validate_dealloc")
 		if fn == nil || !s.ran[i] {
 			continue
@@ -184,14 +205,6 @@ func (s *session) Close(ctx context.Context) {
 			s.logScriptError(err)
 		}
 	}
-	s.eng.sessions.remove(s.id)
-	if a := s.eng.cfg.Accounting; a != nil && s.peer.IP != nil {
-		if err := a.Disconnect(ctx, s.peer.IP); err != nil {
-			s.log.Warn("session accounting", "err", err)
-		}
-	}
-	s.gen.rt.Release(s.st)
-	s.eng.drop(s.gen)
 }
 
 func (s *session) closeMessage() {
@@ -232,7 +245,17 @@ func (s *session) waitTarpit(ctx context.Context) {
 // runModules calls callout on each module; it reports true and the error
 // verdict when a script failed.
 func (s *session) runModules(ctx context.Context, callout string, args ...lua.LValue) (bool, milter.Verdict) {
-	for i, mod := range s.st.Modules {
+	if !s.gen.rt.Defines(callout) {
+		return false, milter.Verdict{}
+	}
+	if err := s.acquire(ctx); err != nil {
+		return true, s.noState(err)
+	}
+	for i := range s.ran {
+		if s.st == nil { // replaced after a panic, and no new one
+			return true, s.noState(errNoState)
+		}
+		mod := s.st.Modules[i]
 		fn := mod.Callout(callout)
 		if fn == nil {
 			continue
@@ -280,21 +303,21 @@ func (s *session) call(ctx context.Context, mod *luart.Module, callout string, f
 	return ret, err
 }
 
-// replaceState swaps a State that saw a Go panic for a fresh one. The
-// modules' `self` tables start over; that is logged.
+// replaceState swaps a State that saw a Go panic for a fresh one. A
+// pinned session's `self` tables may hold the old State's values, so
+// they start over; that is logged.
 func (s *session) replaceState(ctx context.Context) {
 	s.gen.rt.Release(s.st)
-	st, err := s.gen.rt.Acquire(ctx)
-	if err != nil {
+	s.st = nil
+	if s.pinned {
+		s.pinned, s.selfs = false, nil
+		s.log.Warn("Lua state replaced after a Go panic; module self tables were reset")
+	} else {
+		s.log.Warn("Lua state replaced after a Go panic")
+	}
+	if err := s.acquire(ctx); err != nil {
 		s.log.Error("no Lua state after a panic", "err", err)
-		return
 	}
-	s.st = st
-	s.bind()
-	if s.msg != nil {
-		s.msg.ud = nil
-	}
-	s.log.Warn("Lua state replaced after a Go panic; module self tables were reset")
 }
 
 // returnCode interprets a callout's return: 0 CONT, 1 DONE, 2 AGAIN.

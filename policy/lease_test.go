@@ -1,0 +1,76 @@
+package policy_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	gomilter "github.com/d--j/go-milter"
+
+	"github.com/luamilter/luamilter/internal/milttest"
+)
+
+// TestSessionsLeaseStates checks when a session gives its Lua State back
+// between SMTP events and when it keeps it, and that either way the
+// scripts see what they would with a State of their own: `self` and
+// globals written in one phase are there in the next.
+func TestSessionsLeaseStates(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		script string
+		header string // X-Lease at end of message, on each of the two messages
+		pinned bool   // the session keeps its State between events
+	}{
+		{"context only", `local mod = {}
+function mod:validate_mailfrom(str, ac, vctx) vctx:set(msys.core.VCTX_MESS, "from", str) return msys.core.VALIDATE_CONT end
+function mod:validate_data(msg, ac, vctx) msg:header("X-Lease", vctx:get(msys.core.VCTX_MESS, "from")) return msys.core.VALIDATE_CONT end
+msys.registerModule("lease", mod)`, "MAIL FROM:<a@example.org>", false},
+		{"scalars in self", `local mod = {}
+function mod:validate_mailfrom(str, ac, vctx) self.n = (self.n or 0) + 1 self.ok = true return msys.core.VALIDATE_CONT end
+function mod:validate_data(msg, ac, vctx) msg:header("X-Lease", "n=" .. self.n) return msys.core.VALIDATE_CONT end
+msys.registerModule("lease", mod)`, "n=%d", false},
+		{"table in self", `local mod = {}
+function mod:validate_mailfrom(str, ac, vctx) self.seen = self.seen or {} table.insert(self.seen, str) return msys.core.VALIDATE_CONT end
+function mod:validate_data(msg, ac, vctx) msg:header("X-Lease", "n=" .. #self.seen) return msys.core.VALIDATE_CONT end
+msys.registerModule("lease", mod)`, "n=%d", true},
+		{"global", `local mod = {}
+function mod:validate_mailfrom(str, ac, vctx) count = (count or 0) + 1 return msys.core.VALIDATE_CONT end
+function mod:validate_data(msg, ac, vctx) msg:header("X-Lease", "n=" .. count) return msys.core.VALIDATE_CONT end
+msys.registerModule("lease", mod)`, "n=%d", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := milttest.Start(t, milttest.Options{}, tc.script)
+			rt := srv.Engine.Runtime()
+			base := rt.PoolStats().InUse // the generation's init and timer State
+			var sessions []*gomilter.ClientSession
+			for i := range 3 {
+				s := openSession(t, srv)
+				sessions = append(sessions, s)
+				for n := 1; n <= 2; n++ {
+					mods, act := sendMessage(t, s, "a@example.org", "b@example.com")
+					want := tc.header
+					if strings.Contains(want, "%d") {
+						want = fmt.Sprintf(want, n)
+					}
+					if act.Type != gomilter.ActionAccept || headerValue(mods, "X-Lease") != want {
+						t.Fatalf("session %d message %d: %v, X-Lease %q, want %q", i, n, act, headerValue(mods, "X-Lease"), want)
+					}
+					if err := s.Abort(nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			want := base
+			if tc.pinned {
+				want += int64(len(sessions))
+			}
+			if got := rt.PoolStats().InUse; got != want {
+				t.Errorf("%d sessions open between messages hold %d States, want %d", len(sessions), got, want)
+			}
+			for _, s := range sessions {
+				s.Close()
+			}
+			waitFor(t, func() bool { return rt.PoolStats().InUse == base }, "States back in the pool")
+		})
+	}
+}
