@@ -110,7 +110,11 @@ func startDaemon(t *testing.T, config string, files map[string]string) *testEnv 
 	}
 	e.d = d
 	t.Cleanup(func() {
-		d.Shutdown(context.Background())
+		// Bounded, so that a test that failed with a session still open
+		// reports the log instead of waiting for that session.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
 		if t.Failed() {
 			t.Logf("daemon log:\n%s", e.logs.String())
 		}
