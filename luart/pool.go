@@ -2,8 +2,10 @@ package luart
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // PoolStats describes a Runtime's State pool at one moment, for metrics.
@@ -21,8 +23,9 @@ type pool struct {
 	mu     sync.Mutex
 	closed bool
 
-	inUse   atomic.Int64
-	created atomic.Uint64
+	inUse    atomic.Int64
+	created  atomic.Uint64
+	building atomic.Int64 // States being built by get
 }
 
 func newPool(rt *Runtime, size int) *pool {
@@ -45,24 +48,51 @@ func (p *pool) warm(n int) {
 	}
 }
 
+// get takes an idle State or builds one. When enough States are being
+// built already, it waits a little for one to come back before building
+// another: a burst of new sessions would otherwise build a State each,
+// tens of megabytes that are closed again a moment later, since a State
+// is held only while a callout runs.
 func (p *pool) get(ctx context.Context) (*State, error) {
-	select {
-	case st := <-p.idle:
-		p.inUse.Add(1)
-		return st, nil
-	default:
+	for {
+		select {
+		case st := <-p.idle:
+			p.inUse.Add(1)
+			return st, nil
+		default:
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if p.building.Add(1) <= int64(runtime.GOMAXPROCS(0)) {
+			st, err := p.rt.newState()
+			p.building.Add(-1)
+			if err != nil {
+				return nil, err
+			}
+			p.created.Add(1)
+			p.inUse.Add(1)
+			return st, nil
+		}
+		p.building.Add(-1)
+		wait := time.NewTimer(buildWait)
+		select {
+		case st := <-p.idle:
+			wait.Stop()
+			p.inUse.Add(1)
+			return st, nil
+		case <-wait.C:
+		case <-ctx.Done():
+			wait.Stop()
+			return nil, ctx.Err()
+		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	st, err := p.rt.newState()
-	if err != nil {
-		return nil, err
-	}
-	p.created.Add(1)
-	p.inUse.Add(1)
-	return st, nil
 }
+
+// buildWait is how long get waits for a State to come back before it
+// looks again whether it may build one. It is short next to a callout
+// that blocks (DNS, HTTP), so the pool still grows to meet those.
+const buildWait = 2 * time.Millisecond
 
 // release returns a State taken with get.
 func (p *pool) release(st *State) {

@@ -31,14 +31,14 @@ type State struct {
 	Modules     []*Module
 	rt          *Runtime
 	broken      bool
-	globals     []globalEntry // snapshot taken after loading
-	lastGlobal  lua.LValue    // last key of the globals in that snapshot
-	arrayLen    int           // length of the globals' array part then
-	proxies     []*lua.LTable             // read-only library views
-	info        *CallInfo                 // call in progress, for print
-	loading     string                    // script being loaded, for print
-	handler     *lua.LFunction            // Go message handler for PCall
-	lazy        map[string]Library        // msys libraries not opened yet
+	globals     []globalEntry      // snapshot taken after loading
+	lastGlobal  lua.LValue         // last key of the globals in that snapshot
+	arrayLen    int                // length of the globals' array part then
+	proxies     []*lua.LTable      // read-only library views
+	info        *CallInfo          // call in progress, for print
+	loading     string             // script being loaded, for print
+	handler     *lua.LFunction     // Go message handler for PCall
+	lazy        map[string]Library // msys libraries not opened yet
 	env         *Env
 	refuseWrite *lua.LFunction // __newindex of read-only views
 	calls       callState      // reusable context of calls into Lua
