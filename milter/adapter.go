@@ -18,8 +18,7 @@ import (
 type adapter struct {
 	srv     *Server
 	sess    Session
-	ctx     context.Context
-	cancel  context.CancelFunc
+	ctx     context.Context // the server's: see newAdapter
 	log     *slog.Logger
 	slot    bool
 	refused *Verdict // set when the session could not start
@@ -31,9 +30,13 @@ type adapter struct {
 }
 
 func newAdapter(s *Server) *adapter {
-	a := &adapter{srv: s}
-	a.ctx, a.cancel = context.WithCancel(s.ctx)
-	return a
+	// Sessions get the server's context, not one of their own: a session
+	// calls its Backend synchronously, so nothing of it runs after Close
+	// that a context of its own could stop, and the server's ends exactly
+	// when running calls must stop. One shared Done channel also lets code
+	// that watches it for cancellation keep one registration for many
+	// sessions instead of one per call.
+	return &adapter{srv: s, ctx: s.ctx}
 }
 
 func (a *adapter) NewConnection(m gomilter.Modifier) error {
@@ -269,7 +272,6 @@ func (a *adapter) Cleanup(gomilter.Modifier) {
 		a.srv.open.Add(-1)
 		a.srv.wg.Done()
 	}
-	a.cancel()
 }
 
 func (a *adapter) resetMessage() {
