@@ -105,7 +105,7 @@ func (c coreLibrary) Open(L *lua.LState, env *luart.Env) lua.LValue {
 	t.RawSetString("ec_message_new", L.NewFunction(ecMessageNew))
 	t.RawSetString("accept_construct_get_message_construct", L.NewFunction(func(L *lua.LState) int {
 		s := checkSession(L, 1, "accept_construct")
-		mc := L.NewTable()
+		mc := L.CreateTable(0, 2)
 		mc.RawSetString("ctx", s.objs.vctx)
 		if s.msg != nil {
 			mc.RawSetString("message", s.objs.message(s.msg))

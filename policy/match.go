@@ -258,7 +258,7 @@ func addressHeaderMethod(part bool) lua.LGFunction {
 		}
 		name := L.CheckString(2)
 		component := strings.ToLower(L.OptString(3, "all"))
-		t := L.NewTable()
+		t := L.CreateTable(1, 0)
 		for _, h := range hs {
 			if !strings.EqualFold(h.name, name) {
 				continue

@@ -137,7 +137,7 @@ func partHeader(L *lua.LState) int {
 		L.ArgError(2, "invalid header name '"+name+"'")
 	}
 	if !write {
-		t := L.NewTable()
+		t := L.CreateTable(1, 0)
 		for _, h := range p.headerList() {
 			if strings.EqualFold(h.name, name) {
 				t.Append(lua.LString(decodeHeader(h.value)))
@@ -158,7 +158,7 @@ func partContentType(L *lua.LState) int {
 	p := checkPart(L, "content_type", false)
 	mt, params := p.mediaType()
 	att, filename := p.disposition()
-	t := L.NewTable()
+	t := L.CreateTable(5, 5)
 	vals := []lua.LValue{lua.LString(mt), lua.LString(params["charset"]), lua.LString(p.encoding()), lua.LBool(att), lua.LString(filename)}
 	if params["charset"] == "" {
 		vals[1] = lua.LNil

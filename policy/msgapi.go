@@ -163,8 +163,9 @@ func msgHeader(L *lua.LState) int {
 		L.ArgError(2, "invalid header name '"+name+"'")
 	}
 	if L.GetTop() < 3 {
-		t := L.NewTable()
-		for i, v := range m.headerValues(name) {
+		values := m.headerValues(name)
+		t := L.CreateTable(len(values), 0)
+		for i, v := range values {
 			t.RawSetInt(i+1, lua.LString(decodeHeader(v)))
 		}
 		L.Push(t)

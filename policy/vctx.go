@@ -188,8 +188,9 @@ func vctxRecipientList(L *lua.LState) int {
 		}
 		return 0
 	}
-	t := L.NewTable()
-	for i, r := range m.recipients() {
+	rcpts := m.recipients()
+	t := L.CreateTable(len(rcpts), 1) // index 0 lives in the hash part
+	for i, r := range rcpts {
 		t.RawSetInt(i, lua.LString(r.addr))
 	}
 	L.Push(t)
