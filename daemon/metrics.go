@@ -73,7 +73,7 @@ func newMetrics(d *Daemon) *metrics {
 			Name: "luamilter_lua_states_idle", Help: "Warm Lua states of the current generation waiting for a session.",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Idle) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "luamilter_lua_states_in_use", Help: "Lua states of the current generation in use: one per open session plus the one kept for init and deinit.",
+			Name: "luamilter_lua_states_in_use", Help: "Lua states of the current generation in use: those running a callout now, those kept by sessions whose scripts left globals or non-scalar self values, and the one kept for init and deinit.",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().InUse) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "luamilter_store_entries", Help: "Counter keys held in process (msys.audit_series, gauge_cache, counter); 0 with Redis.",

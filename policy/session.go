@@ -32,16 +32,17 @@ type session struct {
 
 	selfs []*lua.LTable // one `self` per module
 	ran   []bool        // module ran Lua this session (for validate_dealloc)
-	objs  *luaObjects   // vctx, ac and friends for st
+	objs  *luaObjects   // vctx and ac, usable in any State
 
 	argBuf   []lua.LValue   // callout arguments, reused (see runModules)
 	callInfo luart.CallInfo // what the running callout's context carries
 
-	conn  map[string]string
-	mess  map[string]string
-	peer  milter.Conn
-	macro milter.Macros
-	helo  string
+	conn   map[string]string
+	mess   map[string]string
+	peer   milter.Conn
+	client string // peer.IP as text, for logs
+	macro  milter.Macros
+	helo   string
 
 	reply     reply // what the scripts decided for the current command
 	msg       *message
@@ -74,7 +75,8 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 	s.peer, s.macro = c, m
 	s.info.PeerIP = c.IP
 	if c.IP != nil {
-		s.log = s.log.With("client", c.IP.String())
+		s.client = c.IP.String()
+		s.log = s.log.With("client", s.client)
 	}
 	s.eng.sessions.add(s.id, c.IP)
 	if a := s.eng.cfg.Accounting; a != nil && c.IP != nil {
@@ -347,7 +349,7 @@ func (s *session) setQueueID(m milter.Macros) {
 	if id := m.Get("i"); id != "" && id != s.info.QueueID {
 		s.info.QueueID = id
 		if s.peer.IP != nil {
-			s.log = s.eng.log.With("session", s.id, "queue_id", id, "client", s.peer.IP.String())
+			s.log = s.eng.log.With("session", s.id, "queue_id", id, "client", s.client)
 		} else {
 			s.log = s.eng.log.With("session", s.id, "queue_id", id)
 		}

@@ -140,9 +140,7 @@ type Summary struct {
 
 func (s *session) summarize(res milter.Result) {
 	sum := Summary{QueueID: s.info.QueueID, Verdict: res.Verdict, Changes: res.Changes, ScriptDur: s.scriptDur.Seconds()}
-	if s.peer.IP != nil {
-		sum.Client = s.peer.IP.String()
-	}
+	sum.Client = s.client
 	if s.msg != nil {
 		sum.From = s.msg.from
 		for _, r := range s.msg.rcpts {
