@@ -74,3 +74,43 @@ msys.registerModule("lease", mod)`, "n=%d", true},
 		})
 	}
 }
+
+// TestConcurrentSessionsShareStates runs sessions at once so that States
+// and the shared host metatables pass between them (run it with -race):
+// each session must still see only its own recipient and `self`.
+func TestConcurrentSessionsShareStates(t *testing.T) {
+	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
+function mod:validate_rcptto(msg, str, ac, vctx)
+  self.rcpt = msg:rcptto()
+  return msys.core.VALIDATE_CONT
+end
+function mod:validate_data(msg, ac, vctx)
+  local list = vctx:recipient_list()
+  msg:header("X-Seen", self.rcpt .. " " .. list[0] .. " " .. tostring(ac.remote_addr))
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("shared", mod)`)
+	const sessions, each = 8, 15
+	errs := make(chan error, sessions)
+	for g := range sessions {
+		go func() {
+			for i := range each {
+				rcpt := fmt.Sprintf("r%d-%d@example.com", g, i)
+				tr, err := srv.Play(tx(rcpt))
+				if err == nil && (len(tr.Modifications) != 1 || !strings.Contains(tr.Modifications[0], "X-Seen: "+rcpt+" "+rcpt+" 192.0.2.10:")) {
+					err = fmt.Errorf("%s: modifications %q", rcpt, tr.Modifications)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range sessions {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
