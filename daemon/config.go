@@ -38,6 +38,7 @@ type Config struct {
 	SocketOwner     string        `toml:"socket_owner" flag:"socket-owner"`
 	ControlSocket   string        `toml:"control_socket" flag:"control-socket"`
 	MetricsListen   string        `toml:"metrics_listen" flag:"metrics-listen"`
+	Pprof           bool          `toml:"pprof" flag:"pprof"`
 	Watch           bool          `toml:"watch" flag:"watch"`
 	MaxSessions     int           `toml:"max_sessions" flag:"max-sessions"`
 	SpoolDir        string        `toml:"spool_dir" flag:"spool-dir"`

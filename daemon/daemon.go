@@ -150,7 +150,7 @@ func (d *Daemon) Start() error {
 			return fail(fmt.Errorf("metrics listener: %w", err))
 		}
 		d.httpLn = ln
-		d.httpSrv = &http.Server{Handler: d.met.handler(d), ReadHeaderTimeout: 10 * time.Second}
+		d.httpSrv = &http.Server{Handler: d.met.handler(d, cfg.Pprof), ReadHeaderTimeout: 10 * time.Second}
 	}
 	if cfg.Watch {
 		w, err := newWatcher(d)

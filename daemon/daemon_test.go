@@ -318,3 +318,29 @@ msys.registerModule("failing", mod)
 		t.Errorf("warnings %q, want one about max_sessions", res.Warnings)
 	}
 }
+
+// TestPprofOnlyWhenAsked checks that Go's profiles are served on the
+// metrics listener with pprof = true and not otherwise.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	for _, tc := range []struct {
+		config string
+		want   int
+	}{
+		{policyConfig, http.StatusNotFound},
+		{"pprof = true\n" + policyConfig, http.StatusOK},
+	} {
+		e := startDaemon(t, tc.config, map[string]string{"policy.lua": genScript("{{dir}}/events.log", 1, "true")})
+		resp, err := http.Get("http://" + e.d.MetricsAddr().String() + "/debug/pprof/heap?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%q: GET /debug/pprof/heap: %d, want %d", tc.config[:12], resp.StatusCode, tc.want)
+		}
+		if tc.want == http.StatusOK && !strings.Contains(string(body), "heap profile") {
+			t.Errorf("no heap profile in %.80q", body)
+		}
+	}
+}

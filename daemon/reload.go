@@ -116,6 +116,7 @@ func reloadable(old, cfg Config) (Config, []string) {
 	check("listen", strings.Join(old.Listen, ",") != strings.Join(cfg.Listen, ","))
 	check("control_socket", old.ControlSocket != cfg.ControlSocket)
 	check("metrics_listen", old.MetricsListen != cfg.MetricsListen)
+	check("pprof", old.Pprof != cfg.Pprof)
 	check("dns", fmt.Sprint(old.DNS) != fmt.Sprint(cfg.DNS))
 	check("store", fmt.Sprint(old.Store) != fmt.Sprint(cfg.Store))
 	check("datasources", fmt.Sprint(old.Datasources) != fmt.Sprint(cfg.Datasources))

@@ -26,6 +26,8 @@ func serveFlags() []cli.Flag {
 		controlSocketFlag(),
 		&cli.StringFlag{Name: "metrics-listen",
 			Usage: "`HOST:PORT` serving Prometheus /metrics and /healthz (off unless given)"},
+		&cli.BoolFlag{Name: "pprof",
+			Usage: "also serve Go's profiles under /debug/pprof/ on --metrics-listen"},
 		&cli.BoolFlag{Name: "watch",
 			Usage: "reload when a script file or the config file changes"},
 		&cli.IntFlag{Name: "max-sessions", Value: def.MaxSessions,
