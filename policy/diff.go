@@ -41,7 +41,7 @@ func (m *message) changes() []milter.Change {
 		out = append(out, milter.Change{Kind: milter.Quarantine, Reason: reason})
 	}
 	if err := m.flushTree(); err != nil {
-		m.s.log.Error("edited MIME tree could not be written; body left unchanged", "err", err)
+		m.s.logger().Error("edited MIME tree could not be written; body left unchanged", "err", err)
 	}
 	if body := m.newBody; body != nil && !m.sameBody(body) {
 		// The spool streams from memory or its file; it lives until the
@@ -65,7 +65,7 @@ func (m *message) sameBody(b *milter.Spool) bool {
 	}
 	same, err := sameSpools(m.body, b)
 	if err != nil {
-		m.s.log.Warn("body comparison failed; replacing the body", "err", err)
+		m.s.logger().Warn("body comparison failed; replacing the body", "err", err)
 		return false
 	}
 	return same

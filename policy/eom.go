@@ -107,7 +107,7 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 		case v.Action == milter.Reject:
 			dropped[strings.ToLower(r.addr)] = true
 			last = v
-			s.log.Info("recipient rejected at end of message; a milter can't send a bounce for it", "rcpt", r.addr, "reply", v.String())
+			s.logger().Info("recipient rejected at end of message; a milter can't send a bounce for it", "rcpt", r.addr, "reply", v.String())
 		case msg.dropOne || (msg.discard && multi):
 			dropped[strings.ToLower(r.addr)] = true
 			discards++
@@ -117,7 +117,7 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 	if multi && (!slices.Equal(before, msg.headers) || msg.saveBody().gen != beforeBody.gen) {
 		msg.headers = before
 		msg.restoreBody(beforeBody)
-		s.log.Warn("per-recipient header or body edits in validate_data_spool_each_rcpt can't be expressed through a milter with several recipients; none were applied")
+		s.logger().Warn("per-recipient header or body edits in validate_data_spool_each_rcpt can't be expressed through a milter with several recipients; none were applied")
 	}
 	if len(rcpts) > 0 && len(dropped) == len(rcpts) {
 		if last.Code != 0 {
@@ -141,6 +141,6 @@ func (s *session) account(ctx context.Context, v milter.Verdict) {
 		err = a.Reception(ctx, s.peer.IP)
 	}
 	if err != nil {
-		s.log.Warn("session accounting", "err", err)
+		s.logger().Warn("session accounting", "err", err)
 	}
 }

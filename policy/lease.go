@@ -91,6 +91,6 @@ func portable(v lua.LValue) bool {
 // noState answers a command that needs Lua when no State can be had:
 // a temporary failure, since the fault is ours, not the message's.
 func (s *session) noState(err error) milter.Verdict {
-	s.log.Error("no Lua state for the callout", "err", err)
+	s.logger().Error("no Lua state for the callout", "err", err)
 	return milter.Reply(451, "4.3.0 Temporary failure: policy unavailable, try again later")
 }

@@ -133,7 +133,7 @@ func (x *macroExpander) unknown(s *session, macro string, log *slog.Logger) stri
 	if _, seen := x.warned.Get(macro); !seen {
 		x.warned.Put(macro, struct{}{})
 		if s != nil {
-			log = s.log
+			log = s.logger()
 		}
 		if log == nil {
 			log = slog.Default()
@@ -174,7 +174,7 @@ func rfc2822Macro(s *session, key string) (string, bool) {
 		out, err = partMacro(m, name, args[1:])
 	}
 	if err != nil {
-		s.log.Warn("msys.expandMacro", "macro", "%{rfc2822:"+key+"}", "err", err)
+		s.logger().Warn("msys.expandMacro", "macro", "%{rfc2822:"+key+"}", "err", err)
 		return "", true
 	}
 	if out != "" && !strings.HasSuffix(out, "\r\n") {

@@ -317,7 +317,7 @@ type bodyEdit struct {
 // saveBody snapshots the body, writing an edited MIME tree out first.
 func (m *message) saveBody() bodyEdit {
 	if err := m.flushTree(); err != nil {
-		m.s.log.Warn("MIME tree could not be written", "err", err)
+		m.s.logger().Warn("MIME tree could not be written", "err", err)
 	}
 	return bodyEdit{newBody: m.newBody, cur: m.cur, curOK: m.curOK, gen: m.bodyGen}
 }
@@ -345,7 +345,7 @@ func (m *message) flushTree() error {
 // bodySize is the size of the current body in bytes.
 func (m *message) bodySize() int64 {
 	if err := m.flushTree(); err != nil {
-		m.s.log.Warn("MIME tree could not be written", "err", err)
+		m.s.logger().Warn("MIME tree could not be written", "err", err)
 	}
 	switch {
 	case m.newBody != nil:

@@ -22,13 +22,13 @@ const (
 // session is one SMTP session seen through the milter. It leases a Lua
 // State from the pool for each SMTP event that runs Lua (see lease.go).
 type session struct {
-	eng    *Engine
-	gen    *generation
-	st     *luart.State // leased for the current event; nil between events unless pinned
-	pinned bool         // st stays with the session until close
-	log    *slog.Logger
-	id     uint64
-	info   luart.CallInfo
+	eng      *Engine
+	gen      *generation
+	st       *luart.State // leased for the current event; nil between events unless pinned
+	pinned   bool         // st stays with the session until close
+	logCache *slog.Logger // see logger
+	id       uint64
+	info     luart.CallInfo
 
 	selfs []*lua.LTable // one `self` per module
 	ran   []bool        // module ran Lua this session (for validate_dealloc)
@@ -63,7 +63,6 @@ func newSession(e *Engine, g *generation, info milter.SessionInfo) *session {
 	s := &session{eng: e, gen: g, id: info.ID,
 		conn: map[string]string{}, mess: map[string]string{},
 		argBuf: make([]lua.LValue, 0, 5)} // self and up to four callout arguments
-	s.log = e.log.With("session", info.ID)
 	s.info.Host = s
 	s.ran = make([]bool, g.rt.ModuleCount())
 	s.objs = newLuaObjects(s)
@@ -76,12 +75,12 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 	s.info.PeerIP = c.IP
 	if c.IP != nil {
 		s.client = c.IP.String()
-		s.log = s.log.With("client", s.client)
+		s.logCache = nil
 	}
 	s.eng.sessions.add(s.id, c.IP)
 	if a := s.eng.cfg.Accounting; a != nil && c.IP != nil {
 		if err := a.Connection(ctx, c.IP); err != nil {
-			s.log.Warn("session accounting", "err", err)
+			s.logger().Warn("session accounting", "err", err)
 		}
 	}
 	s.fillConnMacros(m)
@@ -178,7 +177,7 @@ func (s *session) Close(ctx context.Context) {
 	s.eng.sessions.remove(s.id)
 	if a := s.eng.cfg.Accounting; a != nil && s.peer.IP != nil {
 		if err := a.Disconnect(ctx, s.peer.IP); err != nil {
-			s.log.Warn("session accounting", "err", err)
+			s.logger().Warn("session accounting", "err", err)
 		}
 	}
 	s.endLease()
@@ -191,7 +190,7 @@ func (s *session) dealloc(ctx context.Context) {
 		return
 	}
 	if err := s.acquire(ctx); err != nil {
-		s.log.Error("validate_dealloc not run: no Lua state", "err", err)
+		s.logger().Error("validate_dealloc not run: no Lua state", "err", err)
 		return
 	}
 	for i := range s.ran {
@@ -313,12 +312,12 @@ func (s *session) replaceState(ctx context.Context) {
 	s.st = nil
 	if s.pinned {
 		s.pinned, s.selfs = false, nil
-		s.log.Warn("Lua state replaced after a Go panic; module self tables were reset")
+		s.logger().Warn("Lua state replaced after a Go panic; module self tables were reset")
 	} else {
-		s.log.Warn("Lua state replaced after a Go panic")
+		s.logger().Warn("Lua state replaced after a Go panic")
 	}
 	if err := s.acquire(ctx); err != nil {
-		s.log.Error("no Lua state after a panic", "err", err)
+		s.logger().Error("no Lua state after a panic", "err", err)
 	}
 }
 
@@ -340,19 +339,34 @@ func (s *session) returnCode(mod *luart.Module, callout string, ret []lua.LValue
 	return 0
 }
 
-// modLog tags s.log, which already carries session, client and queue id.
+// logger returns the session's logger, which carries the session id,
+// queue id and client. It is built on first use after one of them
+// changes: at the usual levels most messages log nothing through it, and
+// building it for every message cost about as much as a callout.
+func (s *session) logger() *slog.Logger {
+	if s.logCache == nil {
+		attrs := make([]any, 0, 6)
+		attrs = append(attrs, "session", s.id)
+		if s.info.QueueID != "" {
+			attrs = append(attrs, "queue_id", s.info.QueueID)
+		}
+		if s.client != "" {
+			attrs = append(attrs, "client", s.client)
+		}
+		s.logCache = s.eng.log.With(attrs...)
+	}
+	return s.logCache
+}
+
+// modLog tags the session's logger with a module name.
 func (s *session) modLog(module string) *slog.Logger {
-	return s.log.With("module", module)
+	return s.logger().With("module", module)
 }
 
 func (s *session) setQueueID(m milter.Macros) {
 	if id := m.Get("i"); id != "" && id != s.info.QueueID {
 		s.info.QueueID = id
-		if s.peer.IP != nil {
-			s.log = s.eng.log.With("session", s.id, "queue_id", id, "client", s.client)
-		} else {
-			s.log = s.eng.log.With("session", s.id, "queue_id", id)
-		}
+		s.logCache = nil
 	}
 }
 

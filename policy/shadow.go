@@ -131,4 +131,4 @@ func newChanges(before, after []string) []string {
 
 // Logger returns the session's logger, tagged with session id, client
 // address and queue id; luart uses it for the scripts' print lines.
-func (s *session) Logger() *slog.Logger { return s.log }
+func (s *session) Logger() *slog.Logger { return s.logger() }

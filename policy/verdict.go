@@ -25,7 +25,7 @@ func (s *session) verdict() milter.Verdict {
 	case r.code >= 400 && r.code <= 499:
 		return milter.Reply(r.code, textOr(r.text, "4.7.1 Temporarily rejected by policy"))
 	case r.code != 0:
-		s.log.Debug("success reply text can't be passed through a milter", "code", r.code, "text", r.text)
+		s.logger().Debug("success reply text can't be passed through a milter", "code", r.code, "text", r.text)
 	}
 	return milter.Verdict{Action: milter.Continue}
 }
@@ -37,7 +37,7 @@ func (s *session) disconnectVerdict(r reply) milter.Verdict {
 	text := textOr(r.text, "4.7.0 Closing connection")
 	if r.code != 421 {
 		if r.code != 0 {
-			s.log.Info("disconnect sends 421: a milter can close the session only with 421", "requested_code", r.code)
+			s.logger().Info("disconnect sends 421: a milter can close the session only with 421", "requested_code", r.code)
 		}
 		if len(text) > 2 && (text[0] == '5' || text[0] == '2') && text[1] == '.' {
 			text = "4" + text[1:]
@@ -147,7 +147,7 @@ func (s *session) summarize(res milter.Result) {
 			sum.Rcpts = append(sum.Rcpts, r.addr)
 		}
 	}
-	if s.log.Enabled(context.Background(), slog.LevelInfo) {
+	if s.logger().Enabled(context.Background(), slog.LevelInfo) {
 		s.logMessage(res, sum)
 	}
 	if s.eng.cfg.Observer != nil {
@@ -166,7 +166,7 @@ func (s *session) logMessage(res milter.Result, sum Summary) {
 	if action == milter.Continue {
 		action = milter.Accept
 	}
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "message",
+	s.logger().LogAttrs(context.Background(), slog.LevelInfo, "message",
 		slog.String("action", action.String()),
 		slog.String("reply", strings.TrimSpace(strconvCode(res.Verdict.Code)+" "+res.Verdict.Text)),
 		slog.String("from", sum.From),
