@@ -89,6 +89,8 @@ type Runtime struct {
 	helpersMu sync.Mutex
 	helpers   map[string]*lua.FunctionProto
 
+	globalWrites bool // callouts may change globals; see mayWriteGlobals
+
 	metaMu sync.Mutex
 	metas  map[string]*lua.LTable // host object metatables, shared by all States
 	metaL  *lua.LState            // builds them; used only under metaMu
@@ -133,6 +135,7 @@ func New(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	rt.globalWrites = rt.cfg.Unsafe || mayWriteGlobals(rt.protos()...)
 	for _, m := range first.Modules {
 		rt.names = append(rt.names, m.Name)
 		m.Table.ForEach(func(k, v lua.LValue) {
@@ -299,6 +302,21 @@ func (rt *Runtime) helper(path string) (*lua.FunctionProto, error) {
 	}
 	rt.helpers[path] = s.proto
 	return s.proto, nil
+}
+
+// protos returns the main chunks of the scripts and of the helpers they
+// required while the first State loaded.
+func (rt *Runtime) protos() []*lua.FunctionProto {
+	var out []*lua.FunctionProto
+	for _, s := range rt.scripts {
+		out = append(out, s.proto)
+	}
+	rt.helpersMu.Lock()
+	defer rt.helpersMu.Unlock()
+	for _, p := range rt.helpers {
+		out = append(out, p)
+	}
+	return out
 }
 
 // LoadedModules returns the modules as registered in a fresh State, for

@@ -151,11 +151,16 @@ func (st *State) snapshot(removed ...string) {
 // not look at script upvalues or package.loaded, which are per State on
 // Momentum too. A global that a script removed while loading and then
 // writes again is not seen (gopher-lua keeps its old key position).
+//
+// When no function of the scripts can change an existing global (see
+// mayWriteGlobals), only additions and the library views are looked at.
 func (st *State) Clean() bool {
 	g := st.L.G.Global
-	for _, e := range st.globals {
-		if rawGet(g, e.key) != e.value {
-			return false
+	if st.rt.globalWrites {
+		for _, e := range st.globals {
+			if rawGet(g, e.key) != e.value {
+				return false
+			}
 		}
 	}
 	if k, _ := g.Next(st.lastGlobal); k != lua.LNil {

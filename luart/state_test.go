@@ -101,7 +101,11 @@ func TestNewKeepsTheCallersScriptDirs(t *testing.T) {
 // callout can leave a State different from a fresh one, that writes which
 // end where they began leave it clean, and that reset makes it clean.
 func TestCleanSeesEveryKindOfWrite(t *testing.T) {
-	rt := testRuntime(t, `kept = "orig"; gone = 1; gone = nil; msys.registerModule("clean", {})`, Config{PoolSize: 1})
+	// touch makes the scripts ones that may write globals after loading,
+	// so Clean compares every global (see TestMayWriteGlobals).
+	rt := testRuntime(t, `kept = "orig"; gone = 1; gone = nil
+function touch() kept = kept end
+msys.registerModule("clean", {})`, Config{PoolSize: 1})
 	for _, tc := range []struct {
 		name, code string
 		clean      bool
@@ -155,5 +159,56 @@ func TestStatesMustRegisterTheSameModules(t *testing.T) {
 	_, err = rt.Acquire(context.Background())
 	if err == nil || !strings.Contains(err.Error(), `registered module "second" where "first"`) {
 		t.Fatalf("second State: err = %v", err)
+	}
+}
+
+// TestMayWriteGlobals checks the static test that lets Clean skip
+// comparing every global: only scripts whose functions can't change a
+// global after loading may skip it.
+func TestMayWriteGlobals(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      bool
+	}{
+		{"main chunk only", `x = 1; function f() return x end; local mod = {}
+function mod:validate_data(msg) local y = x + 1 return y end`, false},
+		{"assignment in a function", `function f() x = 2 end`, true},
+		{"assignment in a nested function", `local function f() return function() x = 3 end end`, true},
+		{"_G in main chunk", `local G = _G; function f() G.x = 1 end`, true},
+		{"rawset", `function f(t) rawset(t, "x", 1) end`, true},
+		{"getfenv", `function f() getfenv(1).x = 1 end`, true},
+		{"loadstring", `function f(s) return loadstring(s) end`, true},
+		{"require at run time", `function f() return require("x") end`, true},
+		{"fields and locals", `local t = {}; function f() t.x = 1; local x = 2; return x end`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proto, err := CompileSource(tc.name, []byte(tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := mayWriteGlobals(proto); got != tc.want {
+				t.Fatalf("mayWriteGlobals = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCleanWithoutGlobalWrites checks that scripts that can't change a
+// global still get additions and library view writes noticed.
+func TestCleanWithoutGlobalWrites(t *testing.T) {
+	rt := testRuntime(t, `msys.registerModule("pure", {})`, Config{PoolSize: 1})
+	if rt.globalWrites {
+		t.Fatal("a script without functions counts as writing globals")
+	}
+	for _, code := range []string{`brand_new = 1`, `rawset(string, "x", 1)`} {
+		st, err := rt.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		runChunk(t, st, code)
+		if st.Clean() {
+			t.Errorf("Clean() after %s", code)
+		}
+		rt.Release(st)
 	}
 }
