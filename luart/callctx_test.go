@@ -89,12 +89,7 @@ func TestCallContextReuse(t *testing.T) {
 // that the first context's cancellation lands at every point of the
 // second call's start.
 func TestEndOfLastCallerDoesNotStopTheNext(t *testing.T) {
-	rt := testRuntime(t, `msys.registerModule("m", {})`, Config{PoolSize: 1})
-	st, err := rt.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Release(st)
+	_, st := testState(t, `msys.registerModule("m", {})`)
 	fn, err := st.L.LoadString(`local s = 0 for i = 1, 200 do s = s + i end return s`)
 	if err != nil {
 		t.Fatal(err)

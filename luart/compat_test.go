@@ -1,19 +1,13 @@
 package luart
 
 import (
-	"context"
 	"testing"
 )
 
 // TestLua50Names checks that the Lua 5.0 names thrLua keeps enabled are
 // there in a sandboxed State.
 func TestLua50Names(t *testing.T) {
-	rt := testRuntime(t, `msys.registerModule("compat", {})`, Config{PoolSize: 1})
-	st, err := rt.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Release(st)
+	_, st := testState(t, `msys.registerModule("compat", {})`)
 	tests := map[string]string{
 		`local n = 0; for w in string.gfind("a b c", "%a") do n = n + 1 end; return n`: "3",
 		`return math.mod(7, 3)`:           "1",

@@ -20,29 +20,28 @@ var globalReach = map[string]bool{
 // assign globals: they run only while a State loads, before its snapshot.
 func mayWriteGlobals(mains ...*lua.FunctionProto) bool {
 	for _, p := range mains {
-		if namesGlobalReach(p) {
+		if protoMayWriteGlobals(p, true) {
 			return true
-		}
-		for _, f := range p.FunctionPrototypes {
-			if functionMayWriteGlobals(f) {
-				return true
-			}
 		}
 	}
 	return false
 }
 
-func functionMayWriteGlobals(p *lua.FunctionProto) bool {
+// protoMayWriteGlobals looks at p and the functions defined in it; main
+// says p is a main chunk, whose own assignments run only while loading.
+func protoMayWriteGlobals(p *lua.FunctionProto, main bool) bool {
 	if namesGlobalReach(p) {
 		return true
 	}
-	for _, inst := range p.Code {
-		if opcode(inst) == lua.OP_SETGLOBAL {
-			return true
+	if !main {
+		for _, inst := range p.Code {
+			if opcode(inst) == lua.OP_SETGLOBAL {
+				return true
+			}
 		}
 	}
 	for _, f := range p.FunctionPrototypes {
-		if functionMayWriteGlobals(f) {
+		if protoMayWriteGlobals(f, false) {
 			return true
 		}
 	}

@@ -25,6 +25,19 @@ func testRuntime(t testing.TB, src string, cfg Config) *Runtime {
 	return rt
 }
 
+// testState builds a Runtime running src and takes a State from it,
+// given back when t ends.
+func testState(t testing.TB, src string) (*Runtime, *State) {
+	t.Helper()
+	rt := testRuntime(t, src, Config{PoolSize: 1})
+	st, err := rt.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Release(st) })
+	return rt, st
+}
+
 // runChunk runs code in st as a call and returns its first result.
 func runChunk(t *testing.T, st *State, code string) string {
 	t.Helper()
@@ -70,12 +83,7 @@ func TestResetUndoesGlobalWrites(t *testing.T) {
 // TestPrintNeedsStringsFromTostring checks Lua 5.1's rule that print
 // fails when __tostring returns something other than a string.
 func TestPrintNeedsStringsFromTostring(t *testing.T) {
-	rt := testRuntime(t, `msys.registerModule("p", {})`, Config{PoolSize: 1})
-	st, err := rt.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Release(st)
+	_, st := testState(t, `msys.registerModule("p", {})`)
 	fn, err := st.L.LoadString(`print(setmetatable({}, {__tostring = function() return 1 end}))`)
 	if err != nil {
 		t.Fatal(err)
