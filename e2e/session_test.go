@@ -41,11 +41,13 @@ func TestSeveralMessagesAndRset(t *testing.T) {
 		}
 		c.expect("QUIT", 221)
 
+		// The policy reads no body, so luamilter does not ask for it
+		// (SMFIP_NOBODY); the MTA must still deliver it untouched.
 		checks := []struct {
-			rcpt, seq, from, rcpts string
+			rcpt, seq, from, rcpts, body string
 		}{
-			{a, "1", "first+" + id + "@example.org", a},
-			{d, "2", "fourth+" + id + "@example.org", d},
+			{a, "1", "first+" + id + "@example.org", a, "one"},
+			{d, "2", "fourth+" + id + "@example.org", d, "four"},
 		}
 		for _, ck := range checks {
 			dl := m.waitDelivery(t, ck.rcpt)
@@ -53,6 +55,9 @@ func TestSeveralMessagesAndRset(t *testing.T) {
 			checkHeader(t, dl, "X-E2E-From", []string{ck.from})
 			if got := strings.TrimSpace(dl.Header.Get("X-E2E-Rcpts")); got != ck.rcpts {
 				t.Errorf("%s: policy saw recipients %q, want %q", ck.rcpt, got, ck.rcpts)
+			}
+			if got := strings.TrimSpace(dl.Body); got != ck.body {
+				t.Errorf("%s: delivered body %q, want %q", ck.rcpt, got, ck.body)
 			}
 		}
 		m.assertNotDelivered(t, b)

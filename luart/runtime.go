@@ -89,7 +89,9 @@ type Runtime struct {
 	helpersMu sync.Mutex
 	helpers   map[string]*lua.FunctionProto
 
-	globalWrites bool // callouts may change globals; see mayWriteGlobals
+	globalWrites bool            // callouts may change globals; see mayWriteGlobals
+	strs         map[string]bool // string constants of the scripts; see Mentions
+	unseenCode   bool            // code not among the scripts may run
 
 	metaMu sync.Mutex
 	metas  map[string]*lua.LTable // host object metatables, shared by all States
@@ -135,7 +137,9 @@ func New(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt.globalWrites = rt.cfg.Unsafe || mayWriteGlobals(rt.protos()...)
+	protos := rt.protos()
+	rt.globalWrites = rt.cfg.Unsafe || mayWriteGlobals(protos...)
+	rt.strs, rt.unseenCode = stringConstants(protos...)
 	for _, m := range first.Modules {
 		rt.names = append(rt.names, m.Name)
 		m.Table.ForEach(func(k, v lua.LValue) {
@@ -246,6 +250,23 @@ func (rt *Runtime) Meta(name string, build func(L *lua.LState) *lua.LTable) *lua
 	}
 	rt.metas[name] = mt
 	return mt
+}
+
+// Mentions reports whether the scripts may use any of names, as a global,
+// field or method name or any other string constant. It answers true when
+// it can't tell: with unsafe Lua, or when code the scripts load at run
+// time (loadstring, require in a callout, ...) was not there to look at.
+// A method called through a name built at run time is not seen.
+func (rt *Runtime) Mentions(names ...string) bool {
+	if rt.cfg.Unsafe || rt.unseenCode {
+		return true
+	}
+	for _, n := range names {
+		if rt.strs[n] {
+			return true
+		}
+	}
+	return false
 }
 
 // ModuleCount returns how many modules the scripts register.

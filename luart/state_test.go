@@ -220,3 +220,34 @@ func TestCleanWithoutGlobalWrites(t *testing.T) {
 		rt.Release(st)
 	}
 }
+
+// TestMentions checks the static look for names that lets the policy
+// leave out what no script uses.
+func TestMentions(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		unsafe    bool
+		want      bool
+	}{
+		{"other methods only", `local mod = {}
+function mod:validate_data(msg) if msg:header("Subject")[1] then return 1 end return 0 end
+msys.registerModule("m", mod)`, false, false},
+		{"method call", `local mod = {}
+function mod:validate_data(msg) return #msg:body() end
+msys.registerModule("m", mod)`, false, true},
+		{"name as a string", `local which = "raw"; local mod = {}
+function mod:validate_data(msg) return #msg[which](msg) end
+msys.registerModule("m", mod)`, false, true},
+		{"code loaded at run time", `local mod = {}
+function mod:validate_data(msg) return loadstring("return 1")() end
+msys.registerModule("m", mod)`, false, true},
+		{"unsafe Lua", `msys.registerModule("m", {})`, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := testRuntime(t, tc.src, Config{PoolSize: 1, Unsafe: tc.unsafe})
+			if got := rt.Mentions("body", "raw"); got != tc.want {
+				t.Fatalf("Mentions(body, raw) = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -27,6 +27,7 @@ type adapter struct {
 	tooBig  bool
 	spoolEr error
 	leadSp  bool // MTA sends/expects the space after the header colon
+	noBody  bool // the body was negotiated away
 }
 
 func newAdapter(s *Server) *adapter {
@@ -43,6 +44,7 @@ func (a *adapter) NewConnection(m gomilter.Modifier) error {
 	id := m.MilterId()
 	a.log = a.srv.cfg.Log.With("session", id)
 	a.leadSp = m.Protocol()&gomilter.OptHeaderLeadingSpace != 0
+	a.noBody = m.Protocol()&gomilter.OptNoBody != 0
 	if !a.srv.acquire() {
 		v := a.srv.cfg.BusyVerdict
 		a.refused = &v
@@ -172,7 +174,7 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 	}
 	var res Result
 	res.Verdict = a.guard("eom", func() Verdict {
-		res = a.sess.EndOfMessage(a.ctx, &Message{Headers: a.headers, Body: a.spool}, m)
+		res = a.sess.EndOfMessage(a.ctx, &Message{Headers: a.headers, Body: a.spool, BodyOmitted: a.noBody}, m)
 		return res.Verdict
 	})
 	if a.refused != nil {

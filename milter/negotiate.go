@@ -23,8 +23,12 @@ type Needs struct {
 	RcptReply    bool
 	// Data is true when something must run (or be able to reject) at DATA.
 	Data bool
-	// Body is true when end-of-message code reads the message; without
-	// it, headers and body are not sent at all.
+	// Headers is true when end-of-message code runs: the header fields
+	// are sent (without replies). Without Headers or Body, neither header
+	// fields nor body are sent.
+	Headers bool
+	// Body is true when end-of-message code may read the body; without
+	// it the body is not sent, and Message.BodyOmitted says so.
 	Body bool
 	// RejectedRcpts asks the MTA to also report recipients it refused.
 	RejectedRcpts bool
@@ -63,7 +67,10 @@ func protocolFor(n Needs) gomilter.OptProtocol {
 		p |= gomilter.OptNoData | gomilter.OptNoDataReply
 	}
 	if !n.Body {
-		p |= gomilter.OptNoBody | gomilter.OptNoHeaders
+		p |= gomilter.OptNoBody
+		if !n.Headers {
+			p |= gomilter.OptNoHeaders
+		}
 	}
 	if n.RejectedRcpts {
 		p |= gomilter.OptRcptRej

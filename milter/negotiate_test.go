@@ -28,7 +28,9 @@ func TestProtocolForNeeds(t *testing.T) {
 	}{
 		{"all", Needs{All: true, Body: false}, gomilter.OptHeaderLeadingSpace},
 		{"nothing", Needs{}, always | noEnvelopeReplies | noData | noContent},
-		{"reference policy", Needs{MailReply: true, RcptReply: true, Body: true},
+		{"reference policy", Needs{MailReply: true, RcptReply: true, Headers: true},
+			always | gomilter.OptNoConnReply | gomilter.OptNoHeloReply | noData | gomilter.OptNoBody},
+		{"body read at end of message", Needs{MailReply: true, RcptReply: true, Headers: true, Body: true},
 			always | gomilter.OptNoConnReply | gomilter.OptNoHeloReply | noData},
 		{"connect and helo only", Needs{ConnectReply: true, HeloReply: true},
 			always | gomilter.OptNoMailReply | gomilter.OptNoRcptReply | noData | noContent},
@@ -59,5 +61,9 @@ func TestProtocolForNeeds(t *testing.T) {
 	// without the body is reported.
 	if stale := staleNegotiation(protocolFor(Needs{}), Needs{Body: true}); stale != noContent {
 		t.Errorf("stale flags %#x, want %#x", uint32(stale), uint32(noContent))
+	}
+	// And one negotiated for headers only, after a reload that reads the body.
+	if stale := staleNegotiation(protocolFor(Needs{Headers: true}), Needs{Headers: true, Body: true}); stale != gomilter.OptNoBody {
+		t.Errorf("stale flags %#x, want %#x", uint32(stale), uint32(gomilter.OptNoBody))
 	}
 }

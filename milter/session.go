@@ -43,6 +43,9 @@ type Header struct {
 type Message struct {
 	Headers []Header
 	Body    *Spool
+	// BodyOmitted is true when the body was not asked for (Needs.Body
+	// false): Body is then empty whatever the MTA received.
+	BodyOmitted bool
 }
 
 // Session follows one SMTP session through its stages. Every method gets

@@ -77,7 +77,7 @@ vctx:set_code(250, "ok")`))
 }
 
 func TestOversizeMessage(t *testing.T) {
-	s := startMsg(t, milttest.Options{SpoolThreshold: 16 << 10, MaxMessageSize: 1 << 20}, dataScript(`error("must not run")`))
+	s := startMsg(t, milttest.Options{SpoolThreshold: 16 << 10, MaxMessageSize: 1 << 20}, dataScript(`error("must not run; it names msg:body so the MTA sends the body: " .. #msg:body())`))
 	tr := play(t, s, bigMessage(2<<20))
 	if tr.Final.Code != 552 || !strings.Contains(tr.Final.Reply, "5.3.4") {
 		t.Fatalf("final %+v", tr.Final)
@@ -107,7 +107,7 @@ vctx:set_code(550, "5.7.1 no")`))
 	})
 	for _, how := range []string{"hang up", "abort", "quit"} {
 		t.Run(how+" mid-body", func(t *testing.T) {
-			s := startMsg(t, milttest.Options{SpoolThreshold: 16 << 10}, dataScript(`error("must not run")`))
+			s := startMsg(t, milttest.Options{SpoolThreshold: 16 << 10}, dataScript(`error("must not run; it names msg:body so the MTA sends the body: " .. #msg:body())`))
 			d := &recordingDialer{}
 			c := gomilter.NewClient("unix", s.Socket, gomilter.WithDialer(d),
 				gomilter.WithReadTimeout(10*time.Second), gomilter.WithWriteTimeout(10*time.Second))

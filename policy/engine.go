@@ -8,6 +8,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -144,6 +145,7 @@ type generation struct {
 	dryScripts map[string]bool
 	onError    OnError
 	relay      []*net.IPNet
+	readsBody  bool // the scripts name a body reader
 }
 
 // NewEngine runs init() of every module of rt and returns an Engine
@@ -170,7 +172,7 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 	if err != nil {
 		return nil, fmt.Errorf("scheduler state: %w", err)
 	}
-	g := &generation{rt: rt, sched: st, timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
+	g := &generation{rt: rt, sched: st, readsBody: rt.Mentions(bodyReaders...), timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
 		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks}
 	for _, path := range opts.DryRunScripts {
 		g.dryScripts[path] = true
@@ -308,10 +310,11 @@ func (e *Engine) retire(ctx context.Context, g *generation) {
 
 // Needs tells the milter layer which events the current scripts use.
 func (e *Engine) Needs() milter.Needs {
-	rt := e.cur.Load().rt
-	body := false
+	g := e.cur.Load()
+	rt := g.rt
+	eom := false
 	for _, c := range []string{"validate_data", "validate_data_spool", "validate_data_spool_each_rcpt", "validate_set_binding"} {
-		body = body || rt.Defines(c)
+		eom = eom || rt.Defines(c)
 	}
 	return milter.Needs{
 		ConnectReply: rt.Defines("validate_connect"),
@@ -319,9 +322,21 @@ func (e *Engine) Needs() milter.Needs {
 		MailReply:    rt.Defines("validate_mailfrom"),
 		RcptReply:    rt.Defines("validate_rcptto") || rt.Defines("validate_rcptto_list"),
 		Data:         rt.Defines("validate_rcptto_list_final"),
-		Body:         body,
+		Headers:      eom,
+		Body:         eom && g.readsBody,
 	}
 }
+
+// bodyReaders are the methods and functions through which a script can
+// see or change the message body. A generation whose scripts name none of
+// them does not ask the MTA for the body.
+var bodyReaders = []string{"body", "raw", "text", "mime", "body_match", "raw_match", "text_match",
+	"body_replace", "raw_replace", "text_replace", "get_message_size", "expandMacro"}
+
+// errBodyOmitted is what a body method raises when the body was not asked
+// for: only a method called through a name built at run time gets here.
+var errBodyOmitted = errors.New("the message body was not asked of the MTA because no script names a method that reads it " +
+	"(body, raw, text, mime, the _match and _replace methods, get_message_size, msys.expandMacro); call the method by its name")
 
 // NewSession implements milter.Backend.
 func (e *Engine) NewSession(ctx context.Context, info milter.SessionInfo) (milter.Session, error) {

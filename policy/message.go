@@ -85,6 +85,7 @@ type message struct {
 
 	phase        string // callout running, for phase rules
 	content      bool   // headers and body are here (end of message)
+	bodyOmitted  bool   // the body was not asked of the MTA
 	orig         []milter.Header
 	headers      []hdr
 	body         *milter.Spool // as received
@@ -121,6 +122,7 @@ func (m *message) load(mm *milter.Message) {
 		m.headers[i] = hdr{name: h.Name, value: h.Value, orig: i}
 	}
 	m.body = mm.Body
+	m.bodyOmitted = mm.BodyOmitted
 }
 
 // recipients is the envelope recipient list after the scripts' edits.
@@ -224,6 +226,9 @@ func (m *message) setHeader(name string, values []string, mode string) {
 // call reads it into one string that later calls (and Lua, which shares Go
 // strings) reuse, so a spooled body costs its size in memory once.
 func (m *message) currentBody() (string, error) {
+	if m.bodyOmitted {
+		return "", errBodyOmitted
+	}
 	if err := m.flushTree(); err != nil {
 		return "", err
 	}

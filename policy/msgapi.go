@@ -422,6 +422,9 @@ func (m *message) setRaw(raw string) error {
 
 func msgGetMessageSize(L *lua.LState) int {
 	m := checkMessage(L, "get_message_size", true)
+	if m.bodyOmitted {
+		L.RaiseError("%s", errBodyOmitted)
+	}
 	L.Push(lua.LNumber(m.size()))
 	return 1
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	gomilter "github.com/d--j/go-milter"
@@ -64,6 +65,13 @@ function mod:validate_data_spool(msg, ac, vctx)
   return msys.core.VALIDATE_CONT
 end
 msys.registerModule("spool", mod)`,
+	"body and size": `local mod = {}
+function mod:validate_data(msg, ac, vctx)
+  if string.find(msg:body(), "REJECTME", 1, true) then vctx:set_code(550, "5.7.1 Body keyword") end
+  msg:header("X-Size", tostring(msg:get_message_size()), "append")
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("size", mod)`,
 	"dealloc only": `msys.registerModule("dealloc", {validate_dealloc = function(self) end})`,
 	"two modules": `local a = {}
 function a:validate_mailfrom(str, ac, vctx)
@@ -160,14 +168,15 @@ func TestNegotiationByNeedChangesNoVerdict(t *testing.T) {
 }
 
 // TestReferencePolicyNeeds pins what the reference policy negotiates:
-// replies at MAIL and RCPT, headers and body without replies, no DATA.
+// replies at MAIL and RCPT, headers without replies, no DATA, and no
+// body, since the script only reads a header.
 func TestReferencePolicyNeeds(t *testing.T) {
 	ref, err := os.ReadFile(filepath.Join("..", "examples", "reference-policy.lua"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := milttest.Start(t, milttest.Options{}, string(ref))
-	want := milter.Needs{MailReply: true, RcptReply: true, Body: true}
+	want := milter.Needs{MailReply: true, RcptReply: true, Headers: true}
 	if got := srv.Engine.Needs(); got != want {
 		t.Fatalf("needs %+v, want %+v", got, want)
 	}
@@ -189,7 +198,7 @@ func TestReferencePolicyNeeds(t *testing.T) {
 		{gomilter.OptNoHeaders, "no headers", false},
 		{gomilter.OptNoHeaderReply, "no header reply", true},
 		{gomilter.OptNoEOH, "no end of headers", true},
-		{gomilter.OptNoBody, "no body", false},
+		{gomilter.OptNoBody, "no body", true},
 		{gomilter.OptNoBodyReply, "no body reply", true},
 	} {
 		if got := sess.ProtocolOption(c.opt); got != c.set {
@@ -222,5 +231,29 @@ func TestReloadRenegotiates(t *testing.T) {
 	}
 	if got := fmt.Sprintf("%s %s", tr.Final.Stage, tr.Final.Reply); got != "eom 550 5.7.1 Message content rejected by policy" {
 		t.Fatalf("after reload: final %q", got)
+	}
+}
+
+// TestBodyReadThroughABuiltNameFailsLoudly checks the one case negotiation
+// by need can't see: a body method called through a name built at run
+// time. The body was not asked for, so the call fails and the message is
+// tempfailed (the on-error default) instead of being judged on an empty body.
+func TestBodyReadThroughABuiltNameFailsLoudly(t *testing.T) {
+	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
+function mod:validate_data(msg, ac, vctx)
+  local m = "bo" .. "dy"
+  if #msg[m](msg) == 0 then vctx:set_code(550, "5.7.1 empty") end
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("built", mod)`)
+	if srv.Engine.Needs().Body {
+		t.Fatal("the body was asked for although no script names a body method")
+	}
+	tr, err := srv.Play(tx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Final.Code != 451 || !strings.Contains(srv.Logs(), "the message body was not asked of the MTA") {
+		t.Fatalf("final %+v\n%s", tr.Final, srv.Logs())
 	}
 }

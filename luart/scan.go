@@ -4,6 +4,12 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
+// What the compiled scripts can do is partly visible before they run.
+// Two questions are answered from their bytecode, both erring towards
+// "yes": can a callout change a global (so Clean must compare them all),
+// and which names do the scripts use (so the policy can leave out what
+// no script asks for, such as the message body).
+
 // globalReach are the names through which Lua code can change globals
 // other than by assigning them by name, or run code that was not
 // compiled when the scripts were loaded.
@@ -60,3 +66,32 @@ func namesGlobalReach(p *lua.FunctionProto) bool {
 // opcode decodes an instruction as gopher-lua v1.1 lays it out (the
 // opcode in the top six bits); TestMayWriteGlobals fails if that changes.
 func opcode(inst uint32) int { return int(inst >> 26) }
+
+// codeLoaders are the names through which code not compiled with the
+// scripts can run.
+var codeLoaders = map[string]bool{"loadstring": true, "load": true, "dofile": true, "loadfile": true}
+
+// stringConstants collects every string constant of the scripts (names of
+// globals, fields and methods among them) and reports whether code that
+// is not among them may run: a loader is named, or require outside a
+// main chunk (required helpers that ran while loading are among mains).
+func stringConstants(mains ...*lua.FunctionProto) (map[string]bool, bool) {
+	seen := map[string]bool{}
+	unseen := false
+	var walk func(p *lua.FunctionProto, main bool)
+	walk = func(p *lua.FunctionProto, main bool) {
+		for _, c := range p.Constants {
+			if s, ok := c.(lua.LString); ok {
+				seen[string(s)] = true
+				unseen = unseen || codeLoaders[string(s)] || (!main && s == "require")
+			}
+		}
+		for _, f := range p.FunctionPrototypes {
+			walk(f, false)
+		}
+	}
+	for _, p := range mains {
+		walk(p, true)
+	}
+	return seen, unseen
+}
