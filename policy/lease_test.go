@@ -114,3 +114,35 @@ msys.registerModule("shared", mod)`)
 		}
 	}
 }
+
+// TestTarpitWaitsWithoutAState checks that a session sleeping for
+// vctx:tarpit has given its State back: a tarpit is a delay for the SMTP
+// client, and many of them must not hold many States.
+func TestTarpitWaitsWithoutAState(t *testing.T) {
+	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
+function mod:validate_mailfrom(str, ac, vctx)
+  vctx:tarpit(2)
+  print("tarpit set")
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("slow", mod)`)
+	rt := srv.Engine.Runtime()
+	base := rt.PoolStats().InUse
+	s := openSession(t, srv)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Mail("<a@example.org>", "")
+		done <- err
+	}()
+	waitFor(t, func() bool { return strings.Contains(srv.Logs(), "tarpit set") }, "the callout")
+	waitFor(t, func() bool { return rt.PoolStats().InUse == base }, "the State back during the tarpit")
+	select {
+	case err := <-done:
+		t.Fatalf("MAIL answered before the check could see the tarpit (%v)", err)
+	default:
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}

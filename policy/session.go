@@ -234,6 +234,7 @@ func (s *session) waitTarpit(ctx context.Context) {
 	if s.tarpit <= 0 {
 		return
 	}
+	s.settle() // the State is not needed while the client waits
 	t := time.NewTimer(s.tarpit)
 	defer t.Stop()
 	s.tarpit = 0
