@@ -344,3 +344,25 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchFollowsRequiredHelpers checks that --watch reloads when a
+// helper file loaded with require changes, not only the scripts.
+func TestWatchFollowsRequiredHelpers(t *testing.T) {
+	const script = `local h = require("genhelper")
+local mod = {}
+function mod:validate_data(msg, ac, vctx)
+  msg:header("X-Gen", tostring(h.gen), "append")
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("gen", mod)`
+	e := startDaemon(t, baseConfig+"watch = true\n[[script]]\npath = \"policy.lua\"\n",
+		map[string]string{"policy.lua": script, "genhelper.lua": "return {gen = 1}"})
+	if tr := e.play(t, "a@example.org"); genOf(tr) != 1 {
+		t.Fatalf("first sessions run helper version %d, want 1", genOf(tr))
+	}
+	writeFile(t, filepath.Join(e.dir, "genhelper.lua"), "return {gen = 2}")
+	eventually(t, "reload after the helper changed", func() bool { return e.d.Generation() == 2 })
+	if tr := e.play(t, "a@example.org"); genOf(tr) != 2 {
+		t.Fatalf("new sessions run helper version %d, want 2", genOf(tr))
+	}
+}

@@ -90,7 +90,7 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 		d.opts.Level.Set(level)
 	}
 	if d.watch != nil {
-		d.watch.update(next)
+		d.watch.update(next, rt.HelperPaths())
 	}
 	return ReloadResult{Generation: d.eng.Generation(), Modules: rt.ModuleNames(), Warnings: warnings}, nil
 }

@@ -14,10 +14,10 @@ import (
 // several events: truncate, write, rename) before the reload starts.
 const watchDebounce = 500 * time.Millisecond
 
-// watcher reloads the daemon when a script file or the config file
-// changes. It watches the files' directories, because editors and
-// deploy tools replace files by renaming, which a watch on the file
-// itself would lose. Helper files loaded with require are not watched.
+// watcher reloads the daemon when a script file, a helper file the
+// scripts loaded with require, or the config file changes. It watches
+// the files' directories, because editors and deploy tools replace files
+// by renaming, which a watch on the file itself would lose.
 type watcher struct {
 	d     *Daemon
 	fw    *fsnotify.Watcher
@@ -34,7 +34,7 @@ func newWatcher(d *Daemon) (*watcher, error) {
 		return nil, fmt.Errorf("watch: %w", err)
 	}
 	w := &watcher{d: d, fw: fw, files: map[string]bool{}, dirs: map[string]bool{}, done: make(chan struct{})}
-	if err := w.set(d.Config()); err != nil {
+	if err := w.set(d.Config(), d.eng.Runtime().HelperPaths()); err != nil {
 		fw.Close()
 		return nil, err
 	}
@@ -42,9 +42,10 @@ func newWatcher(d *Daemon) (*watcher, error) {
 	return w, nil
 }
 
-// set makes the watched files those of cfg plus the config file.
-func (w *watcher) set(cfg Config) error {
-	paths := cfg.ScriptPaths()
+// set makes the watched files those of cfg, the helpers and the config
+// file.
+func (w *watcher) set(cfg Config, helpers []string) error {
+	paths := append(cfg.ScriptPaths(), helpers...)
 	if w.d.opts.ConfigFile != "" {
 		paths = append(paths, w.d.opts.ConfigFile)
 	}
@@ -77,8 +78,8 @@ func (w *watcher) set(cfg Config) error {
 }
 
 // update follows a reload that may have changed the script list.
-func (w *watcher) update(cfg Config) {
-	if err := w.set(cfg); err != nil {
+func (w *watcher) update(cfg Config, helpers []string) {
+	if err := w.set(cfg, helpers); err != nil {
 		w.d.log.Warn("watch: could not follow the new script list", "err", err)
 	}
 }

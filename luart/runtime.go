@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -323,6 +324,13 @@ func (rt *Runtime) helper(path string) (*lua.FunctionProto, error) {
 	}
 	rt.helpers[path] = s.proto
 	return s.proto, nil
+}
+
+// HelperPaths returns the files the scripts loaded with require, sorted.
+func (rt *Runtime) HelperPaths() []string {
+	rt.helpersMu.Lock()
+	defer rt.helpersMu.Unlock()
+	return slices.Sorted(maps.Keys(rt.helpers))
 }
 
 // protos returns the main chunks of the scripts and of the helpers they
