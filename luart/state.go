@@ -192,9 +192,10 @@ func (st *State) reset() bool {
 	if st.broken {
 		return false
 	}
-	if !st.Clean() {
-		st.restore()
-	}
+	// restore compares every global whatever mayWriteGlobals said: a
+	// reset is rare (a session that kept its State closes), so it can
+	// afford not to rely on the static look.
+	st.restore()
 	st.clear()
 	return true
 }
