@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -137,13 +136,7 @@ func partHeader(L *lua.LState) int {
 		L.ArgError(2, "invalid header name '"+name+"'")
 	}
 	if !write {
-		t := L.CreateTable(1, 0)
-		for _, h := range p.headerList() {
-			if strings.EqualFold(h.name, name) {
-				t.Append(lua.LString(decodeHeader(h.value)))
-			}
-		}
-		L.Push(t)
+		L.Push(headerTable(L, p.headerList(), name))
 		return 1
 	}
 	values, mode := headerArgs(L)

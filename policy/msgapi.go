@@ -163,18 +163,31 @@ func msgHeader(L *lua.LState) int {
 		L.ArgError(2, "invalid header name '"+name+"'")
 	}
 	if L.GetTop() < 3 {
-		values := m.headerValues(name)
-		t := L.CreateTable(len(values), 0)
-		for i, v := range values {
-			t.RawSetInt(i+1, lua.LString(decodeHeader(v)))
-		}
-		L.Push(t)
+		L.Push(headerTable(L, m.headers, name))
 		return 1
 	}
 	values, mode := headerArgs(L)
 	m.setHeader(name, values, mode)
 	L.Push(lua.LTrue)
 	return 1
+}
+
+// headerTable is what header(name) returns for a message or a MIME part:
+// the decoded values of the fields named name, in order.
+func headerTable(L *lua.LState, hs []hdr, name string) *lua.LTable {
+	n := 0
+	for _, h := range hs {
+		if strings.EqualFold(h.name, name) {
+			n++
+		}
+	}
+	t := L.CreateTable(n, 0)
+	for _, h := range hs {
+		if strings.EqualFold(h.name, name) {
+			t.Append(lua.LString(decodeHeader(h.value)))
+		}
+	}
+	return t
 }
 
 // headerArgs reads header's value (string, table of strings, "" or nil
