@@ -1,8 +1,6 @@
 package lpattern
 
 import (
-	"math"
-
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart/lstd"
@@ -22,59 +20,6 @@ func Install(L *lua.LState, strTable *lua.LTable, lim Limits) {
 
 type binding struct {
 	lim Limits
-}
-
-// argError raises the message luaL_argerror would.
-func argError(L *lua.LState, n int, fname, msg string) {
-	L.RaiseError("bad argument #%d to '%s' (%s)", n, fname, msg)
-}
-
-func typeName(L *lua.LState, n int) string {
-	if n > L.GetTop() {
-		return "no value"
-	}
-	return L.Get(n).Type().String()
-}
-
-// checkString is luaL_checklstring: numbers are converted like Lua 5.1
-// converts them ("%.14g").
-func checkString(L *lua.LState, n int, fname string) string {
-	switch v := L.Get(n).(type) {
-	case lua.LString:
-		return string(v)
-	case lua.LNumber:
-		return lstd.FormatNumber(float64(v))
-	}
-	argError(L, n, fname, "string expected, got "+typeName(L, n))
-	return ""
-}
-
-// optInteger is luaL_optinteger; a non-integral or out-of-range number is
-// converted like the C cast on x86-64 (truncation, or the minimum integer).
-func optInteger(L *lua.LState, n int, def int64, fname string) int64 {
-	v := L.Get(n)
-	if v == lua.LNil {
-		return def
-	}
-	f, ok := toNumber(v)
-	if !ok {
-		argError(L, n, fname, "number expected, got "+typeName(L, n))
-	}
-	if math.IsNaN(f) || f >= math.MaxInt64 || f < math.MinInt64 {
-		return math.MinInt64
-	}
-	return int64(f)
-}
-
-// toNumber is lua_tonumber, with luaO_str2d's rules for strings.
-func toNumber(v lua.LValue) (float64, bool) {
-	switch v := v.(type) {
-	case lua.LNumber:
-		return float64(v), true
-	case lua.LString:
-		return lstd.ToNumber(string(v), 10)
-	}
-	return 0, false
 }
 
 // clampInt narrows a Lua integer to an int offset without overflow.
@@ -108,9 +53,9 @@ func captureValue(c Capture) lua.LValue {
 }
 
 func (b binding) find(L *lua.LState) int {
-	s := checkString(L, 1, "find")
-	p := checkString(L, 2, "find")
-	init := clampInt(optInteger(L, 3, 1, "find"))
+	s := lstd.CheckString(L, 1, "find")
+	p := lstd.CheckString(L, 2, "find")
+	init := clampInt(lstd.OptInteger(L, 3, "find", 1))
 	start, end, caps, err := Find(s, p, init, lua.LVAsBool(L.Get(4)), b.lim)
 	if err != nil {
 		raise(L, err)
@@ -125,9 +70,9 @@ func (b binding) find(L *lua.LState) int {
 }
 
 func (b binding) match(L *lua.LState) int {
-	s := checkString(L, 1, "match")
-	p := checkString(L, 2, "match")
-	init := clampInt(optInteger(L, 3, 1, "match"))
+	s := lstd.CheckString(L, 1, "match")
+	p := lstd.CheckString(L, 2, "match")
+	init := clampInt(lstd.OptInteger(L, 3, "match", 1))
 	caps, ok, err := Match(s, p, init, b.lim)
 	if err != nil {
 		raise(L, err)
@@ -141,8 +86,8 @@ func (b binding) match(L *lua.LState) int {
 
 func (b binding) gmatchFn(fname string) lua.LGFunction {
 	return func(L *lua.LState) int {
-		s := checkString(L, 1, fname)
-		p := checkString(L, 2, fname)
+		s := lstd.CheckString(L, 1, fname)
+		p := lstd.CheckString(L, 2, fname)
 		it := Gmatch(s, p, b.lim)
 		L.Push(L.NewFunction(func(L *lua.LState) int {
 			caps, ok, err := it.Next()
@@ -159,21 +104,18 @@ func (b binding) gmatchFn(fname string) lua.LGFunction {
 }
 
 func (b binding) gsub(L *lua.LState) int {
-	src := checkString(L, 1, "gsub")
-	p := checkString(L, 2, "gsub")
+	src := lstd.CheckString(L, 1, "gsub")
+	p := lstd.CheckString(L, 2, "gsub")
 	repl := L.Get(3)
 	// luaL_optint: the integer is narrowed to a C int by truncation.
-	maxN := int(int32(optInteger(L, 4, int64(len(src))+1, "gsub")))
+	maxN := int(int32(lstd.OptInteger(L, 4, "gsub", int64(len(src))+1)))
 	if maxN < 0 {
 		maxN = 0
 	}
 	var add replaceFunc
 	switch r := repl.(type) {
 	case lua.LString, lua.LNumber:
-		tmpl := lua.LVAsString(r)
-		if n, ok := r.(lua.LNumber); ok {
-			tmpl = lstd.FormatNumber(float64(n))
-		}
+		tmpl := lstd.CheckString(L, 3, "gsub")
 		add = func(m *matcher, s, e int, out *output) error {
 			return addTemplate(m, s, e, tmpl, out)
 		}
@@ -198,7 +140,7 @@ func (b binding) gsub(L *lua.LState) int {
 			return addValue(v, m.src[s:e], out)
 		}
 	default:
-		argError(L, 3, "gsub", "string/function/table expected")
+		lstd.ArgError(L, 3, "gsub", "string/function/table expected")
 	}
 	res, n, err := gsub(src, p, maxN, b.lim, add)
 	if err != nil {

@@ -26,6 +26,22 @@ func argError(L *lua.LState, n int, fname, msg string) {
 	raise(L, "bad argument #%d to '%s' (%s)", n, fname, msg)
 }
 
+// ArgError is luaL_argerror for other Go libraries of Lua 5.1 functions:
+// it raises "bad argument #n to 'fname' (msg)".
+func ArgError(L *lua.LState, n int, fname, msg string) { argError(L, n, fname, msg) }
+
+// CheckString is luaL_checkstring for other Go libraries: argument n must
+// be a string or a number, which is converted as Lua 5.1 does ("%.14g").
+func CheckString(L *lua.LState, n int, fname string) string { return checkString(L, n, fname) }
+
+// OptInteger is luaL_optinteger for other Go libraries: def when argument
+// n is absent or nil, otherwise a number (or numeric string) converted
+// like the C cast to long (truncation; NaN and out-of-range values give
+// the minimum integer).
+func OptInteger(L *lua.LState, n int, fname string, def int64) int64 {
+	return optInteger(L, n, fname, def)
+}
+
 func typeError(L *lua.LState, n int, fname, expected string) {
 	argError(L, n, fname, expected+" expected, got "+typeNameAt(L, n))
 }
