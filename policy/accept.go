@@ -41,7 +41,7 @@ func acField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
 // the address.
 func sockaddr(s *session, ip net.IP, port int) *lua.LUserData {
 	return &lua.LUserData{Value: &net.TCPAddr{IP: ip, Port: port},
-		Metatable: s.gen.rt.Meta("ec_sockaddr", sockaddrMeta)}
+		Metatable: s.gen.metas.sockaddr}
 }
 
 func sockaddrMeta(L *lua.LState) *lua.LTable {

@@ -146,6 +146,7 @@ type generation struct {
 	onError    OnError
 	relay      []*net.IPNet
 	readsBody  bool // the scripts name a body reader
+	metas      objectMetas
 }
 
 // NewEngine runs init() of every module of rt and returns an Engine
@@ -173,7 +174,7 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 		return nil, fmt.Errorf("scheduler state: %w", err)
 	}
 	g := &generation{rt: rt, sched: st, readsBody: rt.Mentions(bodyReaders...), timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
-		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks}
+		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks, metas: newObjectMetas(rt)}
 	for _, path := range opts.DryRunScripts {
 		g.dryScripts[path] = true
 	}

@@ -27,7 +27,7 @@ func ecMessageNew(L *lua.LState) int {
 	m.body = milter.NewSpool("", 1<<62, 0)
 	ud := L.NewUserData()
 	ud.Value = m
-	ud.Metatable = s.gen.rt.Meta("ec_message", messageMeta)
+	ud.Metatable = s.gen.metas.message
 	L.Push(ud)
 	return 1
 }

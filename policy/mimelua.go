@@ -37,7 +37,7 @@ func (m *message) partUD(L *lua.LState, p *mimePart) *lua.LUserData {
 	if p.ud == nil {
 		ud := L.NewUserData()
 		ud.Value = p
-		ud.Metatable = m.s.gen.rt.Meta("msgpart", partMeta)
+		ud.Metatable = m.s.gen.metas.part
 		p.ud = ud
 	}
 	return p.ud

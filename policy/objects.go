@@ -2,7 +2,26 @@ package policy
 
 import (
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/luart"
 )
+
+// objectMetas are the Runtime's shared metatables of the objects handed
+// to scripts. A generation looks them up once: Runtime.Meta takes a lock
+// every session and message would otherwise contend for.
+type objectMetas struct {
+	vctx, accept, message, part, sockaddr *lua.LTable
+}
+
+func newObjectMetas(rt *luart.Runtime) objectMetas {
+	return objectMetas{
+		vctx:     rt.Meta("validate_context", vctxMeta),
+		accept:   rt.Meta("accept_construct", acceptMeta),
+		message:  rt.Meta("ec_message", messageMeta),
+		part:     rt.Meta("msgpart", partMeta),
+		sockaddr: rt.Meta("ec_sockaddr", sockaddrMeta),
+	}
+}
 
 // luaObjects are the per-session userdata handed to callouts.
 type luaObjects struct {
@@ -14,17 +33,16 @@ type luaObjects struct {
 // They are made without a State, with the Runtime's shared metatables,
 // so they work in whichever State runs the session's next callout.
 func newLuaObjects(s *session) *luaObjects {
-	rt := s.gen.rt
 	return &luaObjects{s: s,
-		vctx: &lua.LUserData{Value: s, Metatable: rt.Meta("validate_context", vctxMeta)},
-		ac:   &lua.LUserData{Value: s, Metatable: rt.Meta("accept_construct", acceptMeta)},
+		vctx: &lua.LUserData{Value: s, Metatable: s.gen.metas.vctx},
+		ac:   &lua.LUserData{Value: s, Metatable: s.gen.metas.accept},
 	}
 }
 
 // message returns msg's userdata, creating it once per message.
 func (o *luaObjects) message(m *message) *lua.LUserData {
 	if m.ud == nil {
-		m.ud = &lua.LUserData{Value: m, Metatable: o.s.gen.rt.Meta("ec_message", messageMeta)}
+		m.ud = &lua.LUserData{Value: m, Metatable: o.s.gen.metas.message}
 	}
 	return m.ud
 }
