@@ -285,3 +285,33 @@ func TestQuarantineFromMessageContext(t *testing.T) {
 		t.Fatalf("final %+v mods %q", tr.Final, tr.Modifications)
 	}
 }
+
+// TestBypassSkipsModule: a connection context value __bypass_NAME set to
+// "true" skips module NAME's callouts for the rest of the session.
+func TestBypassSkipsModule(t *testing.T) {
+	script := func(value string) string {
+		return fmt.Sprintf(`local first = {}
+function first:validate_connect(ac, vctx)
+  vctx:set(msys.core.VCTX_CONN, "__bypass_checks", %q)
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("first", first)
+local checks = {}
+function checks:validate_mailfrom(str, ac, vctx)
+  vctx:set_code(550, "5.7.1 checked")
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("checks", checks)
+`, value)
+	}
+	for value, want := range map[string]string{"true": "accept", "false": "reject"} {
+		srv := milttest.Start(t, milttest.Options{}, script(value))
+		tr, err := srv.Play(tx())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Final.Action != want {
+			t.Fatalf("__bypass_checks=%s: final = %+v, want %s", value, tr.Final, want)
+		}
+	}
+}

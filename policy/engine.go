@@ -147,6 +147,10 @@ type generation struct {
 	relay      []*net.IPNet
 	readsBody  bool // the scripts name a body reader
 	metas      objectMetas
+	// bypass[i] is the connection context key that, set to "true",
+	// skips module i (Momentum's __bypass_NAME), built once instead of
+	// for every callout.
+	bypass []string
 }
 
 // NewEngine runs init() of every module of rt and returns an Engine
@@ -177,6 +181,10 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks, metas: newObjectMetas(rt)}
 	for _, path := range opts.DryRunScripts {
 		g.dryScripts[path] = true
+	}
+	g.bypass = make([]string, len(st.Modules))
+	for i, m := range st.Modules {
+		g.bypass[i] = "__bypass_" + m.Name
 	}
 	for i, m := range st.Modules {
 		fn := m.Callout("init")

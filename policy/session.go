@@ -262,7 +262,7 @@ func (s *session) runModules(ctx context.Context, callout string, args ...lua.LV
 		if fn == nil {
 			continue
 		}
-		if s.conn["__bypass_"+mod.Name] == "true" {
+		if s.conn[s.gen.bypass[i]] == "true" {
 			continue
 		}
 		s.ran[i] = true
