@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/luamilter/luamilter/daemon"
+	"github.com/luamilter/luamilter/modules/db"
 )
 
 // loadConfig merges, lowest rank first: built-in defaults, LUAMILTER_*
@@ -186,14 +187,15 @@ func scriptList(paths []string) []daemon.Script {
 	return out
 }
 
+// datasources reads NAME=URI settings with the parser msys.db uses.
 func datasources(specs []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, spec := range specs {
-		name, uri, ok := strings.Cut(spec, "=")
-		if !ok || name == "" || uri == "" {
-			return nil, fmt.Errorf("%q: want NAME=URI", spec)
+		ds, err := db.ParseDatasource(spec)
+		if err != nil {
+			return nil, err
 		}
-		out[name] = uri
+		out[ds.Name] = ds.URI
 	}
 	return out, nil
 }
