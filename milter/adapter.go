@@ -162,11 +162,11 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 	switch {
 	case a.tooBig:
 		a.log.Warn("message over the maximum size", "max_message_size", a.srv.cfg.MaxMessageSize, "queue_id", m.Get("i"))
-		a.guard("abort", func() Verdict { a.sess.Abort(a.ctx, m); return Verdict{} })
+		a.abortSession(m)
 		return a.respond(a.srv.cfg.OversizeVerdict)
 	case a.spoolEr != nil:
 		a.log.Error("message could not be buffered", "err", a.spoolEr, "queue_id", m.Get("i"))
-		a.guard("abort", func() Verdict { a.sess.Abort(a.ctx, m); return Verdict{} })
+		a.abortSession(m)
 		return a.respond(Reply(451, "4.3.0 Temporary local problem buffering the message"))
 	}
 	if a.spool == nil {
@@ -177,9 +177,6 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 		res = a.sess.EndOfMessage(a.ctx, &Message{Headers: a.headers, Body: a.spool, BodyOmitted: a.noBody}, m)
 		return res.Verdict
 	})
-	if a.refused != nil {
-		res.Changes = nil
-	}
 	if res.Verdict.Action == Continue || res.Verdict.Action == Accept {
 		if err := a.apply(res.Changes, m); err != nil {
 			return nil, err
@@ -253,9 +250,14 @@ func (a *adapter) outValue(v string) string {
 func (a *adapter) Abort(m gomilter.Modifier) error {
 	a.resetMessage()
 	if a.sess != nil {
-		a.guard("abort", func() Verdict { a.sess.Abort(a.ctx, m); return Verdict{} })
+		a.abortSession(m)
 	}
 	return nil
+}
+
+// abortSession ends the session's current message, guarded like a stage.
+func (a *adapter) abortSession(m gomilter.Modifier) {
+	a.guard("abort", func() Verdict { a.sess.Abort(a.ctx, m); return Verdict{} })
 }
 
 func (a *adapter) Unknown(string, gomilter.Modifier) (*gomilter.Response, error) {
