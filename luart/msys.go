@@ -280,8 +280,13 @@ func ecStringMeta(L *lua.LState) *lua.LTable {
 	return mt
 }
 
-// Set replaces the string's value.
+// Set replaces the string's value; libraries filling an ec_string passed
+// as an out-parameter (msg:get_envelope2) use it.
 func (s *ECString) Set(v string) { s.Value = v }
+
+// String returns the string's value; libraries accepting "a string or an
+// ec_string" (msg:makePart) read it through fmt.Stringer.
+func (s *ECString) String() string { return s.Value }
 
 // lazyLoader is the metatable of msys (and of intermediate tables such as
 // msys.http): a missing field that names a configured library opens it,
