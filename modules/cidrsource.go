@@ -40,9 +40,7 @@ func (s *dbSource) Load(ctx context.Context) ([]cidr.Entry, error) {
 	}
 	var out []cidr.Entry
 	for i, row := range res.Rows {
-		text := strings.TrimSpace(fmt.Sprint(row[cidrCol]))
-		exclude := strings.HasPrefix(text, "!")
-		text = strings.TrimPrefix(text, "!")
+		text, exclude := cidr.CutExclusion(strings.TrimSpace(fmt.Sprint(row[cidrCol])))
 		prefixes, err := cidr.ParseSpec(text)
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", i+1, err)

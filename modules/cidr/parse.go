@@ -73,10 +73,7 @@ func (p *parser) line(out []Entry, s string) ([]Entry, error) {
 			return out, nil
 		}
 	}
-	exclude := s[0] == '!'
-	if exclude {
-		s = strings.TrimSpace(s[1:])
-	}
+	s, exclude := CutExclusion(s)
 	spec, rest := splitAddr(s)
 	prefixes, err := ParseSpec(spec)
 	if err != nil {
@@ -133,6 +130,18 @@ func splitAddr(s string) (spec, rest string) {
 		spec, rest = spec[:i], strings.TrimSpace(spec[i:]+" "+rest)
 	}
 	return spec, rest
+}
+
+// CutExclusion removes rbldnsd's "!" exclusion marker, and the blanks
+// after it, from the start of an entry and reports whether it was there.
+// Sources other than files use it with ParseSpec so that "!10.0.0.0/8" and
+// "! 10.0.0.0/8" exclude the same addresses in every table.
+func CutExclusion(s string) (string, bool) {
+	rest, ok := strings.CutPrefix(s, "!")
+	if !ok {
+		return s, false
+	}
+	return strings.TrimSpace(rest), true
 }
 
 // ParseSpec parses the address part of a table entry: an address, a
