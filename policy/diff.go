@@ -16,8 +16,7 @@ const appendIndex = 1 << 16
 // the received message into the edited one. An untouched message yields
 // none. Header edits come first, then envelope, then the body.
 func (m *message) changes() []milter.Change {
-	var out []milter.Change
-	out = append(out, m.headerChanges()...)
+	out := m.headerChanges()
 	if m.newFrom != nil && *m.newFrom != m.from {
 		out = append(out, milter.Change{Kind: milter.ChangeFrom, Addr: *m.newFrom, Args: m.fromArgs})
 	}

@@ -80,7 +80,7 @@ type message struct {
 
 	rcpts   []rcpt          // accepted by RCPT, in order
 	added   []rcpt          // added by scripts
-	removed map[string]bool // removed by scripts (lower-case address)
+	removed map[string]bool // removed by scripts (lower-case address); nil until one is
 	current string          // recipient being validated
 
 	phase        string // callout running, for phase rules
@@ -106,7 +106,7 @@ type message struct {
 }
 
 func newMessage(s *session, from, args string) *message {
-	return &message{s: s, from: from, fromArgs: args, removed: map[string]bool{}}
+	return &message{s: s, from: from, fromArgs: args}
 }
 
 func (m *message) addAccepted(addr, args string) {
@@ -162,6 +162,9 @@ func (m *message) addRecipient(addr string) {
 
 // removeRecipient records a script's removed recipient.
 func (m *message) removeRecipient(addr string) {
+	if m.removed == nil {
+		m.removed = map[string]bool{}
+	}
 	m.removed[strings.ToLower(addr)] = true
 }
 

@@ -143,6 +143,7 @@ func (s *session) summarize(res milter.Result) {
 	sum.Client = s.client
 	if s.msg != nil {
 		sum.From = s.msg.from
+		sum.Rcpts = make([]string, 0, len(s.msg.rcpts))
 		for _, r := range s.msg.rcpts {
 			sum.Rcpts = append(sum.Rcpts, r.addr)
 		}
