@@ -13,6 +13,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/internal/luatest"
+	"github.com/luamilter/luamilter/internal/poll"
 	"github.com/luamilter/luamilter/luart"
 )
 
@@ -172,15 +173,10 @@ func TestReloadAndRefresh(t *testing.T) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
-	for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	poll.Until(t, 10*time.Second, "the auto table to refresh", func() bool {
 		got, _ := luatest.Eval(L, `msys.cidr.query("auto", "192.0.2.1")`)
-		if got == "127.0.0.3" {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatalf("auto table not refreshed: %s", got)
-		}
-	}
+		return got == "127.0.0.3"
+	})
 	if got, _ := luatest.Eval(L, `msys.cidr.query("manual", "192.0.2.1")`); got != "127.0.0.2" {
 		t.Errorf("manual table changed without reload: %s", got)
 	}

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/luamilter/luamilter/internal/poll"
 )
 
 func TestFlightCoalesces(t *testing.T) {
@@ -24,18 +26,12 @@ func TestFlightCoalesces(t *testing.T) {
 		wg.Go(func() { results[i], _ = f.do(context.Background(), "k", fn) })
 	}
 	// Wait until one call runs and the other callers wait for it.
-	for end := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+	poll.Until(t, 10*time.Second, "the callers to join the running call", func() bool {
 		f.mu.Lock()
+		defer f.mu.Unlock()
 		c := f.calls["k"]
-		joined := c != nil && c.waiters == n-1
-		f.mu.Unlock()
-		if joined {
-			break
-		}
-		if time.Now().After(end) {
-			t.Fatal("callers did not join the running call")
-		}
-	}
+		return c != nil && c.waiters == n-1
+	})
 	close(release)
 	wg.Wait()
 	if runs.Load() != 1 {
@@ -53,15 +49,11 @@ func TestFlightWaiterCanceled(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	go f.do(context.Background(), "k", func() ([]Record, error) { <-release; return nil, nil })
-	for {
+	poll.Until(t, 10*time.Second, "the first call to start", func() bool {
 		f.mu.Lock()
-		running := f.calls["k"] != nil
-		f.mu.Unlock()
-		if running {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer f.mu.Unlock()
+		return f.calls["k"] != nil
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := f.do(ctx, "k", nil)
