@@ -18,8 +18,10 @@
 // to Limits.MaxStringSize) and numbers passed to Go functions that call
 // LState.ToString. Functions not replaced here keep gopher-lua's argument
 // error wording ("bad argument #2 to rawequal" without quotes), and argument
-// numbers in errors are not shifted for method calls ("%d"):format(). print is left alone on purpose: the embedding
-// runtime routes it to its log and formats arguments with ToStringValue.
+// numbers in errors are not shifted for method calls ("%d"):format().
+// print is left alone on purpose: the embedding runtime routes it to its
+// log. ToStringValue and PrintLine format values as Lua 5.1's print does
+// for embedders that want that.
 package lstd
 
 import (
