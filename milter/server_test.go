@@ -8,6 +8,7 @@ import (
 	gomilter "github.com/d--j/go-milter"
 
 	"github.com/luamilter/luamilter/internal/milttest"
+	"github.com/luamilter/luamilter/internal/poll"
 	"github.com/luamilter/luamilter/milter"
 )
 
@@ -35,10 +36,7 @@ func TestMaxSessionsTempfailsAfterAShortWait(t *testing.T) {
 		t.Fatalf("over the cap: %+v", tr.Final)
 	}
 	held.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.Milter.OpenSessions() != 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, 5*time.Second, "the held session to close", func() bool { return srv.Milter.OpenSessions() == 0 })
 	if tr, err = srv.Play(plainTx()); err != nil || tr.Final.Action != "accept" {
 		t.Fatalf("after the held session closed: %+v %v", tr, err)
 	}

@@ -11,6 +11,7 @@ import (
 	gomilter "github.com/d--j/go-milter"
 
 	"github.com/luamilter/luamilter/internal/milttest"
+	"github.com/luamilter/luamilter/internal/poll"
 	"github.com/luamilter/luamilter/milter"
 )
 
@@ -42,13 +43,7 @@ func spoolFiles(t *testing.T, dir string) []string {
 // path has run. It synchronises; it does not measure time.
 func waitIdle(t *testing.T, s *milttest.Server) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Milter.OpenSessions() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("sessions still open: %d", s.Milter.OpenSessions())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, 10*time.Second, "every session to close", func() bool { return s.Milter.OpenSessions() == 0 })
 }
 
 // TestLargeMessage sends a 10 MB message through a policy that reads,
@@ -134,11 +129,7 @@ vctx:set_code(550, "5.7.1 no")`))
 				}
 			}
 			// Body chunks may go unanswered (SMFIP_NR_BODY): wait for the file.
-			for deadline := time.Now().Add(10 * time.Second); len(spoolFiles(t, s.Dir)) != 1; time.Sleep(5 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("want the body spooled to one file, got %v", spoolFiles(t, s.Dir))
-				}
-			}
+			poll.Until(t, 10*time.Second, "the body spooled to one file", func() bool { return len(spoolFiles(t, s.Dir)) == 1 })
 			switch how {
 			case "hang up":
 				d.conn.Close()
@@ -156,9 +147,7 @@ vctx:set_code(550, "5.7.1 no")`))
 				if _, err := sess.Mail("<a@example.org>", ""); err != nil {
 					t.Fatal(err)
 				}
-				for deadline := time.Now().Add(10 * time.Second); len(spoolFiles(t, s.Dir)) != 0 && time.Now().Before(deadline); {
-					time.Sleep(5 * time.Millisecond)
-				}
+				poll.Until(t, 10*time.Second, "the spool file to be removed", func() bool { return len(spoolFiles(t, s.Dir)) == 0 })
 			} else {
 				waitIdle(t, s)
 			}

@@ -27,13 +27,7 @@ func verdictScript(callout, call string) string {
 		"validate_rcptto_list_final": "node, vctx", "validate_data": "msg, ac, vctx",
 		"validate_data_spool": "msg, ac, vctx", "validate_data_spool_each_rcpt": "msg, ac, vctx",
 	}[callout]
-	return fmt.Sprintf(`local mod = {}
-function mod:%s(%s)
-  %s
-  return msys.core.VALIDATE_CONT
-end
-msys.registerModule("verdicts", mod)
-`, callout, args, call)
+	return calloutScript(callout, args, call)
 }
 
 func TestVerdictReachesClientVerbatim(t *testing.T) {

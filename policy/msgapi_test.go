@@ -134,13 +134,7 @@ msys.registerModule("t", mod)`)
 
 // eachRcptScript runs body in validate_data_spool_each_rcpt.
 func eachRcptScript(body string) string {
-	return `
-local mod = {}
-function mod:validate_data_spool_each_rcpt(msg, ac, vctx)
-` + body + `
-  return msys.core.VALIDATE_CONT
-end
-msys.registerModule("t", mod)`
+	return calloutScript("validate_data_spool_each_rcpt", "msg, ac, vctx", body)
 }
 
 func TestEachRecipient(t *testing.T) {

@@ -54,14 +54,7 @@ func startMsg(t *testing.T, opts milttest.Options, script string) *milttest.Serv
 
 // dataScript wraps a validate_data body.
 func dataScript(body string) string {
-	return `
-local mod = {}
-function mod:validate_data(msg, ac, vctx)
-` + body + `
-  return msys.core.VALIDATE_CONT
-end
-msys.registerModule("t", mod)
-`
+	return calloutScript("validate_data", "msg, ac, vctx", body)
 }
 
 // play runs msg through s with the given recipients (default one).
