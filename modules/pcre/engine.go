@@ -3,6 +3,7 @@ package pcre
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dlclark/regexp2"
@@ -31,6 +32,31 @@ type Options struct {
 type Engine struct {
 	timeout time.Duration
 	cache   *patternCache
+	// subjects recycles the rune form of subjects (*[]rune): a message
+	// body is converted for every match, and at four bytes a rune that
+	// buffer is by far the largest allocation of a match.
+	subjects sync.Pool
+}
+
+// maxPooledRunes bounds the subject buffers kept for reuse, so that one
+// huge body does not stay pinned in the pool.
+const maxPooledRunes = 1 << 20
+
+// subject returns the rune form of s in a recycled buffer; pass the
+// buffer to release once nothing refers to its runes any more.
+func (e *Engine) subject(s string) *[]rune {
+	buf, _ := e.subjects.Get().(*[]rune)
+	if buf == nil {
+		buf = new([]rune)
+	}
+	*buf = appendRunes((*buf)[:0], s)
+	return buf
+}
+
+func (e *Engine) release(buf *[]rune) {
+	if cap(*buf) <= maxPooledRunes {
+		e.subjects.Put(buf)
+	}
 }
 
 // compiled is a cached pattern: the regexp2 program and PCRE group names.
@@ -146,7 +172,9 @@ func (e *Engine) Match(subject, pattern string) (*Groups, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.find(ToRunes(subject), 0)
+	buf := e.subject(subject)
+	defer e.release(buf)
+	m, err := c.find(*buf, 0)
 	if err != nil || m == nil {
 		return nil, err
 	}

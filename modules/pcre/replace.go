@@ -20,7 +20,9 @@ func (e *Engine) Replace(subject, pattern, repl string) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	text := ToRunes(subject)
+	buf := e.subject(subject)
+	defer e.release(buf)
+	text := *buf
 	m, err := c.find(text, 0)
 	if err != nil || m == nil {
 		return subject, false, err
@@ -123,7 +125,9 @@ func (e *Engine) Split(subject, pattern string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	text := ToRunes(subject)
+	buf := e.subject(subject)
+	defer e.release(buf)
+	text := *buf
 	var out []string
 	last := 0
 	var m *regexp2.Match

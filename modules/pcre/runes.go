@@ -13,7 +13,11 @@ const (
 // ToRunes converts bytes to the rune form the engine matches on: valid UTF-8
 // becomes its code points and every other byte b becomes U+DC00+b.
 func ToRunes(s string) []rune {
-	out := make([]rune, 0, len(s))
+	return appendRunes(make([]rune, 0, len(s)), s)
+}
+
+// appendRunes appends the rune form of s to out.
+func appendRunes(out []rune, s string) []rune {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
