@@ -179,11 +179,16 @@ func (st *State) print(L *lua.LState) int {
 		L.Push(tostring)
 		L.Push(L.Get(i))
 		L.Call(1, 1)
-		str, ok := L.Get(-1).(lua.LString)
-		if !ok {
+		// Lua 5.1 takes what tostring returns through lua_tostring, which
+		// also turns a number into its text.
+		switch r := L.Get(-1).(type) {
+		case lua.LString:
+			parts[i-1] = string(r)
+		case lua.LNumber:
+			parts[i-1] = lstd.FormatNumber(float64(r))
+		default:
 			L.RaiseError("'tostring' must return a string to 'print'")
 		}
-		parts[i-1] = string(str)
 		L.Pop(1)
 	}
 	st.logger().Info(strings.Join(parts, "\t"), "source", "print")

@@ -2,10 +2,13 @@ package luart
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/luamilter/luamilter/internal/logbuf"
 )
 
 // testRuntime writes src as a script and builds a Runtime running it
@@ -85,17 +88,42 @@ func TestResetUndoesGlobalWrites(t *testing.T) {
 	rt.Release(st)
 }
 
-// TestPrintNeedsStringsFromTostring checks Lua 5.1's rule that print
-// fails when __tostring returns something other than a string.
+// TestPrintNeedsStringsFromTostring checks Lua 5.1's rule for print and
+// __tostring: a string or a number (shown as text) is printed, anything
+// else fails.
 func TestPrintNeedsStringsFromTostring(t *testing.T) {
-	_, st := testState(t, `msys.registerModule("p", {})`)
-	fn, err := st.L.LoadString(`print(setmetatable({}, {__tostring = function() return 1 end}))`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = st.Call(context.Background(), &CallInfo{Module: "p", Callout: "test"}, fn)
-	if err == nil || !strings.Contains(err.Error(), "'tostring' must return a string to 'print'") {
-		t.Fatalf("err = %v", err)
+	for _, tc := range []struct {
+		returns, logged, err string
+	}{
+		{`"text"`, "msg=text", ""},
+		{`1.5`, "msg=1.5", ""},
+		{`{}`, "", "'tostring' must return a string to 'print'"},
+		{`1 == 1`, "", "'tostring' must return a string to 'print'"},
+	} {
+		t.Run(tc.returns, func(t *testing.T) {
+			logs := &logbuf.Buffer{}
+			rt := testRuntime(t, `msys.registerModule("p", {})`,
+				Config{PoolSize: 1, Log: slog.New(slog.NewTextHandler(logs, nil))})
+			st, err := rt.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rt.Release(st)
+			fn, err := st.L.LoadString(`print(setmetatable({}, {__tostring = function() return ` + tc.returns + ` end}))`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = st.Call(context.Background(), &CallInfo{Module: "p", Callout: "test"}, fn)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(logs.String(), tc.logged) {
+				t.Fatalf("err %v, log %q, want %q", err, logs.String(), tc.logged)
+			}
+		})
 	}
 }
 
