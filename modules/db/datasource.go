@@ -116,7 +116,7 @@ func openSource(c Datasource, now func() time.Time) (*source, error) {
 	if c.MaxRows <= 0 {
 		c.MaxRows = DefaultMaxRows
 	}
-	s := &source{cfg: c}
+	s := &source{}
 	var err error
 	switch {
 	case strings.HasPrefix(c.URI, "sqlite:"):
