@@ -91,11 +91,17 @@ func prefixes(ip net.IP) ([]string, error) {
 	return keys, nil
 }
 
+// record counts one event of kind from ip in every monitor.
 func (a *Audit) record(ctx context.Context, kind string, ip net.IP) error {
 	keys, err := prefixes(ip)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", kind, err)
 	}
+	return a.add(ctx, kind, keys)
+}
+
+// add counts one event of kind under keys, the prefixes of its address.
+func (a *Audit) add(ctx context.Context, kind string, keys []string) error {
 	for _, name := range a.order {
 		series, w := "audit:"+kind+":"+name, a.monitors[name]
 		for _, k := range keys {
@@ -110,14 +116,24 @@ func (a *Audit) record(ctx context.Context, kind string, ip net.IP) error {
 // Connection records a new SMTP session from ip and counts it as open
 // until Disconnect.
 func (a *Audit) Connection(ctx context.Context, ip net.IP) error {
-	if err := a.record(ctx, Connections, ip); err != nil {
+	keys, err := prefixes(ip)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", Connections, err)
+	}
+	if err := a.add(ctx, Connections, keys); err != nil {
 		return err
 	}
-	return a.session(ctx, ip, 1)
+	return a.session(ctx, keys, 1)
 }
 
 // Disconnect ends a session Connection opened.
-func (a *Audit) Disconnect(ctx context.Context, ip net.IP) error { return a.session(ctx, ip, -1) }
+func (a *Audit) Disconnect(ctx context.Context, ip net.IP) error {
+	keys, err := prefixes(ip)
+	if err != nil {
+		return fmt.Errorf("audit session: %w", err)
+	}
+	return a.session(ctx, keys, -1)
+}
 
 // Reception records a message accepted from ip.
 func (a *Audit) Reception(ctx context.Context, ip net.IP) error {
@@ -129,11 +145,8 @@ func (a *Audit) Rejection(ctx context.Context, ip net.IP) error {
 	return a.record(ctx, Rejections, ip)
 }
 
-func (a *Audit) session(ctx context.Context, ip net.IP, delta int64) error {
-	keys, err := prefixes(ip)
-	if err != nil {
-		return fmt.Errorf("audit session: %w", err)
-	}
+// session moves the open-session gauges of keys by delta.
+func (a *Audit) session(ctx context.Context, keys []string, delta int64) error {
 	for _, k := range keys {
 		if _, err := a.st.GaugeAdd(ctx, "audit:sessions", k, delta, store.Gauge{TTL: sessionTTL}); err != nil {
 			return fmt.Errorf("audit session: %w", err)
