@@ -16,11 +16,15 @@ type PoolStats struct {
 }
 
 // pool keeps warm States. States are built in the background so a new
-// session rarely pays for compiling and running the scripts.
+// session rarely pays for compiling and running the scripts. Idle States
+// form a stack: the State given back last is handed out first, and a
+// caller may ask for a particular one (see get), so that at low load a
+// session's commands keep running in the same State.
 type pool struct {
 	rt     *Runtime
-	idle   chan *State
+	size   int
 	mu     sync.Mutex
+	idle   []*State
 	closed bool
 
 	inUse    atomic.Int64
@@ -29,7 +33,7 @@ type pool struct {
 }
 
 func newPool(rt *Runtime, size int) *pool {
-	p := &pool{rt: rt, idle: make(chan *State, size)}
+	p := &pool{rt: rt, size: size, idle: make([]*State, 0, size)}
 	go p.warm(size - 1)
 	return p
 }
@@ -48,18 +52,42 @@ func (p *pool) warm(n int) {
 	}
 }
 
-// get takes an idle State or builds one. When enough States are being
-// built already, it waits a little for one to come back before building
-// another: a burst of new sessions would otherwise build a State each,
-// tens of megabytes that are closed again a moment later, since a State
-// is held only while a callout runs.
-func (p *pool) get(ctx context.Context) (*State, error) {
+// take removes an idle State from the stack: the one numbered prefer if
+// it is there, otherwise the top one. It returns nil when none is idle.
+func (p *pool) take(prefer uint64) *State {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	i := n - 1
+	if prefer != 0 {
+		for j := n - 1; j >= 0; j-- {
+			if p.idle[j].id == prefer {
+				i = j
+				break
+			}
+		}
+	}
+	st := p.idle[i]
+	copy(p.idle[i:], p.idle[i+1:])
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	return st
+}
+
+// get takes an idle State (the one numbered prefer if it is idle) or
+// builds one. When enough States are being built already, it waits a
+// little for one to come back before building another: a burst of new
+// sessions would otherwise build a State each, tens of megabytes that are
+// closed again a moment later, since a State is held only while a
+// callout runs.
+func (p *pool) get(ctx context.Context, prefer uint64) (*State, error) {
 	for {
-		select {
-		case st := <-p.idle:
+		if st := p.take(prefer); st != nil {
 			p.inUse.Add(1)
 			return st, nil
-		default:
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -77,10 +105,6 @@ func (p *pool) get(ctx context.Context) (*State, error) {
 		p.building.Add(-1)
 		wait := time.NewTimer(buildWait)
 		select {
-		case st := <-p.idle:
-			wait.Stop()
-			p.inUse.Add(1)
-			return st, nil
 		case <-wait.C:
 		case <-ctx.Done():
 			wait.Stop()
@@ -89,8 +113,8 @@ func (p *pool) get(ctx context.Context) (*State, error) {
 	}
 }
 
-// buildWait is how long get waits for a State to come back before it
-// looks again whether it may build one. It is short next to a callout
+// buildWait is how long get waits before it looks again for a State
+// given back, or whether it may build one. It is short next to a callout
 // that blocks (DNS, HTTP), so the pool still grows to meet those.
 const buildWait = 2 * time.Millisecond
 
@@ -111,7 +135,10 @@ func (p *pool) releaseClean(st *State) {
 }
 
 func (p *pool) stats() PoolStats {
-	return PoolStats{Idle: len(p.idle), InUse: p.inUse.Load(), Created: p.created.Load()}
+	p.mu.Lock()
+	idle := len(p.idle)
+	p.mu.Unlock()
+	return PoolStats{Idle: idle, InUse: p.inUse.Load(), Created: p.created.Load()}
 }
 
 func (p *pool) put(st *State) {
@@ -130,15 +157,11 @@ func (p *pool) put(st *State) {
 func (p *pool) keep(st *State) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || len(p.idle) >= p.size {
 		st.Close()
 		return
 	}
-	select {
-	case p.idle <- st:
-	default:
-		st.Close()
-	}
+	p.idle = append(p.idle, st)
 }
 
 func (p *pool) isClosed() bool {
@@ -149,14 +172,10 @@ func (p *pool) isClosed() bool {
 
 func (p *pool) close() {
 	p.mu.Lock()
-	p.closed = true
+	idle := p.idle
+	p.closed, p.idle = true, nil
 	p.mu.Unlock()
-	for {
-		select {
-		case st := <-p.idle:
-			st.Close()
-		default:
-			return
-		}
+	for _, st := range idle {
+		st.Close()
 	}
 }

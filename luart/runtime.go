@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -93,6 +94,8 @@ type Runtime struct {
 	globalWrites bool            // callouts may change globals; see mayWriteGlobals
 	strs         map[string]bool // string constants of the scripts; see Mentions
 	unseenCode   bool            // code not among the scripts may run
+
+	stateIDs atomic.Uint64 // last State.id handed out
 
 	metaMu sync.Mutex
 	metas  map[string]*lua.LTable // host object metatables, shared by all States
@@ -284,7 +287,15 @@ func (rt *Runtime) Log() *slog.Logger { return rt.cfg.Log }
 
 // Acquire takes a warm State from the pool, or builds one.
 func (rt *Runtime) Acquire(ctx context.Context) (*State, error) {
-	return rt.pool.get(ctx)
+	return rt.pool.get(ctx, 0)
+}
+
+// AcquireAgain is Acquire for a caller that held the State numbered last
+// (State.ID) before: it gets that one back if it is idle. Scripts must not
+// count on it, but at low load a session's commands then run in one
+// State, which spares script locals surprises and keeps caches warm.
+func (rt *Runtime) AcquireAgain(ctx context.Context, last uint64) (*State, error) {
+	return rt.pool.get(ctx, last)
 }
 
 // Release gives a State back. A broken State is closed instead.

@@ -30,6 +30,7 @@ type State struct {
 	L           *lua.LState
 	Modules     []*Module
 	rt          *Runtime
+	id          uint64 // numbers the Runtime's States from 1
 	broken      bool
 	globals     []globalEntry      // snapshot taken after loading
 	lastGlobal  lua.LValue         // last key of the globals in that snapshot
@@ -53,7 +54,7 @@ func (rt *Runtime) newState() (*State, error) {
 		RegistryMaxSize:     256 * 1024,
 		MinimizeStackMemory: true,
 	})
-	st := &State{L: L, rt: rt}
+	st := &State{L: L, rt: rt, id: rt.stateIDs.Add(1)}
 	if err := st.openLibraries(); err != nil {
 		L.Close()
 		return nil, err
@@ -234,6 +235,9 @@ func (st *State) restore() {
 		}
 	}
 }
+
+// ID tells the Runtime's States apart, for AcquireAgain.
+func (st *State) ID() uint64 { return st.id }
 
 // Broken reports whether the State saw a Go panic and must be discarded.
 func (st *State) Broken() bool { return st.broken }
