@@ -174,44 +174,49 @@ msys.registerModule("second", mod)`
 
 func TestCalloutArgumentsAndContextVariables(t *testing.T) {
 	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
-local seen = {}
+-- The trace lives in self: script locals are per Lua state, and a
+-- session's commands may run in different states.
+local function note(self, s)
+  self.seen = self.seen or {}
+  self.seen[#self.seen+1] = s
+end
 function mod:validate_connect(ac, vctx)
-  seen[#seen+1] = "connect " .. tostring(ac.remote_addr)
+  note(self, "connect " .. tostring(ac.remote_addr))
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_ehlo(str, ac, vctx)
-  seen[#seen+1] = tostring(str) .. " " .. vctx:get(msys.core.VCTX_CONN, "ehlo_domain")
+  note(self, tostring(str) .. " " .. vctx:get(msys.core.VCTX_CONN, "ehlo_domain"))
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_mailfrom(str, ac, vctx)
-  seen[#seen+1] = tostring(str) .. " " .. vctx:get(msys.core.VCTX_MESS, "mailfrom_localpart") .. " " .. vctx:get(msys.core.ECMESS_CTX_MESS, "mailfrom_domain")
+  note(self, tostring(str) .. " " .. vctx:get(msys.core.VCTX_MESS, "mailfrom_localpart") .. " " .. vctx:get(msys.core.ECMESS_CTX_MESS, "mailfrom_domain"))
   local mc = msys.core.accept_construct_get_message_construct(ac)
-  seen[#seen+1] = "mailfrom msg " .. mc.message:mailfrom()
+  note(self, "mailfrom msg " .. mc.message:mailfrom())
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_rcptto(msg, str, ac, vctx)
-  seen[#seen+1] = tostring(str) .. " " .. msg:rcptto() .. " " .. vctx:get(msys.core.VCTX_MESS, "rcptto_domain")
+  note(self, tostring(str) .. " " .. msg:rcptto() .. " " .. vctx:get(msys.core.VCTX_MESS, "rcptto_domain"))
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_rcptto_list_final(node, vctx)
-  seen[#seen+1] = "final " .. vctx:get(msys.core.VCTX_MESS, "message_rcpt_count")
+  note(self, "final " .. vctx:get(msys.core.VCTX_MESS, "message_rcpt_count"))
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_data(msg, ac, vctx)
-  seen[#seen+1] = "data " .. msg:header("Subject")[1]
+  note(self, "data " .. msg:header("Subject")[1])
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_data_spool(msg, ac, vctx)
-  seen[#seen+1] = "spool"
+  note(self, "spool")
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_data_spool_each_rcpt(msg, ac, vctx)
-  seen[#seen+1] = "each " .. msg:rcptto()
+  note(self, "each " .. msg:rcptto())
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_set_binding(msg)
-  seen[#seen+1] = "binding " .. msg:rcptto()
-  msg:header("X-Trace", table.concat(seen, "|"), "append")
+  note(self, "binding " .. msg:rcptto())
+  msg:header("X-Trace", table.concat(self.seen, "|"), "append")
   return msys.core.VALIDATE_CONT
 end
 msys.registerModule("trace", mod)`)

@@ -23,6 +23,10 @@ import (
 // belong to the State that made them; run in another State, they would
 // be shared by two goroutines. A pinned session behaves as if it had its
 // own State all along, which is what it gets.
+//
+// A session asks for the State it had last (AcquireAgain), so at low load
+// its commands run in one State anyway; only under concurrency do they
+// spread, as on Momentum's threads.
 
 var errNoState = errors.New("no Lua state")
 
@@ -32,7 +36,7 @@ func (s *session) acquire(ctx context.Context) error {
 	if s.st != nil {
 		return nil
 	}
-	st, err := s.gen.rt.Acquire(ctx)
+	st, err := s.gen.rt.AcquireAgain(ctx, s.lastState)
 	if err != nil {
 		return err
 	}
@@ -52,11 +56,12 @@ func (s *session) settle() {
 	if s.st == nil || s.pinned {
 		return
 	}
+	id := s.st.ID()
 	if !s.selfsPortable() || !s.gen.rt.ReleaseClean(s.st) {
 		s.pinned = true
 		return
 	}
-	s.st = nil
+	s.st, s.lastState = nil, id
 }
 
 // endLease gives the State back at close, undoing what scripts wrote.

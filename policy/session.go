@@ -22,13 +22,14 @@ const (
 // session is one SMTP session seen through the milter. It leases a Lua
 // State from the pool for each SMTP event that runs Lua (see lease.go).
 type session struct {
-	eng      *Engine
-	gen      *generation
-	st       *luart.State // leased for the current event; nil between events unless pinned
-	pinned   bool         // st stays with the session until close
-	logCache *slog.Logger // see logger
-	id       uint64
-	info     luart.CallInfo
+	eng       *Engine
+	gen       *generation
+	st        *luart.State // leased for the current event; nil between events unless pinned
+	pinned    bool         // st stays with the session until close
+	lastState uint64       // ID of the State st was, to ask for it again
+	logCache  *slog.Logger // see logger
+	id        uint64
+	info      luart.CallInfo
 
 	selfs []*lua.LTable // one `self` per module
 	ran   []bool        // module ran Lua this session (for validate_dealloc)
