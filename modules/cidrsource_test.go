@@ -11,23 +11,29 @@ import (
 	"github.com/luamilter/luamilter/modules/db"
 )
 
-// TestDatasourceExclusion checks that a datasource row takes the "!"
-// exclusion marker as a file line does, blanks after it included.
-func TestDatasourceExclusion(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lists.db")
+// WriteSQLite creates the SQLite database file path and runs queries in
+// it, for the tests of this directory (both packages).
+func WriteSQLite(t testing.TB, path string, queries ...string) {
+	t.Helper()
 	sqlDB, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		"CREATE TABLE blocks (cidr TEXT, value TEXT)",
-		"INSERT INTO blocks VALUES ('192.0.2.0/24', 'doc'), ('!192.0.2.7', ''), ('! 192.0.2.8', '')",
-	} {
+	defer sqlDB.Close()
+	for _, q := range queries {
 		if _, err := sqlDB.Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sqlDB.Close()
+}
+
+// TestDatasourceExclusion checks that a datasource row takes the "!"
+// exclusion marker as a file line does, blanks after it included.
+func TestDatasourceExclusion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lists.db")
+	WriteSQLite(t, path,
+		"CREATE TABLE blocks (cidr TEXT, value TEXT)",
+		"INSERT INTO blocks VALUES ('192.0.2.0/24', 'doc'), ('!192.0.2.7', ''), ('! 192.0.2.8', '')")
 	ds, err := db.Open([]db.Datasource{{Name: "lists", URI: "sqlite:" + path}}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package modules_test
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,19 +20,9 @@ import (
 func TestAllLibrariesInOneRuntime(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "lists.db")
-	sqlDB, err := sql.Open("sqlite", dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	modules.WriteSQLite(t, dbPath,
 		"CREATE TABLE blocks (net TEXT, reason TEXT)",
-		"INSERT INTO blocks VALUES ('192.0.2.0/24', 'documentation net'), ('2001:db8::/32', 'v6 doc'), ('!192.0.2.7', '')",
-	} {
-		if _, err := sqlDB.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sqlDB.Close()
+		"INSERT INTO blocks VALUES ('192.0.2.0/24', 'documentation net'), ('2001:db8::/32', 'v6 doc'), ('!192.0.2.7', '')")
 	set, err := modules.Build(modules.Config{DNSServers: []string{"127.0.0.1:1"},
 		Datasources: []db.Datasource{{Name: "lists", URI: "sqlite:" + dbPath}}})
 	if err != nil {
