@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/luamilter/luamilter/milter"
 )
 
 // Config is everything luamilter serve can be told, as read from the TOML
@@ -47,6 +49,10 @@ type Config struct {
 	MemoryLimit     int64         `toml:"memory_limit" flag:"memory-limit"`
 	Negotiate       string        `toml:"negotiate" flag:"negotiate"`
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout" flag:"shutdown-timeout"`
+	// ReadTimeout bounds one milter packet once its first byte came;
+	// IdleTimeout bounds the wait for the MTA's next command.
+	ReadTimeout time.Duration `toml:"read_timeout" flag:"read-timeout"`
+	IdleTimeout time.Duration `toml:"idle_timeout" flag:"idle-timeout"`
 
 	ReadfileDirs []string `toml:"readfile_dirs" flag:"readfile-dir"`
 	DNS          DNS      `toml:"dns"`
@@ -96,6 +102,8 @@ func Default() Config {
 		MemoryLimit:     1 << 30,
 		Negotiate:       "need",
 		ShutdownTimeout: 30 * time.Second,
+		ReadTimeout:     milter.DefaultReadTimeout,
+		IdleTimeout:     milter.DefaultIdleTimeout,
 		DNS:             DNS{Timeout: 5 * time.Second},
 		Store:           Store{Backend: "memory", Fail: "open"},
 	}

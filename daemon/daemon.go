@@ -109,6 +109,8 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 		SpoolDir:       cfg.SpoolDir,
 		SpoolThreshold: cfg.SpoolThreshold,
 		MaxMessageSize: cfg.MaxMessageSize,
+		ReadTimeout:    cfg.ReadTimeout,
+		IdleTimeout:    cfg.IdleTimeout,
 	})
 	return d, nil
 }

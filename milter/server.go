@@ -37,10 +37,25 @@ type Config struct {
 	SpoolThreshold  int64
 	MaxMessageSize  int64
 	OversizeVerdict Verdict
-	// ReadTimeout is how long to wait for the MTA's next command.
+	// ReadTimeout bounds one packet from its first byte to its last;
+	// IdleTimeout bounds the wait for the first byte of the next one.
+	// WriteTimeout bounds each write to the MTA.
 	ReadTimeout  time.Duration
+	IdleTimeout  time.Duration
 	WriteTimeout time.Duration
 }
+
+// Default timeouts. An MTA on the other end sends a packet's bytes back
+// to back, so a packet that takes a minute is not an MTA's. Between
+// commands the MTA waits for its SMTP client: Postfix's smtpd_timeout is
+// 300s, Sendmail's Timeout.command one hour, so DefaultIdleTimeout is
+// just above the longer one; what keeps idle connections from locking
+// out the MTA is the eviction in acquire, not this timeout.
+const (
+	DefaultReadTimeout  = time.Minute
+	DefaultIdleTimeout  = 61 * time.Minute
+	DefaultWriteTimeout = 30 * time.Second
+)
 
 // Server accepts milter connections and runs one Session per connection.
 type Server struct {
@@ -75,10 +90,13 @@ func NewServer(cfg Config) *Server {
 		cfg.OversizeVerdict = Reply(552, "5.3.4 Message size exceeds fixed limit")
 	}
 	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = 15 * time.Minute
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 30 * time.Second
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	s := &Server{cfg: cfg}
 	s.ctx, s.stop = context.WithCancel(context.Background())

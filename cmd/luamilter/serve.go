@@ -44,6 +44,10 @@ func serveFlags() []cli.Flag {
 			Usage: "need: ask the MTA only for events the scripts use; all: every event with a reply"},
 		&cli.DurationFlag{Name: "shutdown-timeout", Value: def.ShutdownTimeout,
 			Usage: "on SIGTERM, how long open sessions may finish before they are cut"},
+		&cli.DurationFlag{Name: "read-timeout", Value: def.ReadTimeout,
+			Usage: "how long one milter packet may take to arrive once it has begun"},
+		&cli.DurationFlag{Name: "idle-timeout", Value: def.IdleTimeout,
+			Usage: "how long a milter connection may wait for the MTA's next command"},
 	}
 }
 
