@@ -114,14 +114,7 @@ func EngineConfig(cfg Config, log *slog.Logger) (policy.Config, error) {
 func parseNetworks(specs []string) ([]*net.IPNet, error) {
 	var out []*net.IPNet
 	for _, s := range specs {
-		if !strings.Contains(s, "/") {
-			if strings.Contains(s, ":") {
-				s += "/128"
-			} else {
-				s += "/32"
-			}
-		}
-		_, n, err := net.ParseCIDR(s)
+		n, err := parseNetwork(s)
 		if err != nil {
 			return nil, fmt.Errorf("relay network: %w", err)
 		}
@@ -130,17 +123,39 @@ func parseNetworks(specs []string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
+func parseNetwork(s string) (*net.IPNet, error) {
+	if !strings.Contains(s, "/") {
+		if strings.Contains(s, ":") {
+			s += "/128"
+		} else {
+			s += "/32"
+		}
+	}
+	_, n, err := net.ParseCIDR(s)
+	return n, err
+}
+
 // socketOptions are the unix milter socket's mode and owner.
 func socketOptions(cfg Config) (milter.SocketOptions, error) {
-	opts := milter.SocketOptions{Owner: cfg.SocketOwner}
-	if m := cfg.SocketMode; m != "" {
-		mode, err := strconv.ParseUint(m, 8, 32)
-		if err != nil {
-			return opts, fmt.Errorf("socket mode %q: want an octal mode like 0660", m)
-		}
-		opts.Mode = os.FileMode(mode)
+	mode, err := parseSocketMode(cfg.SocketMode)
+	if err != nil {
+		return milter.SocketOptions{}, err
 	}
-	return opts, nil
+	return milter.SocketOptions{Owner: cfg.SocketOwner, Mode: mode}, nil
+}
+
+// parseSocketMode reads an octal permission mode; "" is 0, which leaves
+// the umask's choice. Higher bits (setuid, sticky) mean nothing on a
+// socket, so they are refused as a likely typo.
+func parseSocketMode(m string) (os.FileMode, error) {
+	if m == "" {
+		return 0, nil
+	}
+	mode, err := strconv.ParseUint(m, 8, 32)
+	if err != nil || mode > 0o777 {
+		return 0, fmt.Errorf("socket mode %q: want an octal mode like 0660", m)
+	}
+	return os.FileMode(mode), nil
 }
 
 // NeedsFunc is what the milter layer negotiates at each new connection

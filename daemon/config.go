@@ -7,15 +7,20 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/modules/dns"
+	"github.com/luamilter/luamilter/modules/store"
+	"github.com/luamilter/luamilter/policy"
 )
 
 // Config is everything luamilter serve can be told, as read from the TOML
@@ -155,9 +160,17 @@ func LoadFile(path string, cfg *Config) error {
 	return nil
 }
 
-// Validate checks the values that can be checked without side effects.
+// Validate checks every setting that can be checked without side effects
+// and reports all impossible values at once, each naming its key and
+// value. Start and reload both refuse a Config it rejects, so a value
+// is either refused everywhere or accepted everywhere. The spool
+// directory itself is checked at start (prepareSpoolDir), since that
+// touches the file system.
 func (c *Config) Validate() error {
 	var errs []error
+	bad := func(key string, value any, why string) {
+		errs = append(errs, fmt.Errorf("%s = %s: %s", key, showValue(value), why))
+	}
 	if len(c.Scripts) == 0 {
 		errs = append(errs, errors.New("no policy script: give --script FILE or [[script]] path in the config file"))
 	}
@@ -166,23 +179,110 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("script #%d: empty path", i+1))
 		}
 	}
-	if len(c.Listen) == 0 {
-		errs = append(errs, errors.New("no listen socket"))
+	if c.ScriptTimeout <= 0 {
+		bad("script_timeout", c.ScriptTimeout, "must be greater than 0: every callout needs a deadline")
 	}
-	switch c.Negotiate {
-	case "need", "all":
-	default:
-		errs = append(errs, fmt.Errorf("negotiate %q: want need or all", c.Negotiate))
+	if c.OnError == "" {
+		bad("on_error", c.OnError, "want tempfail, accept or reject")
+	} else if _, err := policy.ParseOnError(c.OnError); err != nil {
+		bad("on_error", c.OnError, "want tempfail, accept or reject")
+	}
+	for _, n := range c.RelayNetworks {
+		if _, err := parseNetwork(n); err != nil {
+			bad("relay_networks", n, "want a CIDR like 192.0.2.0/24 or a single address")
+		}
 	}
 	switch c.LogFormat {
 	case "text", "json":
 	default:
-		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
+		bad("log_format", c.LogFormat, "want text or json")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		bad("log_level", c.LogLevel, "want debug, info, warn or error")
+	}
+
+	if len(c.Listen) == 0 {
+		errs = append(errs, errors.New("listen: no milter socket"))
+	}
+	for _, spec := range c.Listen {
+		if _, _, err := milter.ParseSpec(spec); err != nil {
+			bad("listen", spec, "want inet:HOST:PORT, inet6:[HOST]:PORT, PORT@HOST or unix:/path")
+		}
+	}
+	if _, err := parseSocketMode(c.SocketMode); err != nil {
+		bad("socket_mode", c.SocketMode, "want an octal file mode up to 0777, like 0660")
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen", c.MetricsListen, "want HOST:PORT")
+		}
+	}
+	if c.MaxSessions <= 0 {
+		bad("max_sessions", c.MaxSessions, "must be at least 1: without a cap a flood of connections can exhaust memory")
+	}
+	if c.SpoolDir == "" {
+		bad("spool_dir", c.SpoolDir, "must name a directory")
+	}
+	if c.SpoolThreshold <= 0 {
+		// The milter server would silently take 0 as its 1 MiB default.
+		bad("spool_threshold", c.SpoolThreshold, "must be greater than 0 bytes")
+	}
+	if c.MaxMessageSize <= 0 {
+		bad("max_message_size", c.MaxMessageSize, "must be greater than 0 bytes: a size limit is required (a large one is fine)")
+	}
+	if c.MemoryLimit < 0 {
+		bad("memory_limit", c.MemoryLimit, "must not be negative (0 turns the limit off)")
+	}
+	switch c.Negotiate {
+	case "need", "all":
+	default:
+		bad("negotiate", c.Negotiate, "want need or all")
 	}
 	if c.ShutdownTimeout < 0 {
-		errs = append(errs, errors.New("shutdown_timeout must not be negative"))
+		bad("shutdown_timeout", c.ShutdownTimeout, "must not be negative (0 cuts open sessions at once)")
+	}
+	if c.ReadTimeout <= 0 {
+		bad("read_timeout", c.ReadTimeout, "must be greater than 0")
+	}
+	if c.IdleTimeout <= 0 {
+		bad("idle_timeout", c.IdleTimeout, "must be greater than 0")
+	}
+
+	for _, s := range c.DNS.Servers {
+		if _, err := dns.ParseServer(s); err != nil {
+			bad("dns.servers", s, "want IP or IP:PORT ([IP]:PORT for IPv6)")
+		}
+	}
+	if c.DNS.Timeout <= 0 {
+		bad("dns.timeout", c.DNS.Timeout, "must be greater than 0")
+	}
+	switch c.Store.Backend {
+	case store.BackendMemory:
+	case store.BackendRedis:
+		if len(c.Store.Redis) == 0 {
+			errs = append(errs, errors.New("store.backend = \"redis\": store.redis lists no HOST:PORT"))
+		}
+	default:
+		bad("store.backend", c.Store.Backend, "want memory or redis")
+	}
+	switch c.Store.Fail {
+	case store.FailOpen, store.FailClosed:
+	default:
+		bad("store.fail", c.Store.Fail, "want open or closed")
 	}
 	return errors.Join(errs...)
+}
+
+// showValue formats a setting's value as it would be written in the
+// config file, so that an error quotes what the user wrote.
+func showValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return strconv.Quote(v)
+	case time.Duration:
+		return strconv.Quote(v.String())
+	}
+	return fmt.Sprint(v)
 }
 
 // ScriptPaths returns the script files in order.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -40,11 +41,17 @@ func TestReloadFailures(t *testing.T) {
 			wantErr: []string{"luamilter.toml"}},
 		{name: "no scripts", config: baseConfig,
 			wantErr: []string{"no policy script"}},
+		// Values that only take effect at a restart are refused too, so
+		// that the restart doesn't fail on them later.
+		{name: "impossible values", config: "max_sessions = 0\nscript_timeout = \"0s\"\nmax_message_size = -1\nread_timeout = \"-1s\"\n" + policyConfig,
+			wantErr: []string{"max_sessions = 0", `script_timeout = "0s"`, "max_message_size = -1", `read_timeout = "-1s"`}},
+		{name: "bad enum", config: "on_error = \"drop\"\n" + policyConfig + "[store]\nfail = \"maybe\"\n",
+			wantErr: []string{`on_error = "drop"`, `store.fail = "maybe"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := startDaemon(t, policyConfig, map[string]string{"policy.lua": good})
-			gen := e.d.Generation()
+			gen, cfg := e.d.Generation(), e.d.Config()
 			for name, content := range tt.files {
 				writeFile(t, filepath.Join(e.dir, name), strings.ReplaceAll(content, "{{dir}}", e.dir))
 			}
@@ -62,6 +69,9 @@ func TestReloadFailures(t *testing.T) {
 			}
 			if got := e.d.Generation(); got != gen {
 				t.Fatalf("generation %d after a failed reload, want %d", got, gen)
+			}
+			if got := e.d.Config(); !reflect.DeepEqual(got, cfg) {
+				t.Fatalf("config changed by a failed reload:\n got %+v\nwant %+v", got, cfg)
 			}
 			if tr := e.play(t, "a@example.org"); genOf(tr) != 1 {
 				t.Fatalf("after a failed reload the old scripts should run; got modifications %v", tr.Modifications)
