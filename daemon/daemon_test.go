@@ -329,6 +329,47 @@ msys.registerModule("failing", mod)
 	}
 }
 
+// TestReloadReportsRestartOnlySettings changes, one at a time, settings
+// a reload can't apply and checks that the reload succeeds, keeps the
+// running value and names the setting in its warning.
+func TestReloadReportsRestartOnlySettings(t *testing.T) {
+	tests := []struct {
+		key, line string
+		same      func(old, now Config) bool
+	}{
+		{"negotiate", `negotiate = "all"`, func(o, n Config) bool { return o.Negotiate == n.Negotiate }},
+		{"max_message_size", `max_message_size = 1000`, func(o, n Config) bool { return o.MaxMessageSize == n.MaxMessageSize }},
+		{"spool_threshold", `spool_threshold = 1000`, func(o, n Config) bool { return o.SpoolThreshold == n.SpoolThreshold }},
+		{"read_timeout", `read_timeout = "5s"`, func(o, n Config) bool { return o.ReadTimeout == n.ReadTimeout }},
+		{"idle_timeout", `idle_timeout = "5s"`, func(o, n Config) bool { return o.IdleTimeout == n.IdleTimeout }},
+		{"shutdown_timeout", `shutdown_timeout = "5s"`, func(o, n Config) bool { return o.ShutdownTimeout == n.ShutdownTimeout }},
+		{"socket_mode", `socket_mode = "0600"`, func(o, n Config) bool { return o.SocketMode == n.SocketMode }},
+		{"watch", `watch = true`, func(o, n Config) bool { return o.Watch == n.Watch }},
+		{"dns", "[dns]\ntimeout = \"1s\"", func(o, n Config) bool { return o.DNS.Timeout == n.DNS.Timeout }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			e := startDaemon(t, policyConfig, map[string]string{"policy.lua": genScript("{{dir}}/events.log", 1, "true")})
+			old := e.d.Config()
+			cfg := tt.line + "\n" + policyConfig
+			if strings.HasPrefix(tt.line, "[") {
+				cfg = policyConfig + tt.line + "\n"
+			}
+			e.writeConfig(cfg)
+			res, err := e.d.Reload(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], tt.key+" changed") {
+				t.Errorf("warnings %q, want one about %s", res.Warnings, tt.key)
+			}
+			if !tt.same(old, e.d.Config()) {
+				t.Errorf("%s changed at reload", tt.key)
+			}
+		})
+	}
+}
+
 // TestPprofOnlyWhenAsked checks that Go's profiles are served on the
 // metrics listener with pprof = true and not otherwise.
 func TestPprofOnlyWhenAsked(t *testing.T) {

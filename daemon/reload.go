@@ -3,7 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/luamilter/luamilter/luart"
@@ -96,7 +96,8 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 }
 
 // reloadable takes from cfg what a reload can change (the scripts and
-// how they run) and keeps the rest of old, listing what was ignored.
+// how they run) and keeps the rest of old, listing every other setting
+// that changed: those wait for a restart.
 func reloadable(old, cfg Config) (Config, []string) {
 	next := old
 	next.Scripts = cfg.Scripts
@@ -107,22 +108,34 @@ func reloadable(old, cfg Config) (Config, []string) {
 	next.OnError = cfg.OnError
 	next.RelayNetworks = cfg.RelayNetworks
 	next.LogLevel = cfg.LogLevel
+	// Compared field by field rather than from a list, so that a
+	// setting added later can't be ignored at reload without a word.
 	var warnings []string
-	check := func(name string, changed bool) {
-		if changed {
-			warnings = append(warnings, name+" changed; it takes effect at the next restart")
+	nv, cv := reflect.ValueOf(next), reflect.ValueOf(cfg)
+	for i := 0; i < nv.NumField(); i++ {
+		if !sameSetting(nv.Field(i), cv.Field(i)) {
+			key, _, _ := strings.Cut(nv.Type().Field(i).Tag.Get("toml"), ",")
+			warnings = append(warnings, key+" changed; it takes effect at the next restart")
 		}
 	}
-	check("listen", strings.Join(old.Listen, ",") != strings.Join(cfg.Listen, ","))
-	check("control_socket", old.ControlSocket != cfg.ControlSocket)
-	check("metrics_listen", old.MetricsListen != cfg.MetricsListen)
-	check("pprof", old.Pprof != cfg.Pprof)
-	check("dns", fmt.Sprint(old.DNS) != fmt.Sprint(cfg.DNS))
-	check("store", fmt.Sprint(old.Store) != fmt.Sprint(cfg.Store))
-	check("datasources", fmt.Sprint(old.Datasources) != fmt.Sprint(cfg.Datasources))
-	check("readfile_dirs", strings.Join(old.ReadfileDirs, ",") != strings.Join(cfg.ReadfileDirs, ","))
-	check("max_sessions", old.MaxSessions != cfg.MaxSessions)
-	check("memory_limit", old.MemoryLimit != cfg.MemoryLimit)
-	check("log_format", old.LogFormat != cfg.LogFormat)
 	return next, warnings
+}
+
+// sameSetting compares two values of a Config field; an empty list or
+// table equals a missing one, as both mean "none".
+func sameSetting(a, b reflect.Value) bool {
+	switch a.Kind() {
+	case reflect.Slice, reflect.Map:
+		if a.Len() == 0 && b.Len() == 0 {
+			return true
+		}
+	case reflect.Struct:
+		for i := 0; i < a.NumField(); i++ {
+			if !sameSetting(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a.Interface(), b.Interface())
 }
