@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	lua "github.com/yuin/gopher-lua"
@@ -20,16 +21,16 @@ func checkCommand() *cli.Command {
 	}
 }
 
-// check loads the scripts together, as serve would, and lists syntax
-// errors, load errors, likely-misspelled callout names and modules
-// registered twice. It exits 1 on any problem.
+// check validates the configuration with the rules serve applies, then
+// loads the scripts together, as serve would, and lists syntax errors,
+// load errors, likely-misspelled callout names and modules registered
+// twice. It exits 1 on any problem.
 func check(c *cli.Context) error {
-	off, err := offlineRuntime(c)
+	cfg, err := loadConfig(c)
 	if err != nil {
 		return err
 	}
-	defer off.mods.Close()
-	scripts := append(off.cfg.ScriptPaths(), c.Args().Slice()...)
+	scripts := append(cfg.ScriptPaths(), c.Args().Slice()...)
 	if len(scripts) == 0 {
 		return cli.Exit("check: no scripts given", 2)
 	}
@@ -42,8 +43,29 @@ func check(c *cli.Context) error {
 			fmt.Fprintf(c.App.Writer, "%s: %s\n", file, msg)
 		}
 	}
-	cfg := off.rt
-	cfg.Scripts = scripts
+	// Validated with the scripts given as arguments, so that a config
+	// file without [[script]] entries is not reported for lacking them.
+	whole := cfg
+	whole.Scripts = scriptList(scripts)
+	if err := whole.Validate(); err != nil {
+		source := configPath(c)
+		if source == "" {
+			source = "configuration"
+		}
+		for _, msg := range strings.Split(err.Error(), "\n") {
+			report(source, 0, msg)
+		}
+		// The libraries are built from the same settings, so the
+		// scripts can't be loaded as serve would load them.
+		return cli.Exit("", 1)
+	}
+	off, err := offlineRuntimeFor(cfg)
+	if err != nil {
+		return err
+	}
+	defer off.mods.Close()
+	rtcfg := off.rt
+	rtcfg.Scripts = scripts
 	for _, path := range scripts {
 		if _, err := luart.Compile(path); err != nil {
 			reportErr(report, path, err)
@@ -52,7 +74,7 @@ func check(c *cli.Context) error {
 	if problems > 0 {
 		return cli.Exit("", 1)
 	}
-	rt, err := luart.New(cfg)
+	rt, err := luart.New(rtcfg)
 	if err != nil {
 		reportErr(report, scripts[0], err)
 		return cli.Exit("", 1)

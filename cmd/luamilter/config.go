@@ -33,6 +33,15 @@ func loadConfig(c *cli.Context) (daemon.Config, error) {
 	return cfg, nil
 }
 
+// configProblems formats what Validate refused, one problem a line.
+func configProblems(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) == 1 {
+		return "invalid configuration: " + lines[0]
+	}
+	return "invalid configuration:\n  " + strings.Join(lines, "\n  ")
+}
+
 // configPath is --config or $LUAMILTER_CONFIG.
 func configPath(c *cli.Context) string {
 	if p := c.String("config"); p != "" {

@@ -79,6 +79,11 @@ func offlineRuntime(c *cli.Context) (offline, error) {
 	if err != nil {
 		return offline{}, err
 	}
+	return offlineRuntimeFor(cfg)
+}
+
+// offlineRuntimeFor builds the logger and the libraries from cfg.
+func offlineRuntimeFor(cfg daemon.Config) (offline, error) {
 	log, _, err := daemon.NewLogger(cfg, os.Stderr)
 	if err != nil {
 		return offline{}, err

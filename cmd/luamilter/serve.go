@@ -31,13 +31,13 @@ func serveFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "watch",
 			Usage: "reload when a script file or the config file changes"},
 		&cli.IntFlag{Name: "max-sessions", Value: def.MaxSessions,
-			Usage: "concurrent sessions; more wait briefly, then get 421 4.3.2"},
+			Usage: "concurrent sessions, at least 1; more wait briefly, then get 421 4.3.2"},
 		&cli.StringFlag{Name: "spool-dir", Value: def.SpoolDir,
-			Usage: "where bodies over --spool-threshold are buffered"},
+			Usage: "private `DIR` (created mode 0700 if missing) where bodies over --spool-threshold are buffered"},
 		&cli.Int64Flag{Name: "spool-threshold", Value: def.SpoolThreshold,
-			Usage: "body bytes kept in memory before spooling to disk"},
+			Usage: "body bytes kept in memory before spooling to disk (> 0)"},
 		&cli.Int64Flag{Name: "max-message-size", Value: def.MaxMessageSize,
-			Usage: "larger bodies get 552 5.3.4 (0 = no limit)"},
+			Usage: "larger bodies get 552 5.3.4 (required: > 0)"},
 		&cli.Int64Flag{Name: "memory-limit", Value: def.MemoryLimit,
 			Usage: "heap bytes above which running scripts are stopped (0 = off)"},
 		&cli.StringFlag{Name: "negotiate", Value: def.Negotiate,
@@ -80,7 +80,7 @@ func serve(c *cli.Context) error {
 		return cli.Exit(err.Error(), 2)
 	}
 	if err := cfg.Validate(); err != nil {
-		return cli.Exit(err.Error(), 2)
+		return cli.Exit(configProblems(err), 2)
 	}
 	log, level, err := daemon.NewLogger(cfg, os.Stderr)
 	if err != nil {
