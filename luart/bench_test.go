@@ -47,6 +47,35 @@ func BenchmarkCalloutRoundTrip(b *testing.B) {
 	}
 }
 
+// BenchmarkStringMethods is a callout that calls string methods on
+// values (s:lower(), s:sub(), ...), which look through the string
+// metatable's __index; it shows what the read-only view there costs.
+func BenchmarkStringMethods(b *testing.B) {
+	rt := testRuntime(b, `local mod = {}
+function mod:validate_mailfrom(str)
+  local n = 0
+  for i = 1, 10 do
+    n = n + #str:lower() + #str:sub(6, 9) + #("%d"):format(i)
+  end
+  return n
+end
+msys.registerModule("bench", mod)`, Config{PoolSize: 1})
+	st, err := rt.Acquire(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	fn := st.Modules[0].Callout("validate_mailfrom")
+	self := st.L.NewTable()
+	arg := lua.LString("MAIL FROM:<a@example.org>")
+	info := &CallInfo{Module: "bench", Callout: "validate_mailfrom"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.Call(context.Background(), info, fn, self, arg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkStateWarmUp builds a State: libraries, sandbox and the script.
 func BenchmarkStateWarmUp(b *testing.B) {
 	rt := benchRuntime(b, 2*time.Second)

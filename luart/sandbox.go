@@ -208,9 +208,27 @@ func (st *State) protectLibraries() {
 			loaded.RawSetString(name, p)
 		}
 	}
-	if mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable); ok {
-		mt.RawSetString("__metatable", st.readOnly(mt, "string metatable"))
+	st.protectStringMetatable()
+}
+
+// protectStringMetatable makes getmetatable("") answer a read-only view
+// of a stand-in metatable whose __index is the read-only string view, so
+// no session can change the string methods later ones call. The real
+// metatable, which only the VM can reach (scripts get __metatable), keeps
+// the string table itself as __index: s:upper() then costs one lookup,
+// not the two a view in the VM's path would cost.
+func (st *State) protectStringMetatable() {
+	L := st.L
+	mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable)
+	if !ok {
+		return
 	}
+	shown := L.CreateTable(0, 1)
+	mt.ForEach(func(k, v lua.LValue) { shown.RawSet(k, v) })
+	if view, ok := L.G.Global.RawGetString("string").(*lua.LTable); ok {
+		shown.RawSetString("__index", view)
+	}
+	mt.RawSetString("__metatable", st.readOnly(shown, "string metatable"))
 }
 
 // readOnly returns a table that reads through to t and refuses writes.
