@@ -6,13 +6,28 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 )
 
 // ErrTooBig is returned when a message grows past the configured maximum.
 var ErrTooBig = errors.New("message exceeds the maximum size")
 
+// Spool files are named SpoolFilePrefix, random digits, SpoolFileSuffix,
+// so that SweepSpoolDir can tell them from anything else in the
+// directory.
+const (
+	SpoolFilePrefix = "luamilter-spool-"
+	SpoolFileSuffix = ".eml"
+	// legacySpoolPrefix named the files of earlier versions.
+	legacySpoolPrefix = "luamilter-"
+)
+
 // Spool holds a message body: in memory up to a threshold, then in a
-// temporary file. Close removes the file on every path.
+// temporary file. Close removes the file on every path. The file is
+// flock'ed while the spool holds it, which is how SweepSpoolDir tells a
+// live body from one a crashed process left behind.
 //
 // In memory the body is a list of parts. Write copies into a part the
 // spool owns; Adopt keeps the caller's slice as a part without copying,
@@ -77,7 +92,7 @@ func (s *Spool) add(p []byte, copyIt bool) (int, error) {
 
 // toDisk moves what is in memory to a new temporary file.
 func (s *Spool) toDisk() error {
-	f, err := os.CreateTemp(s.dir, "luamilter-*.eml")
+	f, err := createSpoolFile(s.dir)
 	if err != nil {
 		return fmt.Errorf("spool to disk: %w", err)
 	}
@@ -91,6 +106,147 @@ func (s *Spool) toDisk() error {
 	s.file = f
 	s.parts, s.tail = nil, false
 	return nil
+}
+
+// createSpoolFile creates a spool file in dir and locks it for as long as
+// it stays open. A sweep that runs at the same moment (another luamilter
+// starting on the same directory) may lock and remove the file between
+// its creation and our lock; the file then has no name any more, and we
+// make another.
+func createSpoolFile(dir string) (*os.File, error) {
+	for attempt := 0; ; attempt++ {
+		f, err := os.CreateTemp(dir, SpoolFilePrefix+"*"+SpoolFileSuffix)
+		if err != nil {
+			return nil, err
+		}
+		spoolCreatedHook(f)
+		locked, err := lockFile(f)
+		if err == nil && locked {
+			var fi os.FileInfo
+			if fi, err = f.Stat(); err == nil {
+				if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Nlink > 0 {
+					return f, nil
+				}
+			}
+		}
+		f.Close()
+		if err != nil {
+			os.Remove(f.Name())
+			return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+		}
+		if attempt == 10 {
+			return nil, fmt.Errorf("lock %s: a sweep keeps removing new spool files", dir)
+		}
+	}
+}
+
+// spoolCreatedHook lets tests sweep a spool file between its creation
+// and its lock.
+var spoolCreatedHook = func(*os.File) {}
+
+// lockFile takes f's exclusive flock without waiting; false means another
+// open file holds it. flock, not fcntl: a POSIX lock would be dropped
+// when any descriptor of the file is closed, and Open reopens the file.
+func lockFile(f *os.File) (bool, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var lerr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			lerr = syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB)
+			if lerr != syscall.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		return false, err
+	}
+	if lerr == syscall.EWOULDBLOCK {
+		return false, nil
+	}
+	return lerr == nil, lerr
+}
+
+// IsSpoolFileName reports whether name is one a Spool gives its files
+// (or an earlier version gave them): the prefix, digits only, the
+// suffix. The test is strict because SweepSpoolDir deletes what passes.
+func IsSpoolFileName(name string) bool {
+	for _, prefix := range []string{SpoolFilePrefix, legacySpoolPrefix} {
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok {
+			continue
+		}
+		digits, ok := strings.CutSuffix(rest, SpoolFileSuffix)
+		if ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// SweepSpoolDir removes the spool files left in dir by luamilter
+// processes that are gone: regular files named as IsSpoolFileName says,
+// owned by this process's user and not locked by a live Spool (of this
+// or another process). It returns how many it removed; a file it could
+// not examine or remove is reported in the error, and the sweep goes on
+// with the others.
+func SweepSpoolDir(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("sweep spool directory: %w", err)
+	}
+	removed := 0
+	var errs []error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !IsSpoolFileName(e.Name()) {
+			continue
+		}
+		ok, err := sweepSpoolFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ok {
+			removed++
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// sweepSpoolFile removes path if it is ours and no Spool holds it.
+func sweepSpoolFile(path string) (bool, error) {
+	// O_NOFOLLOW: the name was a regular file when listed; if it has
+	// become a symlink since, leave it alone.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil // its Spool closed it meanwhile
+		}
+		return false, fmt.Errorf("sweep %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("sweep %s: %w", path, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.Mode().IsRegular() || !ok || int(st.Uid) != os.Geteuid() {
+		return false, nil
+	}
+	locked, err := lockFile(f)
+	if err != nil {
+		return false, fmt.Errorf("sweep %s: %w", path, err)
+	}
+	if !locked {
+		return false, nil // a live Spool's body
+	}
+	// Removed while we hold the lock, so a Spool that created this
+	// file and locks it after us sees it unlinked and makes another.
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("sweep %s: %w", path, err)
+	}
+	return true, nil
 }
 
 // Sibling returns a new empty spool with the same directory and memory
