@@ -129,13 +129,20 @@ func (st *State) lookup(name string) lua.LValue {
 	return cur
 }
 
+// loaded returns package.loaded. It is looked up once, while the real
+// package table is still the global: afterwards the global is a
+// read-only view, and a raw lookup there would find nothing.
 func (st *State) loaded() *lua.LTable {
-	pkg := st.L.G.Global.RawGetString("package").(*lua.LTable)
-	if t, ok := pkg.RawGetString("loaded").(*lua.LTable); ok {
-		return t
+	if st.pkgLoaded != nil {
+		return st.pkgLoaded
 	}
-	t := st.L.NewTable()
-	pkg.RawSetString("loaded", t)
+	pkg := st.L.G.Global.RawGetString("package").(*lua.LTable)
+	t, ok := pkg.RawGetString("loaded").(*lua.LTable)
+	if !ok {
+		t = st.L.NewTable()
+		pkg.RawSetString("loaded", t)
+	}
+	st.pkgLoaded = t
 	return t
 }
 

@@ -33,3 +33,21 @@ func TestECStringIsAStringer(t *testing.T) {
 		t.Errorf("String() = %q, want %q", got, "body text")
 	}
 }
+
+// TestRequireAtRunTimeKeepsPackageLoaded checks that require in a callout
+// records in the real package.loaded: it once stored a new table in the
+// read-only package view, which hid package.loaded's entries and left
+// the State unclean.
+func TestRequireAtRunTimeKeepsPackageLoaded(t *testing.T) {
+	_, st := testState(t, `msys.registerModule("r", {})`)
+	got := runChunk(t, st, `local before = package.loaded
+local core = require("msys.core")
+return tostring(package.loaded == before) .. " " .. tostring(rawget(package, "loaded")) .. " " ..
+  tostring(package.loaded["msys.core"] == core) .. " " .. tostring(require("_G") == _G)`)
+	if want := "true nil true true"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if !st.Clean() {
+		t.Error("a require of msys.core left the State unclean")
+	}
+}

@@ -42,6 +42,7 @@ type State struct {
 	lazy        map[string]Library // msys libraries not opened yet
 	env         *Env
 	refuseWrite *lua.LFunction // __newindex of read-only views
+	pkgLoaded   *lua.LTable    // package.loaded; see loaded
 	calls       callState      // reusable context of calls into Lua
 }
 
