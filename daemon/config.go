@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -101,7 +100,7 @@ func Default() Config {
 		Listen:          []string{"inet:127.0.0.1:8891"},
 		ControlSocket:   DefaultControlSocket,
 		MaxSessions:     1000,
-		SpoolDir:        os.TempDir(),
+		SpoolDir:        DefaultSpoolDir,
 		SpoolThreshold:  1 << 20,
 		MaxMessageSize:  50 << 20,
 		MemoryLimit:     1 << 30,

@@ -124,13 +124,22 @@ func (d *Daemon) closeLibs() {
 	}
 }
 
-// Start opens the milter sockets, the control socket and the metrics
-// listener and starts serving. On error everything opened is closed.
+// Start prepares the spool directory (see prepareSpoolDir), opens the
+// milter sockets, the control socket and the metrics listener and starts
+// serving. On error everything opened is closed.
 func (d *Daemon) Start() error {
 	cfg := d.Config()
 	sockOpts, err := socketOptions(cfg)
 	if err != nil {
 		return err
+	}
+	spool, err := prepareSpoolDir(cfg.SpoolDir)
+	if err != nil {
+		return err
+	}
+	d.log.Info("spool directory", "path", cfg.SpoolDir, "created", spool.created, "stale_files_removed", spool.swept)
+	if spool.sweepErr != nil {
+		d.log.Warn("spool directory: some stale spool files could not be removed", "path", cfg.SpoolDir, "err", spool.sweepErr)
 	}
 	fail := func(err error) error {
 		d.closeListeners()
