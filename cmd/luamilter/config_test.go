@@ -153,6 +153,9 @@ func TestExampleConfig(t *testing.T) {
 	if cfg.ScriptTimeout != 2*time.Second || len(cfg.Scripts) == 0 {
 		t.Errorf("example: script_timeout %v, %d scripts", cfg.ScriptTimeout, len(cfg.Scripts))
 	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("example config is invalid: %v", err)
+	}
 }
 
 // tomlKeys lists the keys of a config struct: "listen", "[dns]",
