@@ -36,9 +36,10 @@ func startMilter(t testing.TB, s *suite, o milterOpts) *milterProc {
 	t.Helper()
 	dir := t.TempDir()
 	args := []string{"serve", "--listen", fmt.Sprintf("inet:127.0.0.1:%d", s.milterPort),
-		// Keep clear of the default /run/luamilter/control.sock of an
-		// installed daemon or of other test runs.
-		"--control-socket", filepath.Join(dir, "control.sock")}
+		// Keep clear of the default /run/luamilter/control.sock and
+		// /var/spool/luamilter of an installed daemon or of other test
+		// runs.
+		"--control-socket", filepath.Join(dir, "control.sock"), "--spool-dir", dir}
 	if o.unix {
 		sock := strings.TrimPrefix(s.milterUnix, "unix:")
 		// smtpd runs as user postfix and must be able to connect.

@@ -66,7 +66,7 @@ func startDaemon(t *testing.T, bin, script, redisAddr, failMode string) string {
 	addr := freePort(t)
 	var logs logbuf.Buffer
 	cmd := exec.Command(bin, "serve", "--listen", "inet:"+addr, "--script", script, "--control-socket", "none",
-		"--store", "redis", "--redis", redisAddr, "--store-fail", failMode)
+		"--spool-dir", t.TempDir(), "--store", "redis", "--redis", redisAddr, "--store-fail", failMode)
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
