@@ -2,8 +2,13 @@ package milter
 
 import (
 	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
 	"net"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,10 +32,11 @@ const (
 // reply when TCP_NODELAY is off. The wrapper keeps the protocol unchanged
 // and only changes when bytes move: replies are buffered and sent in one
 // write(2) when the server next waits for a command, and commands the MTA
-// sent back to back are read in one read(2).
+// sent back to back are read in one read(2). Every packet passes the
+// packet guard (guard.go) before go-milter sees a byte of it.
 type coalescingListener struct {
 	net.Listener
-	writeTimeout time.Duration
+	srv *Server
 }
 
 // Accept wraps the accepted connection. TCP_NODELAY stays as Go sets it
@@ -40,34 +46,52 @@ func (l coalescingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCoalescingConn(c, l.writeTimeout), nil
+	cc := newCoalescingConn(c, l.srv.cfg)
+	cc.srv = l.srv
+	l.srv.track(cc, true)
+	return cc, nil
 }
 
-// coalescingConn buffers both directions of one milter connection.
+// coalescingConn buffers both directions of one milter connection and
+// guards what it reads.
 //
-// Deadlines: go-milter sets a read deadline before and clears it after
-// every packet, and the same for writes. Both would reach the runtime
-// poller (a timer update each) even when the bytes are already buffered.
-// The read deadline is therefore only remembered and applied to the socket
-// right before a read that really waits; writes reach the socket only in
-// flush (or when a payload exceeds the buffer), and each such write gets
-// its own deadline of writeTimeout, so a stuck MTA still times out.
+// Deadlines: go-milter's own read deadline is only its hard-coded
+// second for negotiation; the connection's timeouts are the guard's. A
+// deadline reaches the socket only right before a read that really
+// waits (each SetReadDeadline is a timer update in the runtime poller):
+// while waiting for a packet's first byte it is IdleTimeout from when the
+// wait began, within a packet ReadTimeout. Writes reach the socket only
+// in flush (or when a payload exceeds the buffer), and each such write
+// gets its own deadline of WriteTimeout, so a stuck MTA still times out.
 type coalescingConn struct {
 	net.Conn
-	r            *bufio.Reader
-	w            *bufio.Writer
-	writeTimeout time.Duration
+	r   *bufio.Reader
+	w   *bufio.Writer
+	cfg Config
+	srv *Server // nil in tests that use the connection alone
 
-	readDeadline    time.Time // wanted by the caller
+	guard packetGuard
+	pkt   []byte // the current packet, length prefix included
+	off   int    // bytes of pkt already read by go-milter
+
+	// waitingSince is when the connection began waiting for the MTA's
+	// next packet (UnixNano), 0 while a packet is being read or served.
+	// The server reads it to find idle connections under pressure.
+	waitingSince atomic.Int64
+	inPacket     bool      // a packet's first byte has arrived
+	waitStart    time.Time // when the current wait for the socket began
+
+	callerDeadline  time.Time // go-milter's (negotiation only)
 	appliedDeadline time.Time // set on the socket
 
 	// mu serialises buffer use between the session goroutine and a
 	// Close from the server's shutdown.
-	mu sync.Mutex
+	mu     sync.Mutex
+	closed atomic.Bool
 }
 
-func newCoalescingConn(c net.Conn, writeTimeout time.Duration) *coalescingConn {
-	cc := &coalescingConn{Conn: c, writeTimeout: writeTimeout}
+func newCoalescingConn(c net.Conn, cfg Config) *coalescingConn {
+	cc := &coalescingConn{Conn: c, cfg: cfg}
 	cc.r = bufio.NewReaderSize(readerFunc(cc.socketRead), connReadBuffer)
 	cc.w = bufio.NewWriterSize(writerFunc(cc.socketWrite), connWriteBuffer)
 	return cc
@@ -75,6 +99,8 @@ func newCoalescingConn(c net.Conn, writeTimeout time.Duration) *coalescingConn {
 
 // Read sends buffered replies first: the server reads only when it has
 // answered everything, so this is the moment the MTA waits for them.
+// Then it hands out the current packet, reading and checking the next one
+// when go-milter has taken all of it.
 func (c *coalescingConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -83,7 +109,96 @@ func (c *coalescingConn) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	return c.r.Read(p)
+	if c.off == len(c.pkt) {
+		if err := c.nextPacket(); err != nil {
+			c.logReadError(err)
+			return 0, err
+		}
+	}
+	n := copy(p, c.pkt[c.off:])
+	c.off += n
+	return n, nil
+}
+
+// keepPacketBuffer is the largest packet buffer kept for the next packet;
+// a larger one (a big body chunk or header) goes back to the collector so
+// an idle connection does not hold it.
+const keepPacketBuffer = 16 << 10
+
+// nextPacket reads one whole packet into c.pkt and checks it. The length
+// prefix is checked before the payload is read, and the payload's buffer
+// grows as its bytes arrive.
+func (c *coalescingConn) nextPacket() error {
+	if cap(c.pkt) > keepPacketBuffer {
+		c.pkt = nil
+	}
+	c.pkt, c.off = c.pkt[:0], 0
+	c.inPacket, c.waitStart = false, time.Time{}
+	c.waitingSince.Store(time.Now().UnixNano())
+	var prefix [4]byte
+	_, err := io.ReadFull(c.r, prefix[:1])
+	c.waitingSince.Store(0)
+	if err != nil {
+		return err
+	}
+	c.inPacket, c.waitStart = true, time.Time{}
+	if _, err := io.ReadFull(c.r, prefix[1:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(prefix[:])
+	if err := c.guard.checkLength(n); err != nil {
+		return err
+	}
+	c.pkt = append(c.pkt, prefix[:]...)
+	end := len(c.pkt) + int(n)
+	for len(c.pkt) < end {
+		if len(c.pkt) == cap(c.pkt) {
+			// Room for at most as much again as has arrived: what a
+			// stalled connection can make us hold is bounded by what
+			// it sent, not by what it claimed.
+			c.pkt = slices.Grow(c.pkt, min(end-len(c.pkt), max(len(c.pkt), minPacketGrowth)))
+		}
+		k, err := c.r.Read(c.pkt[len(c.pkt):min(cap(c.pkt), end)])
+		c.pkt = c.pkt[:len(c.pkt)+k]
+		if err != nil {
+			return err
+		}
+	}
+	return c.guard.check(c.pkt[4:])
+}
+
+// minPacketGrowth is the least a packet buffer grows by: a usual
+// command fits at once.
+const minPacketGrowth = 4 << 10
+
+// logReadError reports why a connection stops reading: a refused packet
+// or a timeout. A closed connection needs no line.
+func (c *coalescingConn) logReadError(err error) {
+	if c.srv == nil {
+		return
+	}
+	log := c.srv.cfg.Log
+	var perr *ProtocolError
+	var nerr net.Error
+	switch {
+	case errors.As(err, &perr):
+		log.Warn("milter connection closed: packet refused", "mta", c.mta(), "reason", perr.Error())
+	case errors.As(err, &nerr) && nerr.Timeout() && !c.closed.Load():
+		if c.inPacket {
+			log.Warn("milter connection closed: a packet did not arrive in time", "mta", c.mta(), "read_timeout", c.cfg.ReadTimeout)
+		} else {
+			log.Info("milter connection closed: idle too long", "mta", c.mta(), "idle_timeout", c.cfg.IdleTimeout)
+		}
+	}
+}
+
+// mta names the MTA's end of the connection for logs; on a unix socket,
+// where the peer has no address, the socket's path.
+func (c *coalescingConn) mta() string {
+	if a := c.RemoteAddr(); a != nil && a.Network() != "unix" {
+		return a.String()
+	}
+	return "unix:" + c.LocalAddr().String()
 }
 
 // Write buffers p until the next Read or Close.
@@ -96,7 +211,7 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 // SetReadDeadline records t; socketRead applies it when it has to wait.
 func (c *coalescingConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
-	c.readDeadline = t
+	c.callerDeadline = t
 	c.mu.Unlock()
 	return nil
 }
@@ -112,6 +227,12 @@ func (c *coalescingConn) SetDeadline(t time.Time) error { return c.SetReadDeadli
 // goroutine while the session is busy only closes the socket, which
 // makes the session's pending I/O fail.
 func (c *coalescingConn) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	if c.srv != nil {
+		c.srv.track(c, false)
+	}
 	if c.mu.TryLock() {
 		if c.w.Buffered() > 0 {
 			_ = c.w.Flush()
@@ -123,19 +244,33 @@ func (c *coalescingConn) Close() error {
 
 // socketRead is the read buffer's source; it runs with mu held.
 func (c *coalescingConn) socketRead(p []byte) (int, error) {
-	if !c.readDeadline.Equal(c.appliedDeadline) {
-		if err := c.Conn.SetReadDeadline(c.readDeadline); err != nil {
+	if c.waitStart.IsZero() {
+		c.waitStart = time.Now()
+	}
+	limit := c.cfg.IdleTimeout
+	if c.inPacket {
+		limit = c.cfg.ReadTimeout
+	}
+	deadline := time.Time{}
+	if limit > 0 {
+		deadline = c.waitStart.Add(limit)
+	}
+	if !c.callerDeadline.IsZero() && (deadline.IsZero() || c.callerDeadline.Before(deadline)) {
+		deadline = c.callerDeadline
+	}
+	if !deadline.Equal(c.appliedDeadline) {
+		if err := c.Conn.SetReadDeadline(deadline); err != nil {
 			return 0, err
 		}
-		c.appliedDeadline = c.readDeadline
+		c.appliedDeadline = deadline
 	}
 	return c.Conn.Read(p)
 }
 
 // socketWrite is the write buffer's sink; it runs with mu held.
 func (c *coalescingConn) socketWrite(p []byte) (int, error) {
-	if c.writeTimeout > 0 {
-		if err := c.Conn.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
+	if c.cfg.WriteTimeout > 0 {
+		if err := c.Conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 			return 0, err
 		}
 	}

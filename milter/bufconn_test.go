@@ -177,10 +177,10 @@ func TestRepliesCoalesced(t *testing.T) {
 	}
 }
 
-// TestReadTimeoutStillApplies checks that the read deadline, which the
+// TestReadTimeoutStillApplies checks that the idle deadline, which the
 // coalescing connection applies lazily, still ends an idle session.
 func TestReadTimeoutStillApplies(t *testing.T) {
-	addr := startServer(t, milter.Config{ReadTimeout: 100 * time.Millisecond}, stampTwice, nil)
+	addr := startServer(t, milter.Config{IdleTimeout: 100 * time.Millisecond}, stampTwice, nil)
 	client := gomilter.NewClient("tcp", addr, gomilter.WithReadTimeout(5*time.Second), gomilter.WithWriteTimeout(5*time.Second))
 	sess, err := client.Session(gomilter.NewMacroBag())
 	if err != nil {

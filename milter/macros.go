@@ -1,8 +1,10 @@
 package milter
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 
 	gomilter "github.com/d--j/go-milter"
 )
@@ -28,6 +30,27 @@ var DefaultMacros = map[byte][]string{
 // this once at start; it is not per Server.
 func RouteProtocolWarnings(log *slog.Logger) {
 	gomilter.LogWarning = func(format string, v ...any) {
+		if loggedByTheGuard(v) {
+			return
+		}
 		log.Warn("milter protocol: " + fmt.Sprintf(format, v...))
 	}
+}
+
+// loggedByTheGuard reports whether a go-milter warning is about an error
+// the connection has logged itself, with the MTA's address: a refused
+// packet or a timeout.
+func loggedByTheGuard(args []any) bool {
+	for _, a := range args {
+		err, ok := a.(error)
+		if !ok {
+			continue
+		}
+		var perr *ProtocolError
+		var nerr net.Error
+		if errors.As(err, &perr) || (errors.As(err, &nerr) && nerr.Timeout()) {
+			return true
+		}
+	}
+	return false
 }

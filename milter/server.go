@@ -7,6 +7,7 @@ package milter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -67,6 +68,11 @@ type Server struct {
 	open  atomic.Int64
 	total atomic.Uint64
 	wg    sync.WaitGroup
+
+	connsMu sync.Mutex
+	conns   map[*coalescingConn]struct{}
+	// evictAfter is evictIdleAfter; tests shorten it.
+	evictAfter time.Duration
 }
 
 // NewServer returns a Server; call Serve for each listener.
@@ -84,10 +90,10 @@ func NewServer(cfg Config) *Server {
 		cfg.SessionWait = 2 * time.Second
 	}
 	if cfg.BusyVerdict.Code == 0 {
-		cfg.BusyVerdict = Reply(421, "4.3.2 Too many concurrent sessions, try again later")
+		cfg.BusyVerdict = busyReply()
 	}
 	if cfg.OversizeVerdict.Code == 0 {
-		cfg.OversizeVerdict = Reply(552, "5.3.4 Message size exceeds fixed limit")
+		cfg.OversizeVerdict = oversizeReply()
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
@@ -98,7 +104,7 @@ func NewServer(cfg Config) *Server {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, conns: make(map[*coalescingConn]struct{}), evictAfter: evictIdleAfter}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	if cfg.MaxSessions > 0 {
 		s.slots = make(chan struct{}, cfg.MaxSessions)
@@ -108,8 +114,11 @@ func NewServer(cfg Config) *Server {
 			return newAdapter(s)
 		}),
 		gomilter.WithNegotiationCallback(negotiator(cfg.Needs)),
-		gomilter.WithReadTimeout(cfg.ReadTimeout),
-		gomilter.WithWriteTimeout(cfg.WriteTimeout),
+		// No go-milter read timeout: it would bound the wait between
+		// commands by a packet's timeout. The connection applies
+		// ReadTimeout and IdleTimeout itself (coalescingConn), and
+		// WriteTimeout to each write.
+		gomilter.WithReadTimeout(0),
 	}
 	for stage, names := range cfg.Macros {
 		opts = append(opts, gomilter.WithMacroRequest(stage, names))
@@ -122,7 +131,7 @@ func NewServer(cfg Config) *Server {
 // connection's replies are coalesced into one write per round trip (see
 // coalescingListener).
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.gm.Serve(coalescingListener{Listener: ln, writeTimeout: s.cfg.WriteTimeout})
+	err := s.gm.Serve(coalescingListener{Listener: ln, srv: s})
 	if errors.Is(err, gomilter.ErrServerClosed) {
 		return nil
 	}
@@ -137,22 +146,101 @@ func (s *Server) TotalSessions() uint64 { return s.total.Load() }
 
 // Shutdown stops accepting connections and waits for open sessions until
 // ctx ends; sessions still open then are cut, and the MTA applies its
-// milter_default_action to them.
+// milter_default_action to them. Cut sessions get shutdownGrace to run
+// their close stage; Shutdown returns after that whatever they do.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.gm.Shutdown(ctx)
 	s.stop()
-	s.wg.Wait()
+	// Connections go-milter does not track yet (still negotiating)
+	// and any it missed are closed here.
+	s.closeConns()
+	if !s.waitSessions(shutdownGrace) {
+		err = errors.Join(err, fmt.Errorf("milter: %d sessions still running after shutdown", s.open.Load()))
+	}
 	return err
+}
+
+// shutdownGrace is how long cut sessions may take to run their close
+// stage: a callout stops at its own deadline or when the server's
+// context ends, so this only runs out on a bug.
+const shutdownGrace = 5 * time.Second
+
+func (s *Server) waitSessions(d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // Close stops everything at once.
 func (s *Server) Close() error {
 	err := s.gm.Close()
 	s.stop()
+	s.closeConns()
 	return err
 }
 
-// acquire takes a session slot, waiting at most SessionWait.
+// track adds or removes an accepted connection.
+func (s *Server) track(c *coalescingConn, add bool) {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	if add {
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+}
+
+func (s *Server) closeConns() {
+	s.connsMu.Lock()
+	conns := make([]*coalescingConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.connsMu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// evictIdle closes the connection that has waited longest for its MTA's
+// next command, if that is longer than evictAfter, and reports whether
+// it closed one. A connection that waits between commands is an SMTP
+// client thinking, or a process holding a slot on purpose; when every
+// slot is taken, a new session is worth more than either.
+func (s *Server) evictIdle(evictAfter time.Duration) bool {
+	cutoff := time.Now().Add(-evictAfter).UnixNano()
+	var oldest *coalescingConn
+	var oldestSince int64
+	s.connsMu.Lock()
+	for c := range s.conns {
+		since := c.waitingSince.Load()
+		if since != 0 && since < cutoff && (oldest == nil || since < oldestSince) {
+			oldest, oldestSince = c, since
+		}
+	}
+	s.connsMu.Unlock()
+	if oldest == nil {
+		return false
+	}
+	s.cfg.Log.Warn("all session slots taken: closing the longest idle milter connection",
+		"mta", oldest.mta(), "idle", time.Since(time.Unix(0, oldestSince)).Round(time.Second),
+		"max_sessions", s.cfg.MaxSessions)
+	oldest.Close()
+	return true
+}
+
+// acquire takes a session slot, waiting at most SessionWait. When none
+// frees up, the longest idle connection (idle over evictIdleAfter) is
+// closed and the wait starts once more, so connections that send nothing
+// can't lock the MTA out. The connection closed may turn out not to hold
+// a slot (one refused earlier and kept open), hence a few tries.
 func (s *Server) acquire() bool {
 	if s.slots == nil {
 		return true
@@ -162,6 +250,26 @@ func (s *Server) acquire() bool {
 		return true
 	default:
 	}
+	for evictions := 0; ; evictions++ {
+		if s.waitSlot() {
+			return true
+		}
+		if evictions == maxEvictions || s.ctx.Err() != nil || !s.evictIdle(s.evictAfter) {
+			return false
+		}
+	}
+}
+
+// maxEvictions bounds the idle connections one new session may close.
+const maxEvictions = 4
+
+// evictIdleAfter is how long a connection must have waited for its
+// MTA's next command before a new session may take its slot. An MTA
+// sends the next command as soon as its SMTP client does; clients
+// rarely think for more than seconds.
+const evictIdleAfter = 30 * time.Second
+
+func (s *Server) waitSlot() bool {
 	t := time.NewTimer(s.cfg.SessionWait)
 	defer t.Stop()
 	select {

@@ -30,6 +30,8 @@ type Options struct {
 	NegotiateAll   bool
 	Brake          *luart.Brake
 	Regex          policy.Regex // engine of msg:body_match and friends
+	ReadTimeout    time.Duration
+	IdleTimeout    time.Duration
 }
 
 // Server is a running milter server with its log.
@@ -80,7 +82,8 @@ func StartFiles(t testing.TB, dir string, opts Options, paths ...string) (*Serve
 	}
 	srv := milter.NewServer(milter.Config{Backend: eng, Log: log, Needs: needs, Macros: milter.DefaultMacros,
 		MaxSessions: opts.MaxSessions, SessionWait: 200 * time.Millisecond, SpoolDir: dir,
-		SpoolThreshold: opts.SpoolThreshold, MaxMessageSize: opts.MaxMessageSize})
+		SpoolThreshold: opts.SpoolThreshold, MaxMessageSize: opts.MaxMessageSize,
+		ReadTimeout: opts.ReadTimeout, IdleTimeout: opts.IdleTimeout})
 	sock := filepath.Join(dir, "milter.sock")
 	ln, err := milter.Listen("unix:"+sock, milter.SocketOptions{})
 	if err != nil {
