@@ -141,6 +141,11 @@ func LoadFile(path string, cfg *Config) error {
 		}
 		return filepath.Join(base, p)
 	}
+	// spool_dir too: under systemd the working directory is /, so a
+	// path relative to it would not be where the file's author meant.
+	if md.IsDefined("spool_dir") {
+		cfg.SpoolDir = abs(cfg.SpoolDir)
+	}
 	if md.IsDefined("script") {
 		for i := range cfg.Scripts {
 			cfg.Scripts[i].Path = abs(cfg.Scripts[i].Path)

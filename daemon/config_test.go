@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +118,40 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
+	}
+}
+
+// TestLoadFileRelativePaths checks that relative paths in a config file
+// are taken from the file's directory, as examples/luamilter.toml says.
+func TestLoadFileRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "luamilter.toml")
+	src := "spool_dir = \"spool\"\nscript_dirs = [\"lib\"]\n[[script]]\npath = \"policy.lua\"\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Default()
+	if err := LoadFile(file, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ key, got, want string }{
+		{"spool_dir", cfg.SpoolDir, "spool"},
+		{"script_dirs", cfg.ScriptDirs[0], "lib"},
+		{"script", cfg.Scripts[0].Path, "policy.lua"},
+	} {
+		if want := filepath.Join(dir, c.want); c.got != want {
+			t.Errorf("%s = %q, want %q", c.key, c.got, want)
+		}
+	}
+	// Not set in the file: the default stays as it is.
+	if err := os.WriteFile(file, []byte("max_sessions = 5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg = Default()
+	if err := LoadFile(file, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SpoolDir != DefaultSpoolDir {
+		t.Errorf("spool_dir %q, want the default", cfg.SpoolDir)
 	}
 }
