@@ -26,8 +26,11 @@ type adapter struct {
 	spool   *Spool
 	tooBig  bool
 	spoolEr error
-	leadSp  bool // MTA sends/expects the space after the header colon
-	noBody  bool // the body was negotiated away
+	// headerBytes counts the header block as received, toward
+	// MaxMessageSize: header fields are message bytes too.
+	headerBytes int64
+	leadSp      bool // MTA sends/expects the space after the header colon
+	noBody      bool // the body was negotiated away
 }
 
 func newAdapter(s *Server) *adapter {
@@ -40,25 +43,32 @@ func newAdapter(s *Server) *adapter {
 	return &adapter{srv: s, ctx: s.ctx}
 }
 
+// NewConnection starts a session. go-milter calls it once after
+// negotiation and again on the same adapter for each SMFIC_QUIT_NC, when
+// the MTA reuses the connection for a new SMTP session: the previous
+// session ends then and the slot passes to the new one.
 func (a *adapter) NewConnection(m gomilter.Modifier) error {
+	a.endSession()
 	id := m.MilterId()
 	a.log = a.srv.cfg.Log.With("session", id)
 	a.leadSp = m.Protocol()&gomilter.OptHeaderLeadingSpace != 0
 	a.noBody = m.Protocol()&gomilter.OptNoBody != 0
-	if !a.srv.acquire() {
-		v := a.srv.cfg.BusyVerdict
-		a.refused = &v
-		a.log.Warn("session refused: too many concurrent sessions", "max_sessions", a.srv.cfg.MaxSessions)
-		return nil
+	if !a.slot {
+		if !a.srv.acquire() {
+			v := a.srv.cfg.BusyVerdict
+			a.refused = &v
+			a.log.Warn("session refused: too many concurrent sessions", "max_sessions", a.srv.cfg.MaxSessions)
+			return nil
+		}
+		a.slot = true
+		a.srv.open.Add(1)
+		a.srv.wg.Add(1)
 	}
-	a.slot = true
-	a.srv.open.Add(1)
 	a.srv.total.Add(1)
-	a.srv.wg.Add(1)
 	sess, err := a.srv.cfg.Backend.NewSession(a.ctx, SessionInfo{ID: id})
 	if err != nil {
 		a.log.Error("session could not start", "err", err)
-		v := Reply(451, "4.3.0 Policy engine unavailable, try again later")
+		v := engineUnavailableReply()
 		a.refused = &v
 		return nil
 	}
@@ -112,6 +122,15 @@ func (a *adapter) Data(m gomilter.Modifier) (*gomilter.Response, error) {
 }
 
 func (a *adapter) Header(name, value string, _ gomilter.Modifier) (*gomilter.Response, error) {
+	if a.tooBig {
+		return gomilter.RespContinue, nil
+	}
+	a.headerBytes += int64(len(name) + len(value) + len(":\r\n"))
+	if max := a.srv.cfg.MaxMessageSize; max > 0 && a.headerBytes > max {
+		a.tooBig = true
+		a.headers = a.headers[:0]
+		return gomilter.RespContinue, nil
+	}
 	if !a.leadSp {
 		value = " " + value
 	}
@@ -135,6 +154,11 @@ func (a *adapter) BodyChunk(chunk []byte, _ gomilter.Modifier) (*gomilter.Respon
 	}
 	if a.spool == nil {
 		a.spool = a.newSpool()
+	}
+	if max := a.srv.cfg.MaxMessageSize; max > 0 && a.headerBytes+a.spool.Size()+int64(len(chunk)) > max {
+		a.tooBig = true
+		a.spool.Close()
+		return gomilter.RespContinue, nil
 	}
 	// go-milter reads every packet into a new buffer and does not touch
 	// it after BodyChunk returns, so the chunk is kept without a copy
@@ -167,7 +191,7 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 	case a.spoolEr != nil:
 		a.log.Error("message could not be buffered", "err", a.spoolEr, "queue_id", m.Get("i"))
 		a.abortSession(m)
-		return a.respond(Reply(451, "4.3.0 Temporary local problem buffering the message"))
+		return a.respond(bufferFailedReply())
 	}
 	if a.spool == nil {
 		a.spool = a.newSpool()
@@ -179,7 +203,12 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 	})
 	if res.Verdict.Action == Continue || res.Verdict.Action == Accept {
 		if err := a.apply(res.Changes, m); err != nil {
-			return nil, err
+			// A change the MTA can't take (go-milter refuses a packet
+			// over 64 KiB) must not cost the reply: without one the
+			// MTA would wait for its timeout. The changes already sent
+			// are dropped with the message.
+			a.log.Error("the policy's changes could not be sent; the message is tempfailed", "err", err, "queue_id", m.Get("i"))
+			return a.respond(changesFailedReply())
 		}
 	} else if len(res.Changes) > 0 {
 		a.log.Debug("changes dropped: message is not accepted", "verdict", res.Verdict.String())
@@ -265,17 +294,23 @@ func (a *adapter) Unknown(string, gomilter.Modifier) (*gomilter.Response, error)
 }
 
 func (a *adapter) Cleanup(gomilter.Modifier) {
-	a.resetMessage()
-	if a.sess != nil {
-		a.guard("close", func() Verdict { a.sess.Close(a.ctx); return Verdict{} })
-		a.sess = nil
-	}
+	a.endSession()
 	if a.slot {
 		a.slot = false
 		a.srv.release()
 		a.srv.open.Add(-1)
 		a.srv.wg.Done()
 	}
+}
+
+// endSession closes the current session, if any; the slot stays.
+func (a *adapter) endSession() {
+	a.resetMessage()
+	if a.sess != nil {
+		a.guard("close", func() Verdict { a.sess.Close(a.ctx); return Verdict{} })
+		a.sess = nil
+	}
+	a.refused = nil
 }
 
 func (a *adapter) resetMessage() {
@@ -288,6 +323,7 @@ func (a *adapter) resetMessage() {
 	}
 	a.tooBig = false
 	a.spoolEr = nil
+	a.headerBytes = 0
 }
 
 // respond turns a Verdict into go-milter's Response.
@@ -344,7 +380,7 @@ func (a *adapter) guard(stage string, f func() Verdict) (v Verdict) {
 			a.log.Error("internal error; the session is tempfailed", "stage", stage, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			// A copy for refused: taking v's address would move v to the
 			// heap on every call, not just after a panic.
-			refused := Reply(451, "4.3.0 Temporary local problem, try again later")
+			refused := internalErrorReply()
 			a.refused, v = &refused, refused
 		}
 	}()

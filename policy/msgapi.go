@@ -10,6 +10,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"golang.org/x/text/encoding/htmlindex"
+
+	"github.com/luamilter/luamilter/milter"
 )
 
 // messageMethods are the ec_message methods; other files add to them
@@ -212,6 +214,12 @@ func headerArgs(L *lua.LState) ([]string, string) {
 	case *lua.LNilType:
 	default:
 		L.ArgError(3, "string or table expected")
+	}
+	name := L.CheckString(2)
+	for _, v := range values {
+		if n := len(name) + len(v); n > milter.MaxHeaderChange {
+			L.ArgError(3, fmt.Sprintf("header field %s of %d bytes is over the milter protocol's limit of %d", name, n, milter.MaxHeaderChange))
+		}
 	}
 	mode := strings.ToLower(L.OptString(4, "replace"))
 	if mode != "replace" && mode != "append" && mode != "prepend" {
