@@ -150,3 +150,37 @@ msys.registerModule("late_require", mod)`)
 		}
 	}
 }
+
+// TestReplyTextDoesNotLeakBetweenSessions checks that a script writing a
+// global through a name built at run time, fed by one sender, does not
+// set the reply text of a later, unrelated session.
+func TestReplyTextDoesNotLeakBetweenSessions(t *testing.T) {
+	srv := milttest.Start(t, milttest.Options{}, `reply = "5.7.1 rejected by policy"
+local mod = {}
+function mod:validate_mailfrom(str, ac, vctx)
+  local lp = vctx:get(msys.core.VCTX_MESS, "mailfrom_localpart")
+  if lp == "setter" then
+    package.loaded["_" .. "G"]["re" .. "ply"] = "5.7.1 set by " .. str
+  elseif lp == "evil" then
+    vctx:set_code(550, reply)
+  end
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("reply", mod)`)
+	setter := hostileTx()
+	setter.From = "setter@example.org"
+	evil := hostileTx()
+	evil.From = "evil@example.org"
+	for i := 0; i < 3; i++ {
+		if _, err := srv.Play(setter); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := srv.Play(evil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "550 5.7.1 rejected by policy"; tr.Final.Reply != want {
+			t.Fatalf("round %d: reply %q, want %q", i, tr.Final.Reply, want)
+		}
+	}
+}

@@ -4,33 +4,59 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	lua "github.com/yuin/gopher-lua"
 )
 
-// isolationScript wraps body in a callout that stands for one session's
-// script: a script that is itself harmless, fed with a sender's data.
-func isolationScript(prelude, body string) string {
-	return prelude + `
+// isolationScript has a callout standing for a harmless script fed with a
+// sender's data: body runs only when the sender is "evil", and the
+// callout answers the globals it sees (reply_text is the reply text a
+// script might give; gone was removed while loading).
+func isolationScript(body string) string {
+	return `gone = 1; gone = nil
+reply_text = "orig"
 local mod = {}
-function mod:validate_mailfrom()
-  ` + body + `
+function mod:validate_mailfrom(str)
+  if str == "evil" then
+    ` + body + `
+  end
+  return tostring(reply_text) .. "/" .. tostring(undefined_global) .. "/" .. tostring(gone)
 end
 msys.registerModule("iso", mod)`
 }
 
-// nextSession runs the callout in one session the way the policy does
-// (ReleaseClean after the callout; a session that had to keep its State
-// gives it back with Release when it ends), then runs probe in the next
-// session on the same State and returns its result and the callout's
-// error.
-func nextSession(t *testing.T, rt *Runtime, probe string) (string, error) {
+// untouched is what the callout answers in a State no session changed.
+const untouched = "orig/nil/nil"
+
+// session is what two sessions running one after the other on a State
+// saw: the first as the "evil" sender, the second as another sender.
+type session struct {
+	first, next string // the callout's answers
+	probe       string // probe's result, run in the second session
+	err         error  // the first callout's error
+}
+
+// twoSessions runs the callout as the policy does (ReleaseClean after
+// the callout; a session that had to keep its State gives it back with
+// Release when it ends), first for the "evil" sender, then for another
+// one on the same State, and runs probe in the second session.
+func twoSessions(t *testing.T, rt *Runtime, probe string) session {
 	t.Helper()
 	ctx := context.Background()
+	var s session
+	call := func(st *State, sender string) (string, error) {
+		ret, err := st.Call(ctx, &CallInfo{Module: "iso", Callout: "validate_mailfrom"},
+			st.Modules[0].Callout("validate_mailfrom"), st.L.NewTable(), lua.LString(sender))
+		if len(ret) == 0 {
+			return "", err
+		}
+		return ret[0].String(), err
+	}
 	st, err := rt.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, cerr := st.Call(ctx, &CallInfo{Module: "iso", Callout: "validate_mailfrom"},
-		st.Modules[0].Callout("validate_mailfrom"), st.L.NewTable())
+	s.first, s.err = call(st, "evil")
 	if !rt.ReleaseClean(st) {
 		rt.Release(st)
 	}
@@ -42,7 +68,11 @@ func nextSession(t *testing.T, rt *Runtime, probe string) (string, error) {
 	if next != st {
 		t.Fatal("the pool of one handed out another State")
 	}
-	return runChunk(t, next, probe), cerr
+	if s.next, err = call(next, "good"); err != nil {
+		t.Fatalf("second session: %v", err)
+	}
+	s.probe = runChunk(t, next, probe)
+	return s
 }
 
 // TestStringLibraryIsolation checks that no session can change the
@@ -64,13 +94,13 @@ func TestStringLibraryIsolation(t *testing.T) {
 		{"through package.loaded", `package.loaded.string.upper = function() return "evil" end`, "read-only table 'string'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rt := testRuntime(t, isolationScript("", tc.body), Config{PoolSize: 1})
-			got, err := nextSession(t, rt, probe)
-			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
-				t.Errorf("callout error %v, want %q", err, tc.err)
+			rt := testRuntime(t, isolationScript(tc.body), Config{PoolSize: 1})
+			s := twoSessions(t, rt, probe)
+			if tc.err == "" && s.err != nil || tc.err != "" && (s.err == nil || !strings.Contains(s.err.Error(), tc.err)) {
+				t.Errorf("callout error %v, want %q", s.err, tc.err)
 			}
-			if got != want {
-				t.Errorf("next session got %q, want %q", got, want)
+			if s.probe != want {
+				t.Errorf("next session got %q, want %q", s.probe, want)
 			}
 		})
 	}
@@ -91,5 +121,50 @@ func TestStringMetatableView(t *testing.T) {
 		if got := runChunk(t, st, code); !strings.Contains(got, want) {
 			t.Errorf("%s = %q, want %q", code, got, want)
 		}
+	}
+}
+
+// TestGlobalWritesDoNotReachTheNextSession checks every spelling of a
+// global write: whatever the script names, the next session on the State
+// sees the globals as they were after loading.
+func TestGlobalWritesDoNotReachTheNextSession(t *testing.T) {
+	for _, tc := range []struct{ name, body string }{
+		{"_G.x", `_G.reply_text = str`},
+		{`_G["x"]`, `_G["reply_text"] = str`},
+		{"local alias of _G", `local g = _G; g.reply_text = str`},
+		{"rawset(_G)", `rawset(_G, "reply_text", str)`},
+		{"package.loaded._G", `package.loaded._G.reply_text = str`},
+		{"package.loaded built name", `package.loaded["_".."G"].reply_text = str`},
+		{"rawset on package.loaded entry", `rawset(package.loaded["_".."G"], "reply_text", str)`},
+		{"walk of package.loaded", `for _, t in pairs(package.loaded) do
+      if type(t) == "table" and rawget(t, "reply_text") then t.reply_text = str end
+    end`},
+		{"getfenv()", `getfenv().reply_text = str`},
+		{"getfenv(0)", `getfenv(0).reply_text = str`},
+		{"getfenv(1)", `getfenv(1).reply_text = str`},
+		{"getfenv of a Go function", `getfenv(print).reply_text = str`},
+		{"setfenv of a helper", `local function w() reply_text = str end
+    setfenv(w, package.loaded["_".."G"]); w()`},
+		{"setfenv of the callout", `setfenv(mod.validate_mailfrom, setmetatable({reply_text = str},
+      {__index = package.loaded["_".."G"]}))`},
+		{"package.seeall", `local t = {}; package.seeall(t); getmetatable(t).__index.reply_text = str`},
+		{"require _G", `require("_G").reply_text = str`},
+		{"loadstring", `loadstring("reply_text = ...")(str)`},
+		{"coroutine", `coroutine.wrap(function() package.loaded["_".."G"].reply_text = str end)()`},
+		{"setmetatable(_G)", `setmetatable(_G, {__index = function() return str end})`},
+		{"setmetatable via package.loaded", `setmetatable(package.loaded["_".."G"], {__index = function() return str end})`},
+		{"global removed while loading", `gone = str`},
+		{"global removed while loading, by built name", `package.loaded["_".."G"]["go".."ne"] = str`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := testRuntime(t, isolationScript(tc.body), Config{PoolSize: 1})
+			s := twoSessions(t, rt, `return tostring(getmetatable(_G))`)
+			if s.err != nil || s.first == untouched {
+				t.Fatalf("the first session's write did not happen: %q, %v", s.first, s.err)
+			}
+			if s.next != untouched || s.probe != "nil" {
+				t.Errorf("next session saw %q, metatable of _G %s; want %q, nil", s.next, s.probe, untouched)
+			}
+		})
 	}
 }

@@ -91,9 +91,11 @@ type Runtime struct {
 	helpersMu sync.Mutex
 	helpers   map[string]*lua.FunctionProto
 
-	globalWrites bool            // callouts may change globals; see mayWriteGlobals
-	strs         map[string]bool // string constants of the scripts; see Mentions
-	unseenCode   bool            // code not among the scripts may run
+	strs       map[string]bool // string constants of the scripts; see Mentions
+	unseenCode bool            // code not among the scripts may run
+
+	watchOnce sync.Once
+	watched   []string // globals snapshot records even when nil; see watchedGlobals
 
 	stateIDs atomic.Uint64 // last State.id handed out
 
@@ -142,7 +144,6 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	protos := rt.protos()
-	rt.globalWrites = rt.cfg.Unsafe || mayWriteGlobals(protos...)
 	rt.strs, rt.unseenCode = stringConstants(protos...)
 	for _, m := range first.Modules {
 		rt.names = append(rt.names, m.Name)

@@ -5,67 +5,47 @@ import (
 )
 
 // What the compiled scripts can do is partly visible before they run.
-// Two questions are answered from their bytecode, both erring towards
-// "yes": can a callout change a global (so Clean must compare them all),
-// and which names do the scripts use (so the policy can leave out what
-// no script asks for, such as the message body).
+// Two questions are answered from their bytecode: which globals do they
+// assign by name (so snapshot can watch those the scripts removed while
+// loading), and which names do they use (so the policy can leave out
+// what no script asks for, such as the message body).
 
-// globalReach are the names through which Lua code can change globals
-// other than by assigning them by name, or run code that was not
-// compiled when the scripts were loaded.
-var globalReach = map[string]bool{
-	"_G": true, "getfenv": true, "setfenv": true, "rawset": true, "module": true,
-	"require": true, "loadstring": true, "load": true, "dofile": true, "loadfile": true,
-	"debug": true,
-}
-
-// mayWriteGlobals reports whether code compiled into protos could change
-// the globals once loading is over: a function other than a main chunk
-// assigns a global, or any code names one of globalReach (as a global or
-// as any other string constant). It errs towards yes. Main chunks may
-// assign globals: they run only while a State loads, before its snapshot.
-func mayWriteGlobals(mains ...*lua.FunctionProto) bool {
-	for _, p := range mains {
-		if protoMayWriteGlobals(p, true) {
-			return true
-		}
-	}
-	return false
-}
-
-// protoMayWriteGlobals looks at p and the functions defined in it; main
-// says p is a main chunk, whose own assignments run only while loading.
-func protoMayWriteGlobals(p *lua.FunctionProto, main bool) bool {
-	if namesGlobalReach(p) {
-		return true
-	}
-	if !main {
+// assignedGlobals returns the names that code compiled into protos
+// assigns as globals by name (SETGLOBAL), main chunks included.
+func assignedGlobals(protos ...*lua.FunctionProto) []string {
+	seen := map[string]bool{}
+	var out []string
+	var walk func(p *lua.FunctionProto)
+	walk = func(p *lua.FunctionProto) {
 		for _, inst := range p.Code {
-			if opcode(inst) == lua.OP_SETGLOBAL {
-				return true
+			if opcode(inst) != lua.OP_SETGLOBAL {
+				continue
+			}
+			bx := argBx(inst)
+			if bx >= len(p.Constants) {
+				continue
+			}
+			if s, ok := p.Constants[bx].(lua.LString); ok && !seen[string(s)] {
+				seen[string(s)] = true
+				out = append(out, string(s))
 			}
 		}
-	}
-	for _, f := range p.FunctionPrototypes {
-		if protoMayWriteGlobals(f, false) {
-			return true
+		for _, f := range p.FunctionPrototypes {
+			walk(f)
 		}
 	}
-	return false
-}
-
-func namesGlobalReach(p *lua.FunctionProto) bool {
-	for _, c := range p.Constants {
-		if s, ok := c.(lua.LString); ok && globalReach[string(s)] {
-			return true
-		}
+	for _, p := range protos {
+		walk(p)
 	}
-	return false
+	return out
 }
 
-// opcode decodes an instruction as gopher-lua v1.1 lays it out (the
-// opcode in the top six bits); TestMayWriteGlobals fails if that changes.
+// opcode and argBx decode an instruction as gopher-lua v1.1 lays it out
+// (the opcode in the top six bits, Bx in the low 18); TestAssignedGlobals
+// fails if that changes.
 func opcode(inst uint32) int { return int(inst >> 26) }
+
+func argBx(inst uint32) int { return int(inst & 0x3ffff) }
 
 // codeLoaders are the names through which code not compiled with the
 // scripts can run.

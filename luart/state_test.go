@@ -2,6 +2,7 @@ package luart
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -142,10 +143,10 @@ func TestNewKeepsTheCallersScriptDirs(t *testing.T) {
 // callout can leave a State different from a fresh one, that writes which
 // end where they began leave it clean, and that reset makes it clean.
 func TestCleanSeesEveryKindOfWrite(t *testing.T) {
-	// touch makes the scripts ones that may write globals after loading,
-	// so Clean compares every global (see TestMayWriteGlobals).
-	rt := testRuntime(t, `kept = "orig"; gone = 1; gone = nil
-function touch() kept = kept end
+	// gone is removed before kept is set, so its key comes before the
+	// last one of the snapshot; touch assigns it by name.
+	rt := testRuntime(t, `gone = 1; gone = nil; kept = "orig"
+function touch() gone = 1 end
 msys.registerModule("clean", {})`, Config{PoolSize: 1})
 	for _, tc := range []struct {
 		name, code string
@@ -162,6 +163,9 @@ msys.registerModule("clean", {})`, Config{PoolSize: 1})
 		{"array part", `_G[1] = true`, false},
 		{"sandbox removal undone", `dofile = print`, false},
 		{"library view", `rawset(string, "extra", 1)`, false},
+		{"removed while loading", `gone = 2`, false},
+		{"metatable of the globals", `setmetatable(_G, {})`, false},
+		{"metatable set and removed", `setmetatable(_G, {}); setmetatable(_G, nil)`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := rt.Acquire(context.Background())
@@ -179,7 +183,7 @@ msys.registerModule("clean", {})`, Config{PoolSize: 1})
 			if !st.reset() || !st.Clean() {
 				t.Fatal("not clean after reset")
 			}
-			if got := runChunk(t, st, `return tostring(kept) .. tostring(brand_new) .. tostring(rawget(_G, 1)) .. tostring(dofile) .. tostring(rawget(string, "extra"))`); got != "orignilnilnilnil" {
+			if got := runChunk(t, st, `return tostring(kept) .. tostring(brand_new) .. tostring(rawget(_G, 1)) .. tostring(dofile) .. tostring(rawget(string, "extra")) .. tostring(gone) .. tostring(getmetatable(_G))`); got != "orignilnilnilnilnilnil" {
 				t.Fatalf("after reset: %s", got)
 			}
 		})
@@ -203,55 +207,39 @@ func TestStatesMustRegisterTheSameModules(t *testing.T) {
 	}
 }
 
-// TestMayWriteGlobals checks the static test that lets Clean skip
-// comparing every global: only scripts whose functions can't change a
-// global after loading may skip it.
-func TestMayWriteGlobals(t *testing.T) {
+// TestAssignedGlobals checks the bytecode walk that finds the globals
+// the scripts assign by name, which also guards the instruction layout
+// opcode and argBx assume.
+func TestAssignedGlobals(t *testing.T) {
 	for _, tc := range []struct {
-		name, src string
-		want      bool
+		name, src, want string
 	}{
-		{"main chunk only", `x = 1; function f() return x end; local mod = {}
-function mod:validate_data(msg) local y = x + 1 return y end`, false},
-		{"assignment in a function", `function f() x = 2 end`, true},
-		{"assignment in a nested function", `local function f() return function() x = 3 end end`, true},
-		{"_G in main chunk", `local G = _G; function f() G.x = 1 end`, true},
-		{"rawset", `function f(t) rawset(t, "x", 1) end`, true},
-		{"getfenv", `function f() getfenv(1).x = 1 end`, true},
-		{"loadstring", `function f(s) return loadstring(s) end`, true},
-		{"require at run time", `function f() return require("x") end`, true},
-		{"fields and locals", `local t = {}; function f() t.x = 1; local x = 2; return x end`, false},
+		{"main chunk", `x = 1; local y = 2; y = x`, "x"},
+		{"nested functions", `local function f() return function() a = 3 end end; function b() end`, "b a"},
+		{"fields and locals", `local t = {}; function f() t.x = 1; local x = 2; return x end`, "f"},
+		{"dynamic names", `_G["d" .. 1] = 1; rawset(_G, "e", 1)`, ""},
+		{"constant beyond 511", manyFields(600) + `far = 1`, "far"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			proto, err := CompileSource(tc.name, []byte(tc.src))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := mayWriteGlobals(proto); got != tc.want {
-				t.Fatalf("mayWriteGlobals = %v, want %v", got, tc.want)
+			if got := strings.Join(assignedGlobals(proto), " "); got != tc.want {
+				t.Fatalf("assignedGlobals = %q, want %q", got, tc.want)
 			}
 		})
 	}
 }
 
-// TestCleanWithoutGlobalWrites checks that scripts that can't change a
-// global still get additions and library view writes noticed.
-func TestCleanWithoutGlobalWrites(t *testing.T) {
-	rt := testRuntime(t, `msys.registerModule("pure", {})`, Config{PoolSize: 1})
-	if rt.globalWrites {
-		t.Fatal("a script without functions counts as writing globals")
+// manyFields is code with n distinct string constants.
+func manyFields(n int) string {
+	var b strings.Builder
+	b.WriteString("local t = {}\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "t.k%d = 1\n", i)
 	}
-	for _, code := range []string{`brand_new = 1`, `rawset(string, "x", 1)`} {
-		st, err := rt.Acquire(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		runChunk(t, st, code)
-		if st.Clean() {
-			t.Errorf("Clean() after %s", code)
-		}
-		rt.Release(st)
-	}
+	return b.String()
 }
 
 // TestMentions checks the static look for names that lets the policy
