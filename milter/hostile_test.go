@@ -2,6 +2,7 @@ package milter_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -269,5 +270,50 @@ func TestHeaderBytesCountTowardTheMessageSize(t *testing.T) {
 	}
 	if !strings.HasPrefix(tr.Final.Reply, "552 5.3.4") {
 		t.Fatalf("80 KB of header fields with a 64 KiB limit: %+v", tr.Final)
+	}
+}
+
+// TestShutdownIsBoundedWhateverConnectionsDo holds connections in every
+// state a client can leave one in and checks that Shutdown returns soon
+// after its context ends and closes them all.
+func TestShutdownIsBoundedWhateverConnectionsDo(t *testing.T) {
+	srv := milttest.Start(t, milttest.Options{MaxSessions: 8}, acceptAll)
+	half := rawConn(t, srv, false)
+	half.Write(optNeg()[:6]) // negotiation begun, never finished
+	stalled := rawConn(t, srv, true)
+	stalled.Write([]byte{0, 0, 1, 0, 'H'}) // a packet begun, never finished
+	idle, err := srv.Client().Session(gomilter.NewMacroBag())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if _, err := idle.Conn("h", gomilter.FamilyInet, 1, "192.0.2.9"); err != nil {
+		t.Fatal(err)
+	}
+	reused, err := srv.Client().Session(gomilter.NewMacroBag())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reused.Close()
+	if _, err := reused.Conn("h", gomilter.FamilyInet, 1, "192.0.2.9"); err != nil {
+		t.Fatal(err)
+	}
+	if err := reused.Reset(nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	returned := make(chan error, 1)
+	go func() { returned <- srv.Milter.Shutdown(ctx) }()
+	select {
+	case <-returned:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	for name, c := range map[string]net.Conn{"half-negotiated": half, "mid-packet": stalled} {
+		t.Run(name, func(t *testing.T) { expectClosed(t, c, 5*time.Second) })
+	}
+	if n := srv.Milter.OpenSessions(); n != 0 {
+		t.Fatalf("%d sessions open after Shutdown", n)
 	}
 }
