@@ -45,6 +45,7 @@ func TestHostileScriptsEndInTheConfiguredAction(t *testing.T) {
 		{"doubling concatenation", `local s = "x" while true do s = s .. s end`, "kind="},
 		{"deep recursion", `local function f(n) return 1 + f(n + 1) end f(1)`, "stack overflow"},
 		{"runaway tail call", `local function f() return f() end f()`, "kind=timeout"},
+		{"coroutine recursion", `local function f() return coroutine.wrap(f)() end f()`, "C stack overflow"},
 		{"catastrophic pattern", `string.find(string.rep("a", 40), string.rep("a?", 40) .. string.rep("a", 40))`, "kind="},
 		{"huge table.concat", `local t = {} for i = 1, 100 do t[i] = string.rep("x", 1e6) end local s = table.concat(t)`, "kind="},
 		{"huge gsub", `local s = string.rep("x", 1e5):gsub("x", string.rep("y", 1000))`, "kind="},

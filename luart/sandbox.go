@@ -60,6 +60,7 @@ func (st *State) openLibraries() error {
 	}
 	st.installCompat()
 	st.installProtectedCalls()
+	st.installCoroutines()
 	g.RawSetString("print", L.NewFunction(st.print))
 	g.RawSetString("require", L.NewFunction(st.require))
 	if err := st.openMsys(); err != nil {

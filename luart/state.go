@@ -46,6 +46,9 @@ type State struct {
 	env         *Env
 	refuseWrite *lua.LFunction // __newindex of read-only views
 	pkgLoaded   *lua.LTable    // package.loaded; see loaded
+	coCreate    lua.LGFunction // gopher-lua's coroutine.create
+	coResume    lua.LGFunction // gopher-lua's coroutine.resume
+	coActive    []*lua.LState  // coroutines resumed and not yet back, outermost first
 	calls       callState      // reusable context of calls into Lua
 }
 
