@@ -56,6 +56,7 @@ type Daemon struct {
 	watch     *watcher
 
 	reloadMu     sync.Mutex
+	started      bool // Start succeeded: only then is "stopped" worth a line
 	stopping     atomic.Bool
 	shutdownOnce sync.Once
 	serveErr     chan error
@@ -195,6 +196,7 @@ func (d *Daemon) Start() error {
 			d.serveControl()
 		}()
 	}
+	d.started = true
 	return nil
 }
 
@@ -327,5 +329,9 @@ func (d *Daemon) shutdown(ctx context.Context) {
 	}
 	d.wg.Wait()
 	d.closeLibs()
-	d.log.Info("stopped", "sessions_served", d.srv.TotalSessions())
+	// After a failed Start the caller reports why; a "stopped" line
+	// first would read as if the daemon had run and ended normally.
+	if d.started {
+		d.log.Info("stopped", "sessions_served", d.srv.TotalSessions())
+	}
 }
