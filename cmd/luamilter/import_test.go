@@ -20,11 +20,14 @@ func TestImportMomentumCommand(t *testing.T) {
 		"--search-path", filepath.Join(base, "scriptlets"),
 		filepath.Join(base, "ecelerity.conf"))
 	stderr, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("import-momentum: %v\n%s", err, stderr)
+	// A source that is missing makes the import fail, naming it.
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("import-momentum with a missing source: %v, want exit 1\n%s", err, stderr)
 	}
 	for _, want := range []string{
 		"4 script(s) imported, 9 item(s) not mapped",
+		"1 script source(s) missing",
+		`script "extended": source "msys.extended.message"`,
 		`not mapped: ` + filepath.Join(base, "ecelerity.conf") + `:31: script "boot": msys.boot skipped`,
 		`source "msys.extended.message" not found`,
 	} {

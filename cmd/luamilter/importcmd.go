@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -49,5 +50,17 @@ func importMomentum(c *cli.Context) error {
 		fmt.Fprintln(c.App.ErrWriter, "not mapped: "+n)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "%d script(s) imported, %d item(s) not mapped\n", len(imp.Scripts), len(imp.Notes))
+	// The TOML is still written, so the operator can fix the list by
+	// hand, but a missing source would make serve refuse to start: the
+	// import did not succeed.
+	var missing []string
+	for _, s := range imp.Scripts {
+		if !s.Found {
+			missing = append(missing, fmt.Sprintf("%s: script %q: source %q (%s)", s.Where, s.Name, s.Source, s.Path))
+		}
+	}
+	if len(missing) > 0 {
+		return cli.Exit(fmt.Sprintf("import-momentum: %d script source(s) missing:\n  %s", len(missing), strings.Join(missing, "\n  ")), 1)
+	}
 	return nil
 }
