@@ -40,22 +40,46 @@ if [ ! -e "$POLICY" ]; then
 	CREATED_POLICY=1
 fi
 
-apt-get $APT_OPTS update
+# Only what is missing is installed, and nothing already installed is
+# upgraded: a developer's or CI's machine keeps the versions it has.
+# libpython3.11-testsuite ships CPython's email test corpus, which the
+# offline `luamilter test` path is checked against.
+PACKAGES="postfix swaks lua5.1 redis-server postgresql dnsmasq-base
+	m4 make python3 iproute2 util-linux ca-certificates miltertest
+	libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 libwrap0
+	libpython3.11-testsuite systemd"
+MISSING=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		MISSING="$MISSING $p"
+	fi
+done
 
 # "No configuration" leaves /etc/postfix/main.cf absent (and untouched if it
 # already exists): the test harness runs its own instance with postfix -c.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 
-apt-get $APT_OPTS install -y --no-install-recommends \
-	postfix swaks lua5.1 redis-server postgresql dnsmasq-base \
-	m4 make python3 iproute2 util-linux ca-certificates miltertest \
-	libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 libwrap0
+NEED_SENDMAIL=""
+SM_BIN="$SENDMAIL_PREFIX/usr/libexec/sendmail/sendmail"
+if [ ! -x "$SM_BIN" ] || [ ! -f "$SENDMAIL_PREFIX/usr/share/sendmail/cf/m4/cf.m4" ]; then
+	NEED_SENDMAIL=1
+fi
+
+if [ -n "$MISSING" ] || [ -n "$NEED_SENDMAIL" ]; then
+	apt-get $APT_OPTS update
+fi
+if [ -n "$MISSING" ]; then
+	echo "installing:$MISSING"
+	# shellcheck disable=SC2086 # one word per package
+	apt-get $APT_OPTS install -y --no-install-recommends --no-upgrade $MISSING
+else
+	echo "all packages the tests need are installed"
+fi
 
 # Package postinst scripts may have started daemons despite policy-rc.d on
 # hosts without one; the tests start their own private instances.
 
-SM_BIN="$SENDMAIL_PREFIX/usr/libexec/sendmail/sendmail"
-if [ -x "$SM_BIN" ] && [ -f "$SENDMAIL_PREFIX/usr/share/sendmail/cf/m4/cf.m4" ]; then
+if [ -z "$NEED_SENDMAIL" ]; then
 	echo "sendmail already unpacked in $SENDMAIL_PREFIX"
 else
 	DLDIR=$(mktemp -d)
