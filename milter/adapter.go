@@ -65,7 +65,9 @@ func (a *adapter) NewConnection(m gomilter.Modifier) error {
 		a.srv.wg.Add(1)
 	}
 	a.srv.total.Add(1)
-	sess, err := a.srv.cfg.Backend.NewSession(a.ctx, SessionInfo{ID: id})
+	offered := Actions(m.Actions()) & AllActions
+	a.noteOffer(offered)
+	sess, err := a.srv.cfg.Backend.NewSession(a.ctx, SessionInfo{ID: id, Actions: offered})
 	if err != nil {
 		a.log.Error("session could not start", "err", err)
 		v := engineUnavailableReply()

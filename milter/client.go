@@ -21,6 +21,11 @@ type Transaction struct {
 	Message    []byte            // headers, blank line, body (CRLF or LF)
 	Macros     map[string]string // extra macros, sent at every stage
 	QueueID    string            // value of macro "i"
+	// Actions, when set, are the modification actions the MTA offers
+	// (an MTA may offer fewer than luamilter wants: Postfix with
+	// milter_..._actions, Sendmail without some F= flags); nil offers
+	// every one, as Postfix does by default.
+	Actions *gomilter.OptAction
 }
 
 // StageResult is what the milter answered at one stage.
@@ -60,8 +65,11 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 	set("{client_name}", tx.ClientName)
 	set("i", tx.QueueID)
 	set("{mail_addr}", tx.From)
-	client := gomilter.NewClient(network, addr,
-		gomilter.WithReadTimeout(60*time.Second), gomilter.WithWriteTimeout(60*time.Second))
+	opts := []gomilter.Option{gomilter.WithReadTimeout(60 * time.Second), gomilter.WithWriteTimeout(60 * time.Second)}
+	if tx.Actions != nil {
+		opts = append(opts, gomilter.WithActions(*tx.Actions))
+	}
+	client := gomilter.NewClient(network, addr, opts...)
 	sess, err := client.Session(macros)
 	if err != nil {
 		return nil, err

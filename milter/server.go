@@ -69,6 +69,8 @@ type Server struct {
 	total atomic.Uint64
 	wg    sync.WaitGroup
 
+	offers sync.Map // action sets the MTA left out, already logged (see noteOffer)
+
 	connsMu sync.Mutex
 	conns   map[*coalescingConn]struct{}
 	// evictAfter is evictIdleAfter; tests shorten it.

@@ -14,6 +14,9 @@ type Backend interface {
 // SessionInfo describes the milter connection a session serves.
 type SessionInfo struct {
 	ID uint64 // unique per Server
+	// Actions are the modification actions the MTA agreed to for this
+	// connection; a change outside them can't be sent.
+	Actions Actions
 }
 
 // Macros gives the values the MTA sent for the current stage and earlier.

@@ -20,7 +20,7 @@ func (s *session) EndOfMessage(ctx context.Context, mm *milter.Message, macros m
 	}
 	msg := s.msg
 	msg.load(mm)
-	res := s.dataPhases(ctx, msg)
+	res := s.offeredOnly(s.dataPhases(ctx, msg))
 	if a := res.Verdict.Action; a != milter.Continue && a != milter.Accept {
 		msg.releaseSpools() // no body will be sent
 	}

@@ -29,6 +29,7 @@ type session struct {
 	lastState uint64       // ID of the State st was, to ask for it again
 	logCache  *slog.Logger // see logger
 	id        uint64
+	actions   milter.Actions // modification actions the MTA offered
 	info      luart.CallInfo
 
 	selfs []*lua.LTable // one `self` per module
@@ -61,7 +62,7 @@ type reply struct {
 }
 
 func newSession(e *Engine, g *generation, info milter.SessionInfo) *session {
-	s := &session{eng: e, gen: g, id: info.ID,
+	s := &session{eng: e, gen: g, id: info.ID, actions: info.Actions,
 		conn: map[string]string{}, mess: map[string]string{},
 		argBuf: make([]lua.LValue, 0, 5)} // self and up to four callout arguments
 	s.info.Host = s

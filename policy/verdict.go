@@ -65,6 +65,11 @@ func (s *session) scriptFailed(err error) milter.Verdict {
 			reason = "policy script resource limit"
 		}
 	}
+	return s.errorVerdict(reason)
+}
+
+// errorVerdict is the --on-error verdict, with reason in the reply.
+func (s *session) errorVerdict(reason string) milter.Verdict {
 	switch s.gen.onError {
 	case ErrorAccept:
 		return milter.Verdict{Action: milter.Continue}
