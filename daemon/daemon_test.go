@@ -236,7 +236,7 @@ msys.registerModule("printer", mod)
 		}
 	}
 	for _, want := range []string{"session=1", "client=192.0.2.7", "queue_id=Q1", "action=accept", "reply=",
-		"rcpts=rcpt@example.com", "changes=", "script_seconds=", "generation=1"} {
+		`rcpts="rcpt@example.com accept"`, "changes=", "script_seconds=", "generation=1"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary line %q lacks %s", summary, want)
 		}

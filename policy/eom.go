@@ -108,6 +108,7 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 			dropped[strings.ToLower(r.addr)] = true
 			last = v
 			s.logger().Info("recipient rejected at end of message; a milter can't send a bounce for it", "rcpt", r.addr, "reply", v.String())
+			s.trail.rejectAtEOM(r.addr, v)
 		case msg.dropOne || (msg.discard && multi):
 			dropped[strings.ToLower(r.addr)] = true
 			discards++

@@ -52,6 +52,7 @@ type session struct {
 	rcptCount int
 	scriptDur time.Duration
 	tarpit    time.Duration // delay requested by vctx:tarpit
+	trail     trail         // what became of the current message (summary.go)
 }
 
 // reply is the SMTP reply a phase's scripts have set.
@@ -59,6 +60,7 @@ type reply struct {
 	code       int
 	text       string
 	disconnect bool
+	module     string // the module that set it last
 }
 
 func newSession(e *Engine, g *generation, info milter.SessionInfo) *session {
@@ -87,7 +89,7 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 	}
 	s.fillConnMacros(m)
 	s.beginPhase()
-	return s.phase(ctx, "validate_connect", s.objs.ac, s.objs.vctx)
+	return s.refused("connect", s.client, s.phase(ctx, "validate_connect", s.objs.ac, s.objs.vctx))
 }
 
 func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter.Verdict {
@@ -99,7 +101,7 @@ func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter
 	s.conn["ehlo_string"] = line
 	s.fillConnMacros(m)
 	s.beginPhase()
-	return s.phase(ctx, "validate_ehlo", lua.LString(line), s.objs.ac, s.objs.vctx)
+	return s.refused("helo", name, s.phase(ctx, "validate_ehlo", lua.LString(line), s.objs.ac, s.objs.vctx))
 }
 
 func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macros) milter.Verdict {
@@ -109,6 +111,7 @@ func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macr
 	s.closeMessage()
 	clear(s.mess) // the last message's context ends here; the map is reused
 	s.msg = newMessage(s, from, args)
+	s.trail.begin()
 	s.msgCount++
 	s.conn["connection_message_count"] = itoa(s.msgCount)
 	line := "MAIL FROM:<" + from + ">" + argSuffix(args)
@@ -119,8 +122,9 @@ func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macr
 	s.mess["message_rcpt_count"] = "0"
 	s.setQueueID(m)
 	s.beginPhase()
-	v := s.phase(ctx, "validate_mailfrom", lua.LString(line), s.objs.ac, s.objs.vctx)
+	v := s.refused("mail", from, s.phase(ctx, "validate_mailfrom", lua.LString(line), s.objs.ac, s.objs.vctx))
 	if v.Action != milter.Continue {
+		s.trail.end = v
 		s.closeMessage()
 	}
 	return v
@@ -132,6 +136,7 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 	s.setQueueID(m)
 	if s.msg == nil { // RCPT without MAIL: keep going with an empty sender
 		s.msg = newMessage(s, "", "")
+		s.trail.begin()
 	}
 	line := "RCPT TO:<" + rcpt + ">" + argSuffix(args)
 	local, domain := splitAddr(rcpt)
@@ -143,7 +148,7 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 	msgUD := s.objs.message(s.msg)
 	v := s.phase(ctx, "validate_rcptto", msgUD, lua.LString(line), s.objs.ac, s.objs.vctx)
 	if v.Action != milter.Continue {
-		return v
+		return s.rcptRefused(rcpt, v)
 	}
 	// validate_rcptto_list sees the list with this recipient in it; the
 	// reply set in validate_rcptto still stands (same SMTP command).
@@ -153,10 +158,11 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 	if v.Action != milter.Continue {
 		s.msg.rcpts = s.msg.rcpts[:len(s.msg.rcpts)-1]
 		s.mess["message_rcpt_count"] = itoa(len(s.msg.rcpts))
-		return v
+		return s.rcptRefused(rcpt, v)
 	}
 	s.rcptCount++
 	s.conn["connection_rcpt_count"] = itoa(s.rcptCount)
+	s.trail.rcpt(rcpt, "accept")
 	return v
 }
 
@@ -165,7 +171,11 @@ func (s *session) Data(ctx context.Context, m milter.Macros) milter.Verdict {
 	s.macro = m
 	s.setQueueID(m)
 	s.beginPhase()
-	return s.phase(ctx, "validate_rcptto_list_final", lua.LNil, s.objs.vctx)
+	v := s.refused("data", "", s.phase(ctx, "validate_rcptto_list_final", lua.LNil, s.objs.vctx))
+	if v.Action != milter.Continue {
+		s.trail.end = v
+	}
+	return v
 }
 
 func (s *session) Abort(context.Context, milter.Macros) {
@@ -211,6 +221,7 @@ func (s *session) dealloc(ctx context.Context) {
 }
 
 func (s *session) closeMessage() {
+	s.summarizeUnfinished()
 	if s.msg != nil {
 		s.msg.close()
 		s.msg = nil
@@ -278,9 +289,14 @@ func (s *session) runModules(ctx context.Context, callout string, args ...lua.LV
 			s.shadowEnd(mod, callout, snap, ret, err)
 			continue
 		}
+		before := s.reply
 		ret, err := s.call(ctx, mod, callout, fn, full...)
 		if err != nil {
+			s.reply.module = mod.Name
 			return true, s.scriptFailed(err)
+		}
+		if s.reply != before {
+			s.reply.module = mod.Name // for the refusal's log line
 		}
 		if s.returnCode(mod, callout, ret) == 1 {
 			break

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"context"
-	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -131,56 +129,6 @@ func (s *session) inRelayNetworks(ip net.IP) bool {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// Summary describes one finished message, for logs and metrics.
-type Summary struct {
-	QueueID   string
-	Client    string
-	From      string
-	Rcpts     []string
-	Verdict   milter.Verdict
-	Changes   []milter.Change
-	ScriptDur float64 // seconds of script time for this message
-}
-
-func (s *session) summarize(res milter.Result) {
-	sum := Summary{QueueID: s.info.QueueID, Verdict: res.Verdict, Changes: res.Changes, ScriptDur: s.scriptDur.Seconds()}
-	sum.Client = s.client
-	if s.msg != nil {
-		sum.From = s.msg.from
-		sum.Rcpts = make([]string, 0, len(s.msg.rcpts))
-		for _, r := range s.msg.rcpts {
-			sum.Rcpts = append(sum.Rcpts, r.addr)
-		}
-	}
-	if s.logger().Enabled(context.Background(), slog.LevelInfo) {
-		s.logMessage(res, sum)
-	}
-	if s.eng.cfg.Observer != nil {
-		s.eng.cfg.Observer(sum)
-	}
-	s.scriptDur = 0
-}
-
-// logMessage writes the one log line per message.
-func (s *session) logMessage(res milter.Result, sum Summary) {
-	changes := make([]string, len(res.Changes))
-	for i, c := range res.Changes {
-		changes[i] = c.String()
-	}
-	action := res.Verdict.Action
-	if action == milter.Continue {
-		action = milter.Accept
-	}
-	s.logger().LogAttrs(context.Background(), slog.LevelInfo, "message",
-		slog.String("action", action.String()),
-		slog.String("reply", strings.TrimSpace(strconvCode(res.Verdict.Code)+" "+res.Verdict.Text)),
-		slog.String("from", sum.From),
-		slog.String("rcpts", strings.Join(sum.Rcpts, ",")),
-		slog.String("changes", strings.Join(changes, "; ")),
-		slog.Float64("script_seconds", sum.ScriptDur),
-		slog.Uint64("generation", s.gen.number))
-}
 
 func strconvCode(c int) string {
 	if c == 0 {
