@@ -57,7 +57,7 @@ func (a *adapter) NewConnection(m gomilter.Modifier) error {
 		if !a.srv.acquire() {
 			v := a.srv.cfg.BusyVerdict
 			a.refused = &v
-			a.log.Warn("session refused: too many concurrent sessions", "max_sessions", a.srv.cfg.MaxSessions)
+			a.log.Warn("session refused: too many concurrent sessions", "max_sessions", a.srv.cfg.MaxSessions, "reply", v.String())
 			return nil
 		}
 		a.slot = true
@@ -69,8 +69,8 @@ func (a *adapter) NewConnection(m gomilter.Modifier) error {
 	a.noteOffer(offered)
 	sess, err := a.srv.cfg.Backend.NewSession(a.ctx, SessionInfo{ID: id, Actions: offered})
 	if err != nil {
-		a.log.Error("session could not start", "err", err)
 		v := engineUnavailableReply()
+		a.log.Error("session could not start", "err", err, "reply", v.String())
 		a.refused = &v
 		return nil
 	}
