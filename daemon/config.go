@@ -38,6 +38,9 @@ type Config struct {
 	RelayNetworks []string      `toml:"relay_networks" flag:"relay-network"`
 	LogFormat     string        `toml:"log_format" flag:"log-format"`
 	LogLevel      string        `toml:"log_level" flag:"log-level"`
+	// Strict refuses scripts with findings (see Lint) at start and at
+	// reload instead of logging them as warnings.
+	Strict bool `toml:"strict" flag:"strict"`
 
 	Listen          []string      `toml:"listen" flag:"listen"`
 	SocketMode      string        `toml:"socket_mode" flag:"socket-mode"`

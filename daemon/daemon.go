@@ -95,6 +95,11 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 		d.closeLibs()
 		return nil, err
 	}
+	if err := d.reportFindings(Lint(rt), cfg.Strict); err != nil {
+		rt.Close()
+		d.closeLibs()
+		return nil, err
+	}
 	d.eng, err = policy.NewEngine(context.Background(), rt, ecfg)
 	if err != nil {
 		rt.Close()

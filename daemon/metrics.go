@@ -23,6 +23,7 @@ type metrics struct {
 	reloads  *prometheus.CounterVec
 	shadow   *prometheus.CounterVec
 	verdicts *prometheus.CounterVec
+	findings *prometheus.CounterVec
 }
 
 // newMetrics registers every collector. The gauges read d when scraped.
@@ -53,13 +54,18 @@ func newMetrics(d *Daemon) *metrics {
 		Name: "luamilter_verdicts_total",
 		Help: "Answers other than continue, by SMTP stage (connect, helo, mail, rcpt, data, eom) and action; eom counts accepts too.",
 	}, []string{"stage", "action"})
+	m.findings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "luamilter_script_findings_total",
+		Help: "Likely misconfigurations found in the scripts at start and at each reload (as `luamilter check` reports them), by kind.",
+	}, []string{"kind"})
+	m.findings.WithLabelValues("unknown_callout")
 	for _, r := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(r)
 	}
 	for _, a := range []string{"accept", "reject", "tempfail", "discard"} {
 		m.messages.WithLabelValues(a)
 	}
-	m.reg.MustRegister(m.messages, m.callouts, m.errors, m.reloads, m.shadow, m.verdicts,
+	m.reg.MustRegister(m.messages, m.callouts, m.errors, m.reloads, m.shadow, m.verdicts, m.findings,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "luamilter_sessions_open", Help: "Milter sessions being served now.",

@@ -77,6 +77,10 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 	if err != nil {
 		return ReloadResult{}, err
 	}
+	if err := d.reportFindings(Lint(rt), next.Strict); err != nil {
+		rt.Close()
+		return ReloadResult{}, err
+	}
 	opts := policy.GenerationOptions{DryRun: ecfg.DryRun, DryRunScripts: ecfg.DryRunScripts,
 		OnError: ecfg.OnError, RelayNetworks: ecfg.RelayNetworks}
 	if err := d.eng.SwapWith(ctx, rt, opts); err != nil {
@@ -108,6 +112,7 @@ func reloadable(old, cfg Config) (Config, []string) {
 	next.OnError = cfg.OnError
 	next.RelayNetworks = cfg.RelayNetworks
 	next.LogLevel = cfg.LogLevel
+	next.Strict = cfg.Strict
 	// Compared field by field rather than from a list, so that a
 	// setting added later can't be ignored at reload without a word.
 	var warnings []string

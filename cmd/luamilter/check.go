@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
-	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/luart"
 )
 
@@ -80,25 +79,8 @@ func check(c *cli.Context) error {
 		return cli.Exit("", 1)
 	}
 	defer rt.Close()
-	for _, m := range rt.LoadedModules() {
-		names := []string{}
-		m.Table.ForEach(func(k, v lua.LValue) {
-			if _, ok := v.(*lua.LFunction); ok {
-				names = append(names, k.String())
-			}
-		})
-		sort.Strings(names)
-		for _, name := range names {
-			fn := m.Table.RawGetString(name).(*lua.LFunction)
-			if luart.KnownCallout(name) || luart.IgnoredHook(name) {
-				continue
-			}
-			line := 0
-			if fn.Proto != nil {
-				line = fn.Proto.LineDefined
-			}
-			report(m.Script, line, fmt.Sprintf("module %q: %q is not a callout luamilter knows (misspelled? it will never run)", m.Name, name))
-		}
+	for _, f := range daemon.Lint(rt) {
+		report(f.File, f.Line, f.Msg)
 	}
 	if problems > 0 {
 		return cli.Exit("", 1)

@@ -34,6 +34,8 @@ func runtimeFlags() []cli.Flag {
 			Usage: "what a script error does to the current command: tempfail, accept or reject"},
 		&cli.BoolFlag{Name: "dry-run",
 			Usage: "shadow mode: run the scripts and log what they decide, but tell the MTA to continue"},
+		&cli.BoolFlag{Name: "strict",
+			Usage: "refuse scripts with findings `luamilter check` reports (unknown callout names) instead of warning"},
 		&cli.BoolFlag{Name: "unsafe-lua",
 			Usage: "open the full Lua libraries (io, os, debug) to scripts"},
 		&cli.StringSliceFlag{Name: "relay-network",
