@@ -125,10 +125,7 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 	if ok, err := step("data", "", act, err); !ok {
 		return tr, err
 	}
-	hdr, body, err := splitMessage(tx.Message)
-	if err != nil {
-		return tr, err
-	}
+	hdr, body := splitMessage(tx.Message)
 	for _, h := range hdr {
 		act, err = sess.HeaderField(h.Name, h.Value, nil)
 		if ok, err := step("header", h.Name, act, err); !ok {
@@ -139,7 +136,22 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 	if ok, err := step("eoh", "", act, err); !ok {
 		return tr, err
 	}
-	mods, act, err := sess.BodyReadFrom(bytes.NewReader(body))
+	var mods []gomilter.ModifyAction
+	if len(body) == 0 {
+		// go-milter's client ends a message only after a body chunk;
+		// an empty one stands for the empty body an MTA would send no
+		// chunk for.
+		if act, err = sess.BodyChunk(nil); err == nil && act.StopProcessing() {
+			tr.Final = stageResult("body", "", act)
+			tr.Stages = append(tr.Stages, tr.Final)
+			return tr, nil
+		}
+		if err == nil {
+			mods, act, err = sess.End()
+		}
+	} else {
+		mods, act, err = sess.BodyReadFrom(bytes.NewReader(body))
+	}
 	if err != nil {
 		return tr, fmt.Errorf("eom: %w", err)
 	}
@@ -228,28 +240,50 @@ func describeBody(b []byte) string {
 }
 
 // splitMessage splits a message into its header fields (in order,
-// values raw with folding) and its body with CRLF line ends.
-func splitMessage(raw []byte) ([]Header, []byte, error) {
+// values raw with folding) and its body with CRLF line ends. As Postfix
+// does, the header block ends at the first line that is neither a header
+// field nor a continuation (an mbox "From " line, a line without a
+// colon): that line and the rest are body.
+func splitMessage(raw []byte) ([]Header, []byte) {
 	raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
 	raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
-	head, body, found := bytes.Cut(raw, []byte("\r\n\r\n"))
-	if !found {
-		head, body = raw, nil
-	}
 	var hs []Header
-	for _, line := range strings.Split(string(head), "\r\n") {
-		if line == "" {
-			continue
+	rest := raw
+	for len(rest) > 0 {
+		line, after, _ := bytes.Cut(rest, []byte("\r\n"))
+		switch {
+		case len(line) == 0:
+			return hs, after // the blank line is the separator, not body
+		case (line[0] == ' ' || line[0] == '\t') && len(hs) > 0:
+			hs[len(hs)-1].Value += "\r\n" + string(line)
+		default:
+			name, value, ok := headerField(line)
+			if !ok {
+				return hs, rest
+			}
+			hs = append(hs, Header{Name: name, Value: strings.TrimPrefix(value, " ")})
 		}
-		if (line[0] == ' ' || line[0] == '\t') && len(hs) > 0 {
-			hs[len(hs)-1].Value += "\r\n" + line
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			return nil, nil, fmt.Errorf("message header: line %q has no colon", line)
-		}
-		hs = append(hs, Header{Name: name, Value: strings.TrimPrefix(value, " ")})
+		rest = after
 	}
-	return hs, body, nil
+	return hs, nil
+}
+
+// headerField splits a header line into name and value. The name is
+// printable ASCII without a colon; blanks may come before the colon, as
+// Postfix's is_header accepts.
+func headerField(line []byte) (string, string, bool) {
+	i := bytes.IndexByte(line, ':')
+	if i <= 0 {
+		return "", "", false
+	}
+	name := bytes.TrimRight(line[:i], " \t")
+	if len(name) == 0 {
+		return "", "", false
+	}
+	for _, c := range name {
+		if c <= ' ' || c >= 0x7f {
+			return "", "", false
+		}
+	}
+	return string(name), string(line[i+1:]), true
 }
