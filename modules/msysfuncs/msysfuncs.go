@@ -26,9 +26,13 @@
 // read: the path is made absolute, cleaned and has its symlinks resolved
 // before the check, and the file is then opened through an os.Root of the
 // allowed directory, so a symlink swapped in later can not lead outside
-// either. A "file://" prefix is accepted; other URI schemes, paths outside
-// the allowed directories ("permission denied: ..."), missing files and
-// files larger than Options.MaxFileSize return nil and a message.
+// either. Only regular files are read: a FIFO, device or socket ("not a
+// regular file") could block past the script's deadline, so its mode is
+// checked before it is opened and again once it is open (without
+// blocking). A "file://" prefix is accepted; other URI schemes, paths
+// outside the allowed directories ("permission denied: ..."), missing
+// files, directories, other files that are not regular and files larger
+// than Options.MaxFileSize return nil and a message.
 //
 // msys.sleep waits for the given number of seconds, or less if the
 // context of the Lua state (L.Context(), set by the runtime per session)

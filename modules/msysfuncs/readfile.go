@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -56,17 +57,27 @@ func (l *Library) ReadFile(name string) (string, error) {
 		return "", fmt.Errorf("%s: %w", name, unwrapPath(err))
 	}
 	defer root.Close()
-	f, err := root.Open(rel)
+	// Only regular files: opening a FIFO blocks until a writer comes and
+	// reading a device may never end, either way past the script's
+	// deadline. The mode is checked before opening, so a device is never
+	// opened, and again on the opened file, which O_NONBLOCK keeps from
+	// blocking when a FIFO was swapped in between.
+	if fi, err := root.Stat(rel); err != nil {
+		return "", fmt.Errorf("%s: %w", name, unwrapPath(err))
+	} else if err := regular(name, fi); err != nil {
+		return "", err
+	}
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", name, unwrapPath(err))
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	fi, err := f.Stat()
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", name, unwrapPath(err))
 	}
-	if st.IsDir() {
-		return "", fmt.Errorf("%s: is a directory", name)
+	if err := regular(name, fi); err != nil {
+		return "", err
 	}
 	data, err := io.ReadAll(io.LimitReader(f, l.opts.MaxFileSize+1))
 	if err != nil {
@@ -76,6 +87,18 @@ func (l *Library) ReadFile(name string) (string, error) {
 		return "", fmt.Errorf("%s: file larger than %d bytes", name, l.opts.MaxFileSize)
 	}
 	return string(data), nil
+}
+
+// regular refuses anything but a regular file: directories, FIFOs,
+// devices and sockets.
+func regular(name string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode().IsRegular():
+		return nil
+	case fi.IsDir():
+		return fmt.Errorf("%s: is a directory", name)
+	}
+	return fmt.Errorf("%s: not a regular file", name)
 }
 
 // allowedDir returns the resolved ReadDirs entry containing path and the
