@@ -85,8 +85,9 @@ type Regex interface {
 	// MatchTable returns msys.pcre.match's result table, or LNil when
 	// nothing matches.
 	MatchTable(L *lua.LState, subject, pattern string) (lua.LValue, error)
-	// Replace replaces every match, reporting whether there was one.
-	Replace(subject, pattern, repl string) (string, bool, error)
+	// ReplaceContext replaces every match, reporting whether there was
+	// one; it gives up when ctx (the Lua call's) ends.
+	ReplaceContext(ctx context.Context, subject, pattern, repl string) (string, bool, error)
 }
 
 // GenerationOptions are the settings that belong to one generation of

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -16,8 +17,10 @@ import (
 // writes each changed part back in its charset and transfer encoding.
 //
 // Cost: the message body is read into memory once per message (see
-// message.currentBody) and the engine matches on runes, so a match over a
-// body of n bytes allocates about 4n bytes for the duration of the call.
+// message.currentBody); PCRE2 matches those bytes in place, so a match
+// allocates only its result table, and a replace the new body. Every
+// search is bounded by the engine's match limits and ends when the Lua
+// call's context (the callout deadline) does.
 
 // subject is what one kind of pattern method looks at.
 type subject struct {
@@ -148,7 +151,7 @@ func replaceMethod(kind string, part bool) lua.LGFunction {
 		s := checkSubject(L, kind+"_replace", part, true)
 		pattern, repl := L.CheckString(2), L.CheckString(3)
 		rx := s.regex(L, name)
-		matched, err := s.replace(rx, kind, pattern, repl)
+		matched, err := s.replace(callContext(L), rx, kind, pattern, repl)
 		if err != nil {
 			L.RaiseError("%s: %s", name, err.Error())
 		}
@@ -157,7 +160,16 @@ func replaceMethod(kind string, part bool) lua.LGFunction {
 	}
 }
 
-func (s subject) replace(rx Regex, kind, pattern, repl string) (bool, error) {
+// callContext is the context of the Lua call on L, so that a replace
+// ends with the callout's deadline.
+func callContext(L *lua.LState) context.Context {
+	if ctx := L.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+func (s subject) replace(ctx context.Context, rx Regex, kind, pattern, repl string) (bool, error) {
 	if kind == "text" {
 		parts, err := s.texts()
 		if err != nil {
@@ -165,7 +177,7 @@ func (s subject) replace(rx Regex, kind, pattern, repl string) (bool, error) {
 		}
 		any := false
 		for _, p := range parts {
-			ok, err := p.replaceText(rx, pattern, repl)
+			ok, err := p.replaceText(ctx, rx, pattern, repl)
 			if err != nil {
 				return false, err
 			}
@@ -181,7 +193,7 @@ func (s subject) replace(rx Regex, kind, pattern, repl string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	out, ok, err := rx.Replace(old, pattern, repl)
+	out, ok, err := rx.ReplaceContext(ctx, old, pattern, repl)
 	if err != nil || !ok {
 		return false, err
 	}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -198,9 +199,9 @@ func (p *mimePart) becomeLeaf(body string) {
 // replaceText runs a replacement over a text part's decoded content and
 // writes the result back in the part's charset and transfer encoding
 // (UTF-8 when the old charset can't hold the new text).
-func (p *mimePart) replaceText(rx Regex, pattern, repl string) (bool, error) {
+func (p *mimePart) replaceText(ctx context.Context, rx Regex, pattern, repl string) (bool, error) {
 	old := p.text()
-	out, matched, err := rx.Replace(old, pattern, repl)
+	out, matched, err := rx.ReplaceContext(ctx, old, pattern, repl)
 	if err != nil || !matched {
 		return false, err
 	}

@@ -1,6 +1,7 @@
 // Package pcre implements the msys.pcre Lua library (match, replace, split)
-// on top of github.com/dlclark/regexp2, and exports the same engine to Go
-// code such as msg:body_match.
+// on PCRE2 itself, Debian's libpcre2-8 through cgo with its JIT compiler,
+// and exports the same engine to Go code such as msg:body_match. Patterns
+// are handed to PCRE2 unchanged, so they mean what they mean to PCRE.
 //
 // # Lua API
 //
@@ -13,48 +14,63 @@
 // (?P<name>...), (?<name>...) or (?'name'...), the name as an extra string
 // key. A group that did not take part in the match is false (as in lrexlib),
 // so the table has no holes. A pattern that does not compile makes match and
-// split return nil, an error string and a positive error number, as the
-// Momentum reference documents; replace raises a Lua error instead because it
-// has only one documented return value. Wrong argument types and match
-// timeouts always raise a Lua error ("pcre: match timed out"), so that a
-// hostile pattern can not silently look like "no match".
+// split return nil, an error string and PCRE2's compile error number (always
+// positive), as the Momentum reference documents; replace raises a Lua error
+// instead because it has only one documented return value. Wrong argument
+// types, timeouts ("pcre: match timed out") and PCRE2's limits ("pcre: match
+// limit exceeded") always raise a Lua error, so that a hostile subject can
+// not silently look like "no match".
 //
 // split returns the pieces between matches as a 1-based array. Like Perl's
-// split, an empty leading piece produced by an empty match is skipped,
-// trailing empty pieces are removed and captures are not included.
+// split, an empty match at the start or the end of the subject, or right
+// after the previous match, does not split, trailing empty pieces are
+// removed and captures are not included.
 //
-// replace replaces every match. The replacement may use $0 or $& (whole
-// match), $1..$99, ${n}, ${name} and $$ for a literal dollar sign. A
-// reference to a group that did not take part in the match is empty.
-//
-// # Pattern dialect
-//
-// Patterns follow PCRE numbering: every capturing group, named or not, is
-// numbered from the left by its opening parenthesis. regexp2 itself numbers
-// named groups after the unnamed ones (.NET rules), so this package rewrites
-// named groups into plain ones before compiling and keeps the names itself;
-// \k<name>, \k'name', \k{name}, \g{name}, (?P=name) and (?(name)...) are
-// rewritten to their numbers. regexp2's RE2 compatibility flag is used
-// because it makes \d, \s and \w ASCII-only and accepts [[:alpha:]] classes
-// and unknown escapes such as \_ the way PCRE does; the one RE2 behaviour
-// that differs from PCRE, "$" matching only at the very end, is undone by
-// rewriting "$" outside classes to (?:$|(?=\n\z)). The (?x) extended mode is
-// accepted, but "$", "(" and "[" inside its # comments are still rewritten.
+// replace replaces every match, moving from one match to the next as
+// pcre2_substitute does. The replacement may use $0 or $& (whole match),
+// $1..$99, ${n}, ${name} and $$ for a literal dollar sign. A reference to a
+// group that did not take part in the match is empty.
 //
 // # Bytes and UTF-8
 //
-// Lua strings are bytes; regexp2 works on runes. Valid UTF-8 sequences
-// become one rune each (so "." matches one character, as in PCRE's UTF
-// mode). Every byte that is not part of valid UTF-8, such as 8-bit Latin-1
-// mail, becomes the rune U+DC80+(byte-0x80), a code point that valid UTF-8
-// can never produce; on the way back those runes become the original bytes,
-// so captures, replacements and split pieces always return the exact input
-// bytes. Such a byte can be matched by "." or by \uDCE9 (for 0xE9), but not
-// by \xE9, which means the character U+00E9.
+// Lua strings are bytes and PCRE2 matches them as bytes, as Momentum's PCRE
+// does: "." and negated classes take one byte, \xHH is a byte, and \w, \d,
+// \s and \b know ASCII only. A pattern asks for UTF-8 mode with a leading
+// (*UTF) (PCRE1's spelling (*UTF8) is accepted too), and for Unicode
+// properties in \w and friends with (*UCP). In UTF mode the pattern is
+// compiled with PCRE2_MATCH_INVALID_UTF, so bytes of a subject that are not
+// valid UTF-8 (8-bit mail) are never matched instead of making the search
+// fail.
 //
-// # Safety
+// # Cost
 //
-// Each match runs with a timeout (Options.MatchTimeout, default 1s).
-// Compiled patterns live in a bounded LRU cache owned by the Engine; an
-// Engine is safe for concurrent use by many Lua states.
+// Every match runs under PCRE2's match limit and depth limit (defaults are
+// PCRE2's own, 10,000,000 each) and a heap limit for the interpreter's
+// backtracking frames (256 MiB). The match limit counts backtracking steps
+// from one start position, so it does not bound a search through a long
+// subject; for that, an unanchored search through a subject longer than
+// 64 KiB runs as several pcre2_match calls, each allowed to start matches
+// only in a slice of the subject (PCRE2's offset limit), and between two
+// calls the deadline is checked: Options.MatchTimeout (default 1s) for the
+// whole call and the context of the Lua call (the callout's deadline).
+// Slices grow while calls return within a millisecond and shrink when they
+// take over ten. Patterns whose meaning depends on where a call starts or
+// that can end the whole search (\G, (*COMMIT), (*SKIP), CRLF newline
+// conventions) are searched in one call. Global replace and split check the
+// deadline every 64 matches as well.
+//
+// The subject is passed to PCRE2 in place, never copied; captures are
+// substrings of it. Compiled patterns (and compile errors, so that a bad
+// pattern in a hot callout is not compiled again for every message) live in
+// a bounded LRU cache owned by the Engine; a pattern dropped from the cache
+// is freed once no search uses it. An Engine is safe for concurrent use by
+// many Lua states. The JIT compiler is used where PCRE2 has one; a match
+// that outgrows the JIT's stack is run again by the interpreter, which gives
+// the same answer.
+//
+// # Building
+//
+// The package needs cgo and PCRE2's headers: on Debian, gcc and
+// libpcre2-dev (scripts/install-deps.sh installs them). Without cgo it
+// does not build.
 package pcre

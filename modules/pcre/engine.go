@@ -1,80 +1,51 @@
 package pcre
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"strings"
 	"time"
-
-	"github.com/dlclark/regexp2"
-	"github.com/dlclark/regexp2/syntax"
 )
 
-// ErrTimeout is returned when a match runs longer than Options.MatchTimeout.
+// ErrTimeout is returned when a search runs past Options.MatchTimeout or
+// its context ends.
 var ErrTimeout = errors.New("pcre: match timed out")
 
-// Defaults for Options fields left zero.
+// Defaults for Options fields left zero. The match and depth limits are
+// PCRE2's own; its heap limit (20 GB) is meant for a program, not for a
+// daemon matching many messages at once, so it is lowered.
 const (
 	DefaultMatchTimeout = time.Second
 	DefaultCacheSize    = 1024
+	DefaultMatchLimit   = defaultMatchLimit
+	DefaultDepthLimit   = defaultDepthLimit
+	DefaultHeapLimitKiB = defaultHeapLimitKiB
 )
 
 // Options configure an Engine. Zero values select the defaults.
 type Options struct {
-	// MatchTimeout bounds one match (or one step of a global replace/split).
+	// MatchTimeout bounds one call: a match, or a whole global replace
+	// or split.
 	MatchTimeout time.Duration
 	// CacheSize is the number of compiled patterns kept.
 	CacheSize int
+	// MatchLimit, DepthLimit and HeapLimitKiB are PCRE2's match limit
+	// (backtracking steps from one start position), depth limit (nesting
+	// of backtracking) and heap limit (KiB of backtracking frames) for
+	// every match.
+	MatchLimit   uint32
+	DepthLimit   uint32
+	HeapLimitKiB uint32
+	// NoJIT matches with PCRE2's interpreter only.
+	NoJIT bool
 }
 
 // Engine compiles and caches patterns. It is safe for concurrent use; one
 // Engine is meant to be shared by all Lua states of a process.
 type Engine struct {
-	timeout time.Duration
-	cache   *patternCache
-	// subjects recycles the rune form of subjects (*[]rune): a message
-	// body is converted for every match, and at four bytes a rune that
-	// buffer is by far the largest allocation of a match.
-	subjects sync.Pool
-}
-
-// maxPooledRunes bounds the subject buffers kept for reuse, so that one
-// huge body does not stay pinned in the pool.
-const maxPooledRunes = 1 << 20
-
-// subject returns the rune form of s in a recycled buffer; pass the
-// buffer to release once nothing refers to its runes any more.
-func (e *Engine) subject(s string) *[]rune {
-	buf, _ := e.subjects.Get().(*[]rune)
-	if buf == nil {
-		buf = new([]rune)
-	}
-	*buf = appendRunes((*buf)[:0], s)
-	return buf
-}
-
-func (e *Engine) release(buf *[]rune) {
-	if cap(*buf) <= maxPooledRunes {
-		e.subjects.Put(buf)
-	}
-}
-
-// compiled is a cached pattern: the regexp2 program and PCRE group names.
-type compiled struct {
-	re    *regexp2.Regexp
-	names []string
-}
-
-// CompileError reports a pattern that does not compile.
-type CompileError struct {
-	Pattern string
-	Code    int // the errnum given to Lua, always > 0
-	Msg     string
-}
-
-// Error describes the pattern that did not compile.
-func (e *CompileError) Error() string {
-	return fmt.Sprintf("pcre: compile %q: %s", e.Pattern, e.Msg)
+	opts  Options
+	cache *patternCache
 }
 
 // NewEngine returns an Engine with its own pattern cache.
@@ -85,19 +56,57 @@ func NewEngine(opts Options) *Engine {
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = DefaultCacheSize
 	}
-	return &Engine{timeout: opts.MatchTimeout, cache: newPatternCache(opts.CacheSize)}
+	if opts.MatchLimit == 0 {
+		opts.MatchLimit = DefaultMatchLimit
+	}
+	if opts.DepthLimit == 0 {
+		opts.DepthLimit = DefaultDepthLimit
+	}
+	if opts.HeapLimitKiB == 0 {
+		opts.HeapLimitKiB = DefaultHeapLimitKiB
+	}
+	return &Engine{opts: opts, cache: newPatternCache(opts.CacheSize)}
 }
 
-// Compile returns the cached program for pattern. The program matches the
-// rune form produced by ToRunes; its group numbers follow regexp2 (.NET)
-// rules for the rewritten pattern, which equal PCRE's because names are
-// removed. The result is shared: callers must not change its MatchTimeout.
-func (e *Engine) Compile(pattern string) (*regexp2.Regexp, error) {
-	c, err := e.compile(pattern)
-	if err != nil {
-		return nil, err
-	}
-	return c.re, nil
+// CompileError reports a pattern that does not compile.
+type CompileError struct {
+	Pattern string
+	Code    int    // PCRE2's compile error number, the errnum given to Lua
+	Offset  int    // where in the pattern PCRE2 found the error
+	Msg     string // PCRE2's message
+}
+
+// Error describes the pattern that did not compile.
+func (e *CompileError) Error() string {
+	return fmt.Sprintf("pcre: compile %q: %s at offset %d", e.Pattern, e.Msg, e.Offset)
+}
+
+// MatchError is a match PCRE2 gave up, typically because it reached the
+// match, depth or heap limit.
+type MatchError struct {
+	Code int // PCRE2's (negative) error code
+	Msg  string
+}
+
+// Error is PCRE2's message, such as "pcre: match limit exceeded".
+func (e *MatchError) Error() string { return "pcre: " + e.Msg }
+
+// compiled is a cached pattern.
+type compiled struct {
+	code *code
+	*codeInfo
+	// sliced tells that an unanchored search may run as a series of
+	// pcre2_match calls, each limited to a slice of start positions
+	// (PCRE2's offset limit), with the deadline checked in between. That
+	// gives the same answer as one call except for what depends on where
+	// a call starts or on giving up the whole search: \G, (*COMMIT) and
+	// (*SKIP), and the CRLF bumpalong rule of (*CRLF), (*ANY) and
+	// (*ANYCRLF). Patterns that may contain those run in one call.
+	sliced bool
+	// crlf: the newline convention includes CRLF, so advancing past an
+	// empty match skips a CRLF pair as one character.
+	crlf bool
+	utf  bool
 }
 
 func (e *Engine) compile(pattern string) (*compiled, error) {
@@ -109,57 +118,139 @@ func (e *Engine) compile(pattern string) (*compiled, error) {
 	return c, err
 }
 
-func (e *Engine) build(pattern string) (c *compiled, err error) {
-	// regexp2's parser is large and third-party; a pattern that trips it
-	// must fail like any other bad pattern, not take the process down.
-	defer func() {
-		if r := recover(); r != nil {
-			c, err = nil, &CompileError{Pattern: pattern, Code: codeOther, Msg: fmt.Sprintf("internal error: %v", r)}
-		}
-	}()
-	tr, err := translate(ToRunes(pattern))
-	if err != nil {
-		var pe *patternError
-		if errors.As(err, &pe) {
-			return nil, &CompileError{Pattern: pattern, Code: pe.code, Msg: pe.msg}
-		}
-		return nil, &CompileError{Pattern: pattern, Code: codeOther, Msg: err.Error()}
+func (e *Engine) build(pattern string) (*compiled, error) {
+	code, info, ec, off := compileCode(pcre1Verbs(pattern), optUseOffsetLimit, !e.opts.NoJIT)
+	if code == nil {
+		return nil, &CompileError{Pattern: pattern, Code: ec, Offset: off, Msg: errorMessage(ec)}
 	}
-	re, err := regexp2.Compile(tr.expr, regexp2.RE2)
-	if err != nil {
-		ce := &CompileError{Pattern: pattern, Code: codeOther, Msg: err.Error()}
-		var se *syntax.Error
-		if errors.As(err, &se) {
-			ce.Code = syntaxCode(se.Code)
-			ce.Msg = fmt.Sprintf(string(se.Code), se.Args...)
-		}
-		return nil, ce
-	}
-	re.MatchTimeout = e.timeout
-	return &compiled{re: re, names: tr.names}, nil
+	c := &compiled{code: code, codeInfo: info}
+	c.utf = info.options&optionUTF != 0
+	c.crlf = info.newline == newlineCRLF || info.newline == newlineAny || info.newline == newlineAnyCRLF
+	c.sliced = info.options&optionAnchoredInfo == 0 && !c.crlf &&
+		!strings.Contains(pattern, `\G`) && !strings.Contains(pattern, "(*COMMIT") &&
+		!strings.Contains(pattern, "(*SKIP")
+	return c, nil
 }
 
-// find runs one match from rune offset start; nil means no match. regexp2's
-// only run-time error is a timeout, whose text quotes the whole subject,
-// so it is replaced by ErrTimeout.
-func (c *compiled) find(text []rune, start int) (*regexp2.Match, error) {
-	m, err := c.re.FindRunesMatchStartingAt(text, start)
-	if err != nil {
-		return nil, ErrTimeout
+// pcre1Verbs spells PCRE1's (*UTF8) start-of-pattern setting, which
+// Momentum's PCRE accepts, as PCRE2's (*UTF). Nothing else is rewritten.
+func pcre1Verbs(p string) string {
+	i := 0
+	for strings.HasPrefix(p[i:], "(*") {
+		end := strings.IndexByte(p[i:], ')')
+		if end < 0 {
+			break
+		}
+		if p[i:i+end+1] == "(*UTF8)" {
+			return p[:i] + "(*UTF)" + p[i+end+1:]
+		}
+		i += end + 1
 	}
-	return m, nil
+	return p
 }
 
-func (c *compiled) next(m *regexp2.Match) (*regexp2.Match, error) {
-	m, err := c.re.FindNextMatch(m)
-	if err != nil {
-		return nil, ErrTimeout
-	}
-	return m, nil
+// Slice sizes, in start positions, for searches of long subjects. The
+// first is large enough that subjects up to its size take one call; later
+// ones grow while a call returns quickly and shrink when it does not, so
+// the deadline is checked at least every few milliseconds of ordinary
+// matching.
+const (
+	firstSlice = 1 << 16
+	minSlice   = 16
+	maxSlice   = 1 << 26
+	fastSlice  = time.Millisecond
+	slowSlice  = 10 * time.Millisecond
+)
+
+// search is one call's use of a pattern on a subject: it owns the C match
+// state, and exec runs PCRE2 from a given offset.
+type search struct {
+	c        *compiled
+	m        *matcher
+	subject  string
+	ctx      context.Context
+	deadline time.Time
+	slice    int
+	rc       int // result of the last successful exec
 }
 
-// Groups is one match: Groups[i] is the text of group i (0 = whole match)
-// and Matched[i] tells whether that group took part.
+func (e *Engine) begin(ctx context.Context, c *compiled, subject string) (*search, error) {
+	m := newMatcher(c.code, e.opts.MatchLimit, e.opts.DepthLimit, e.opts.HeapLimitKiB)
+	if m == nil {
+		return nil, &MatchError{Code: -48, Msg: "failed to get memory"}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return &search{c: c, m: m, subject: subject, ctx: ctx,
+		deadline: time.Now().Add(e.opts.MatchTimeout), slice: firstSlice}, nil
+}
+
+func (s *search) close() { s.m.free() }
+
+// expired reports ErrTimeout once the deadline has passed or the context
+// has ended.
+func (s *search) expired() error {
+	if s.ctx.Err() != nil || !time.Now().Before(s.deadline) {
+		return ErrTimeout
+	}
+	return nil
+}
+
+// exec looks for the next match from start. It reports false when there
+// is none; after true, group gives the offsets.
+func (s *search) exec(start int, opts uint32) (bool, error) {
+	n := len(s.subject)
+	if !s.c.sliced || opts&optAnchored != 0 || n-start <= s.slice {
+		return s.result(s.m.exec(s.c.code, s.subject, start, opts, -1))
+	}
+	for {
+		limit := start + s.slice
+		if limit >= n {
+			limit = -1
+		}
+		t0 := time.Now()
+		rc := s.m.exec(s.c.code, s.subject, start, opts, limit)
+		if rc != errNoMatch || limit < 0 {
+			return s.result(rc)
+		}
+		if err := s.expired(); err != nil {
+			return false, err
+		}
+		switch d := time.Since(t0); {
+		case d < fastSlice:
+			s.slice = min(s.slice*4, maxSlice)
+		case d > slowSlice:
+			s.slice = max(s.slice/16, minSlice)
+		}
+		// The next call starts where PCRE2's own bumpalong would have
+		// gone: the next byte, or in UTF mode the next character.
+		start = limit + 1
+		for s.c.utf && start < n && s.subject[start]&0xC0 == 0x80 {
+			start++
+		}
+		opts &^= optNotEmptyAtStart
+	}
+}
+
+func (s *search) result(rc int) (bool, error) {
+	switch {
+	case rc > 0:
+		s.rc = rc
+		return true, nil
+	case rc == errNoMatch:
+		return false, nil
+	}
+	return false, &MatchError{Code: rc, Msg: errorMessage(rc)}
+}
+
+// group returns group i's offsets in the last match, false when it did
+// not take part.
+func (s *search) group(i int) (int, int, bool) { return s.m.pair(i, s.rc) }
+
+// Groups is one match: Text[i] is the text of group i (0 = whole match)
+// and Matched[i] tells whether that group took part. The texts are
+// substrings of the subject, not copies.
 type Groups struct {
 	Text    []string
 	Matched []bool
@@ -168,21 +259,30 @@ type Groups struct {
 
 // Match finds the first match of pattern in subject; nil means no match.
 func (e *Engine) Match(subject, pattern string) (*Groups, error) {
+	return e.MatchContext(context.Background(), subject, pattern)
+}
+
+// MatchContext is Match that also gives up, with ErrTimeout, when ctx
+// ends.
+func (e *Engine) MatchContext(ctx context.Context, subject, pattern string) (*Groups, error) {
 	c, err := e.compile(pattern)
 	if err != nil {
 		return nil, err
 	}
-	buf := e.subject(subject)
-	defer e.release(buf)
-	m, err := c.find(*buf, 0)
-	if err != nil || m == nil {
+	s, err := e.begin(ctx, c, subject)
+	if err != nil {
 		return nil, err
 	}
-	groups := m.Groups()
-	g := &Groups{Text: make([]string, len(groups)), Matched: make([]bool, len(groups)), Names: c.names}
-	for i, grp := range groups {
-		g.Text[i] = FromRunes(grp.Runes())
-		g.Matched[i] = len(grp.Captures) > 0
+	defer s.close()
+	ok, err := s.exec(0, 0)
+	if err != nil || !ok {
+		return nil, err
+	}
+	g := &Groups{Text: make([]string, c.groups+1), Matched: make([]bool, c.groups+1), Names: c.names}
+	for i := range g.Text {
+		if a, b, ok := s.group(i); ok {
+			g.Text[i], g.Matched[i] = subject[a:b], true
+		}
 	}
 	return g, nil
 }

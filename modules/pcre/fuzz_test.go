@@ -1,14 +1,18 @@
 package pcre
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
-// FuzzEngine checks that no pattern or subject makes the engine panic and
-// that captures are always substrings of the subject.
+// FuzzEngine checks that no pattern or subject makes the engine panic,
+// that captures are always substrings of the subject and that replace and
+// split accept every pattern match accepts.
 func FuzzEngine(f *testing.F) {
-	for _, seed := range []string{`(?P<a>x)\k<a>`, `[[:alpha:]]+$`, `\Q(\E`, `(?(<n>)a|b)`, `(?<n>a)?(?(n)b|c)`, "\xff+", `\g{-1}`, `[]a]`} {
+	for _, seed := range []string{`(?P<a>x)\k<a>`, `[[:alpha:]]+$`, `\Q(\E`, `(?(<n>)a|b)`, `(?<n>a)?(?(n)b|c)`, "\xff+", `\g{-1}`, `[]a]`, `(*UTF)\w+`, `a*`, `\Kb`} {
 		f.Add(seed, "xx ab \xff\n")
 	}
-	e := NewEngine(Options{})
+	e := NewEngine(Options{MatchLimit: 100_000})
 	f.Fuzz(func(t *testing.T, pattern, subject string) {
 		g, err := e.Match(subject, pattern)
 		if err != nil || g == nil {
@@ -19,10 +23,11 @@ func FuzzEngine(f *testing.F) {
 				t.Fatalf("group %d longer than subject", i)
 			}
 		}
-		if _, _, err := e.Replace(subject, pattern, "[$0]"); err != nil && err != ErrTimeout {
+		var me *MatchError
+		if _, _, err := e.Replace(subject, pattern, "[$0]"); err != nil && !errors.As(err, &me) {
 			t.Fatalf("Replace failed after Match succeeded: %v", err)
 		}
-		if _, err := e.Split(subject, pattern); err != nil && err != ErrTimeout {
+		if _, err := e.Split(subject, pattern); err != nil && !errors.As(err, &me) {
 			t.Fatal(err)
 		}
 	})

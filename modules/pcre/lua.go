@@ -4,13 +4,16 @@ import (
 	"errors"
 
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/modules/internal/luactx"
 	lua "github.com/yuin/gopher-lua"
 )
 
 // MatchTable matches pattern against subject and builds the msys.pcre.match
 // result table: LNil when nothing matches. Compile errors are *CompileError.
+// The search also ends, with ErrTimeout, when the context of the Lua call
+// on L (the callout's deadline) ends.
 func (e *Engine) MatchTable(L *lua.LState, subject, pattern string) (lua.LValue, error) {
-	g, err := e.Match(subject, pattern)
+	g, err := e.MatchContext(luactx.Of(L), subject, pattern)
 	if err != nil || g == nil {
 		return lua.LNil, err
 	}
@@ -21,8 +24,12 @@ func (e *Engine) MatchTable(L *lua.LState, subject, pattern string) (lua.LValue,
 			v = lua.LString(text)
 		}
 		t.RawSetInt(i, v)
-		if i < len(g.Names) && g.Names[i] != "" {
-			t.RawSetString(g.Names[i], v)
+		// With duplicate names, (?J), the name gets the first group of
+		// that name that took part, as pcre2_substring_get_byname does.
+		if name := g.Names[i]; name != "" {
+			if old := t.RawGetString(name); old == lua.LNil || old == lua.LFalse {
+				t.RawSetString(name, v)
+			}
 		}
 	}
 	return t, nil
@@ -77,7 +84,7 @@ func (l *Library) match(L *lua.LState) int {
 
 func (l *Library) split(L *lua.LState) int {
 	subject, pattern := L.CheckString(1), L.CheckString(2)
-	parts, err := l.engine.Split(subject, pattern)
+	parts, err := l.engine.SplitContext(luactx.Of(L), subject, pattern)
 	if err != nil {
 		return failed(L, err)
 	}
@@ -91,7 +98,7 @@ func (l *Library) split(L *lua.LState) int {
 
 func (l *Library) replace(L *lua.LState) int {
 	subject, pattern, repl := L.CheckString(1), L.CheckString(2), L.CheckString(3)
-	out, _, err := l.engine.Replace(subject, pattern, repl)
+	out, _, err := l.engine.ReplaceContext(luactx.Of(L), subject, pattern, repl)
 	if err != nil {
 		L.RaiseError("%s", err.Error())
 	}

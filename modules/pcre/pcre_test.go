@@ -42,31 +42,57 @@ func TestLua(t *testing.T) {
 		{"posix class and ascii digit", `
 			assert(msys.pcre.match("x9", "[[:digit:]]")[0] == "9")
 			assert(msys.pcre.match("\217\163", "\\d") == nil)`, ""},
+		{"byte mode: dot is one byte", `
+			assert(msys.pcre.match("h\195\169llo", "h.l") == nil)
+			assert(msys.pcre.match("h\195\169llo", "h..l")[0] == "h\195\169l")`, ""},
+		{"utf mode on request", `
+			assert(msys.pcre.match("h\195\169llo", "(*UTF)h.l")[0] == "h\195\169l")
+			assert(msys.pcre.match("h\195\169llo", "(*UTF8)h.l")[0] == "h\195\169l")
+			assert(msys.pcre.match("caf\233 h\195\169", "(*UTF)h\\x{e9}")[0] == "h\195\169")`, ""},
+		{"hex escapes are bytes", `
+			assert(msys.pcre.match("caf\233", "\\xE9")[0] == "\233")
+			assert(msys.pcre.match("\233", "[\\x80-\\xff]")[0] == "\233")`, ""},
+		{"word boundary and classes are ascii", `
+			assert(msys.pcre.match("\233t\233", "\\bt\\b")[0] == "t")`, ""},
+		{"possessive and atomic", `
+			assert(msys.pcre.match("aaa", "a++a") == nil)
+			assert(msys.pcre.match("foo bar", "\\w++ (?>bar)")[0] == "foo bar")`, ""},
+		{"pcre escapes", `
+			assert(msys.pcre.match("a \t\r\nb", "a\\h+\\v+b")[0] == "a \t\r\nb")
+			assert(msys.pcre.match("a \t\r\nb", "a\\h+\\R+b")[0] == "a \t\r\nb")
+			assert(msys.pcre.match("foobar", "foo\\Kbar")[0] == "bar")
+			assert(msys.pcre.match("a\nb", "a\\N") == nil)
+			assert(msys.pcre.match("ab\n", "b\\Z")[0] == "b")
+			assert(msys.pcre.match("aaa", "(?U)a+")[0] == "a")`, ""},
 		{"literal bracket in class", `assert(msys.pcre.match("a[b", "[[]")[0] == "[")`, ""},
 		{"quoted literal", `assert(msys.pcre.match("a.b*c", "\\Q.b*\\E")[0] == ".b*")`, ""},
-		{"utf8 dot is one char", `assert(msys.pcre.match("héllo", "h.l")[0] == "hél")`, ""},
-		{"invalid utf8 bytes come back unchanged", `
+		{"8-bit bytes come back unchanged", `
 			local m = msys.pcre.match("caf\233 ok", "caf(.) (ok)")
 			assert(m[1] == "\233" and m[2] == "ok")
-			assert(msys.pcre.match("\233", "\\uDCE9"))`, ""},
+			assert(msys.pcre.match("\233", "(*UTF)\\xe9") == nil)
+			assert(msys.pcre.match("\233\195\169", "(*UTF).")[0] == "\195\169")`, ""},
 		{"invalid utf8 byte in pattern", `assert(msys.pcre.match("x\233y", "\233y")[0] == "\233y")`, ""},
 		{"compile error returns errstr", `
 			local m, errstr, errnum = msys.pcre.match("abc", "(a")
-			assert(m == nil and errstr:find("missing closing %)") and errnum > 0, errstr)`, ""},
+			assert(m == nil and errstr:find("missing closing parenthesis") and errnum > 0, errstr)`, ""},
 		{"unknown name reference", `
 			local m, errstr, errnum = msys.pcre.match("abc", "\\k<nope>")
-			assert(m == nil and errstr:find("non%-existent") and errnum == 102, errstr)`, ""},
+			assert(m == nil and errstr:find("non%-existent") and errnum == 115, errstr)`, ""},
 		{"duplicate names", `
 			local m, errstr = msys.pcre.match("aa", "(?<a>a)(?<a>a)")
 			assert(m == nil and errstr:find("same name"), errstr)`, ""},
 		{"subject must be a string", `msys.pcre.match({}, "a")`, "string expected, got table"},
 		{"pattern missing", `msys.pcre.match("a")`, "string expected, got nil"},
-		{"catastrophic backtracking times out", `msys.pcre.match(string.rep("a", 40) .. "b", "^(a+)+$")`, "pcre: match timed out"},
+		{"catastrophic backtracking hits the match limit", `msys.pcre.match(string.rep("a", 40) .. "b", "^(a|a)+$")`, "pcre: match limit exceeded"},
+		{"duplicate names take the group that matched", `
+			local m = msys.pcre.match("b", "(?J)(?<n>a)|(?<n>b)")
+			assert(m.n == "b" and m[1] == false and m[2] == "b")`, ""},
 		{"replace global with refs", `
 			assert(msys.pcre.replace("a1b2", "(\\d)", "<$1>") == "a<1>b<2>")
 			assert(msys.pcre.replace("john smith", "(?P<f>\\w+) (?P<l>\\w+)", "${l}, ${f}") == "smith, john")
 			assert(msys.pcre.replace("x", "x", "$$&$0") == "$&x")
-			assert(msys.pcre.replace("abc", "x*", "-") == "-a-b-c-")`, ""},
+			assert(msys.pcre.replace("abc", "x*", "-") == "-a-b-c-")
+			assert(msys.pcre.replace("baaac", "a*", "-") == "-b--c-")`, ""},
 		{"replace sample: strip code", `
 			assert(msys.pcre.replace(" 550 bounce", "^\\s*" .. "550" .. "\\s?", "") == "bounce")`, ""},
 		{"replace no match keeps subject", `assert(msys.pcre.replace("abc", "x", "y") == "abc")`, ""},
@@ -82,10 +108,12 @@ func TestLua(t *testing.T) {
 			local c = msys.pcre.split("abc", "")
 			assert(#c == 3 and c[3] == "c")
 			local e = msys.pcre.split(",a,,b", ",")
-			assert(#e == 4 and e[1] == "" and e[3] == "")`, ""},
+			assert(#e == 4 and e[1] == "" and e[3] == "")
+			local a = msys.pcre.split("baac", "a*")
+			assert(#a == 2 and a[1] == "b" and a[2] == "c")`, ""},
 		{"split bad pattern returns errstr", `
 			local p, errstr, errnum = msys.pcre.split("a", "[a")
-			assert(p == nil and errstr:find("unterminated") and errnum > 0, errstr)`, ""},
+			assert(p == nil and errstr:find("missing terminating %]") and errnum > 0, errstr)`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,18 +122,10 @@ func TestLua(t *testing.T) {
 	}
 }
 
-func TestRunesRoundTrip(t *testing.T) {
-	for _, s := range []string{"", "plain", "h\xc3\xa9", "\xff\xfe", "\xed\xb2\x80", "a\x80b\xc3"} {
-		if got := FromRunes(ToRunes(s)); got != s {
-			t.Errorf("round trip %q = %q", s, got)
-		}
-	}
-}
-
 func TestCacheIsBounded(t *testing.T) {
 	e := NewEngine(Options{CacheSize: 3})
 	for _, p := range []string{"a", "b", "c", "d", "(", "a"} {
-		_, _ = e.Compile(p)
+		_, _ = e.compile(p)
 	}
 	if n := e.cache.Len(); n != 3 {
 		t.Fatalf("cache holds %d patterns, want 3", n)

@@ -1,17 +1,81 @@
 package pcre
 
 import (
+	"context"
 	"fmt"
-	"slices"
 	"strconv"
-
-	"github.com/dlclark/regexp2"
+	"strings"
 )
+
+// each calls fn after every match of a global search, with PCRE2's own
+// rules for moving on (those of pcre2_substitute and pcre2test's /g): the
+// next search starts where the match ended; after an empty match it first
+// looks for a non-empty match at the same place, and failing that moves
+// on by one character.
+func (s *search) each(fn func() error) error {
+	n := len(s.subject)
+	start := 0
+	var opts uint32
+	for count := 1; ; count++ {
+		if count%64 == 0 {
+			if err := s.expired(); err != nil {
+				return err
+			}
+		}
+		ok, err := s.exec(start, opts)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if opts == 0 {
+				return nil
+			}
+			opts = 0
+			start = s.nextChar(start)
+			if start > n {
+				return nil
+			}
+			continue
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+		ms, me, _ := s.group(0)
+		opts = 0
+		if ms == me {
+			if me == n {
+				return nil
+			}
+			opts = optNotEmptyAtStart | optAnchored
+		}
+		start = me
+	}
+}
+
+// nextChar is the offset after the character at i: one byte, a UTF-8
+// sequence in UTF mode, or a CRLF pair when CRLF is a newline.
+func (s *search) nextChar(i int) int {
+	n := len(s.subject)
+	if s.c.crlf && i+1 < n && s.subject[i] == '\r' && s.subject[i+1] == '\n' {
+		return i + 2
+	}
+	i++
+	for s.c.utf && i < n && s.subject[i]&0xC0 == 0x80 {
+		i++
+	}
+	return i
+}
 
 // Replace replaces every match of pattern in subject with repl, expanding
 // $0, $&, $N, ${N}, ${name} and $$. The bool reports whether anything
 // matched. Unknown group names in repl are an error.
 func (e *Engine) Replace(subject, pattern, repl string) (string, bool, error) {
+	return e.ReplaceContext(context.Background(), subject, pattern, repl)
+}
+
+// ReplaceContext is Replace that also gives up, with ErrTimeout, when ctx
+// ends.
+func (e *Engine) ReplaceContext(ctx context.Context, subject, pattern, repl string) (string, bool, error) {
 	c, err := e.compile(pattern)
 	if err != nil {
 		return "", false, err
@@ -20,57 +84,63 @@ func (e *Engine) Replace(subject, pattern, repl string) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	buf := e.subject(subject)
-	defer e.release(buf)
-	text := *buf
-	m, err := c.find(text, 0)
-	if err != nil || m == nil {
-		return subject, false, err
+	s, err := e.begin(ctx, c, subject)
+	if err != nil {
+		return "", false, err
 	}
-	var out []rune
-	last := 0
-	for m != nil {
-		out = append(out, text[last:m.Index]...)
+	defer s.close()
+	var out strings.Builder
+	last, matched := 0, false
+	err = s.each(func() error {
+		if !matched {
+			out.Grow(len(subject))
+			matched = true
+		}
+		ms, me, _ := s.group(0)
+		out.WriteString(subject[last:ms])
 		for _, p := range parts {
 			if p.group < 0 {
-				out = append(out, p.lit...)
-			} else if g := m.GroupByNumber(p.group); g != nil && len(g.Captures) > 0 {
-				out = append(out, g.Runes()...)
+				out.WriteString(p.lit)
+			} else if a, b, ok := s.group(p.group); ok {
+				out.WriteString(subject[a:b])
 			}
 		}
-		last = m.Index + m.Length
-		if m, err = c.next(m); err != nil {
-			return "", false, err
-		}
+		last = me
+		return nil
+	})
+	if err != nil {
+		return "", false, err
 	}
-	out = append(out, text[last:]...)
-	return FromRunes(out), true, nil
+	if !matched {
+		return subject, false, nil
+	}
+	out.WriteString(subject[last:])
+	return out.String(), true, nil
 }
 
 // replPart is a literal (group < 0) or a group reference.
 type replPart struct {
-	lit   []rune
+	lit   string
 	group int
 }
 
 func parseReplacement(repl string, names []string) ([]replPart, error) {
 	var parts []replPart
-	var lit []rune
+	var lit strings.Builder
 	flush := func() {
-		if len(lit) > 0 {
-			parts = append(parts, replPart{lit: lit, group: -1})
-			lit = nil
+		if lit.Len() > 0 {
+			parts = append(parts, replPart{lit: lit.String(), group: -1})
+			lit.Reset()
 		}
 	}
-	rs := ToRunes(repl)
-	for i := 0; i < len(rs); i++ {
-		if rs[i] != '$' || i+1 >= len(rs) {
-			lit = append(lit, rs[i])
+	for i := 0; i < len(repl); i++ {
+		if repl[i] != '$' || i+1 >= len(repl) {
+			lit.WriteByte(repl[i])
 			continue
 		}
-		switch n := rs[i+1]; {
+		switch n := repl[i+1]; {
 		case n == '$':
-			lit = append(lit, '$')
+			lit.WriteByte('$')
 			i++
 		case n == '&':
 			flush()
@@ -78,19 +148,19 @@ func parseReplacement(repl string, names []string) ([]replPart, error) {
 			i++
 		case n >= '0' && n <= '9':
 			j := i + 1
-			for j < len(rs) && j < i+3 && rs[j] >= '0' && rs[j] <= '9' {
+			for j < len(repl) && j < i+3 && repl[j] >= '0' && repl[j] <= '9' {
 				j++
 			}
-			num, _ := strconv.Atoi(string(rs[i+1 : j]))
+			num, _ := strconv.Atoi(repl[i+1 : j])
 			flush()
 			parts = append(parts, replPart{group: num})
 			i = j - 1
 		case n == '{':
-			end := slices.Index(rs[i+2:], '}')
+			end := strings.IndexByte(repl[i+2:], '}')
 			if end < 0 {
 				return nil, fmt.Errorf("pcre: replacement %q: unterminated ${", repl)
 			}
-			g, err := groupRef(string(rs[i+2:i+2+end]), names)
+			g, err := groupRef(repl[i+2:i+2+end], names)
 			if err != nil {
 				return nil, fmt.Errorf("pcre: replacement %q: %w", repl, err)
 			}
@@ -98,13 +168,15 @@ func parseReplacement(repl string, names []string) ([]replPart, error) {
 			parts = append(parts, replPart{group: g})
 			i += 2 + end
 		default:
-			lit = append(lit, '$')
+			lit.WriteByte('$')
 		}
 	}
 	flush()
 	return parts, nil
 }
 
+// groupRef resolves a ${...} reference: a number, or a group name (with
+// duplicate names, (?J), the first group of that name).
 func groupRef(ref string, names []string) (int, error) {
 	if n, err := strconv.Atoi(ref); err == nil && n >= 0 {
 		return n, nil
@@ -118,30 +190,41 @@ func groupRef(ref string, names []string) (int, error) {
 }
 
 // Split returns the pieces of subject between matches of pattern, with
-// Perl's rules: an empty match at the start yields no leading piece and
-// trailing empty pieces are dropped.
+// Perl's rules: an empty match at the start or end of the subject, or
+// right where the previous match ended, does not split, and trailing
+// empty pieces are dropped.
 func (e *Engine) Split(subject, pattern string) ([]string, error) {
+	return e.SplitContext(context.Background(), subject, pattern)
+}
+
+// SplitContext is Split that also gives up, with ErrTimeout, when ctx
+// ends.
+func (e *Engine) SplitContext(ctx context.Context, subject, pattern string) ([]string, error) {
 	c, err := e.compile(pattern)
 	if err != nil {
 		return nil, err
 	}
-	buf := e.subject(subject)
-	defer e.release(buf)
-	text := *buf
-	var out []string
-	last := 0
-	var m *regexp2.Match
-	for m, err = c.find(text, 0); m != nil && err == nil; m, err = c.next(m) {
-		if m.Length == 0 && (m.Index == 0 || m.Index >= len(text)) {
-			continue
-		}
-		out = append(out, FromRunes(text[last:m.Index]))
-		last = m.Index + m.Length
-	}
+	s, err := e.begin(ctx, c, subject)
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, FromRunes(text[last:]))
+	defer s.close()
+	var out []string
+	last, prevEnd := 0, -1
+	err = s.each(func() error {
+		ms, me, _ := s.group(0)
+		empty := ms == me
+		if empty && (ms == 0 || ms == len(subject) || ms == prevEnd) {
+			return nil
+		}
+		out = append(out, subject[last:ms])
+		last, prevEnd = me, me
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, subject[last:])
 	for len(out) > 0 && out[len(out)-1] == "" {
 		out = out[:len(out)-1]
 	}
