@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"runtime"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,22 +23,50 @@ func testCommand() *cli.Command {
 		&cli.StringFlag{Name: "client-name", Value: "client.example.net", Usage: "SMTP client host name"},
 		&cli.StringFlag{Name: "helo", Value: "client.example.net", Usage: "HELO/EHLO argument"},
 		&cli.StringFlag{Name: "from", Value: "sender@example.org", Usage: "envelope sender"},
-		&cli.StringSliceFlag{Name: "rcpt", Usage: "envelope recipient (repeatable)"},
+		&cli.StringSliceFlag{Name: "rcpt", Usage: "envelope recipient (repeatable; default rcpt@example.com)"},
 		&cli.StringSliceFlag{Name: "macro", Usage: "extra milter macro `NAME=VALUE` (repeatable), e.g. {auth_authen}=alice"},
 		&cli.StringFlag{Name: "queue-id", Value: "4ABCDEF123", Usage: "queue id the MTA would report"},
 		&cli.StringFlag{Name: "negotiate", Value: "need", Usage: "need or all (see serve)"},
-		&cli.BoolFlag{Name: "json", Usage: "print the outcome as one JSON object"},
+		&cli.StringFlag{Name: "expect", Usage: "`ACTION` every message must get: accept, reject, tempfail, discard or quarantine"},
+		&cli.StringSliceFlag{Name: "manifest", Usage: "TOML `FILE` of [[message]] entries with envelope, macros and expectations (repeatable)"},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(), Usage: "messages played at once"},
+		&cli.BoolFlag{Name: "json", Usage: "print the outcome as JSON"},
 	)
 	return &cli.Command{
 		Name:      "test",
-		Usage:     "run one SMTP session offline through the real milter path and show what the MTA would be told",
-		ArgsUsage: "[MESSAGE-FILE|-]",
-		Flags:     flags,
-		Action:    runTest,
+		Usage:     "play messages offline through the real milter path and show (or check) what the MTA would be told",
+		ArgsUsage: "[MESSAGE-FILE|MBOX|MAILDIR|DIR|-]...",
+		Description: "Each message runs one SMTP session through the milter server and the scripts, as from an MTA.\n" +
+			"A file that begins with a \"From \" line is an mbox; a directory gives every file in it (a\n" +
+			"Maildir its cur and new). With one message the stages are printed; with several, a table.\n" +
+			"--expect and --manifest make it a CI step: exit 0 when every expectation holds, 1 otherwise,\n" +
+			"with a diff for each miss. Without expectations it exits 1 only if a message could not be played.",
+		Flags:  flags,
+		Action: runTest,
 	}
 }
 
+// testCase is one message to play with its envelope and expectation.
+type testCase struct {
+	Name    string
+	Message []byte
+	Tx      milter.Transaction
+	Expect  expectation
+}
+
+// testResult is what became of a testCase.
+type testResult struct {
+	Case  testCase
+	Trace *milter.Trace
+	Err   error
+	Diff  []string // "-expected" / "+got" lines; empty when the expectation held
+}
+
 func runTest(c *cli.Context) error {
+	cases, err := testCases(c)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
 	off, err := offlineRuntime(c)
 	if err != nil {
 		return err
@@ -54,22 +81,8 @@ func runTest(c *cli.Context) error {
 	}
 	ecfg.Accounting = off.mods.Audit
 	ecfg.Regex = off.mods.PCRE
-	msg, err := readMessage(c)
-	if err != nil {
-		return err
-	}
-	tx := milter.Transaction{ClientIP: c.String("client-ip"), ClientName: c.String("client-name"), Helo: c.String("helo"),
-		From: c.String("from"), Rcpts: c.StringSlice("rcpt"), Message: msg, QueueID: c.String("queue-id"), Macros: map[string]string{}}
-	if len(tx.Rcpts) == 0 {
-		tx.Rcpts = []string{"rcpt@example.com"}
-	}
-	for _, kv := range c.StringSlice("macro") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("--macro %q: want NAME=VALUE", kv)
-		}
-		tx.Macros[k] = v
-	}
+	jobs := max(1, min(c.Int("jobs"), len(cases)))
+	off.rt.PoolSize = jobs
 	rt, err := luart.New(off.rt)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -78,61 +91,145 @@ func runTest(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	trace, err := playOffline(eng, daemon.NeedsFunc(c.String("negotiate"), eng), tx)
-	eng.Close(context.Background())
+	defer eng.Close(context.Background())
+	srv, err := startOffline(eng, daemon.NeedsFunc(c.String("negotiate"), eng))
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
-	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(trace)
+	results := playAll(srv, cases, jobs, newProgress(c.App.ErrWriter, len(cases)))
+	srv.Close()
+	single := len(cases) == 1 && !c.IsSet("manifest")
+	if err := report(c.App.Writer, results, single, c.Bool("json")); err != nil {
+		return err
 	}
-	printTrace(c.App.Writer, trace)
+	for _, r := range results {
+		if r.Err != nil || len(r.Diff) > 0 {
+			return cli.Exit("", 1)
+		}
+	}
 	return nil
 }
 
-// playOffline starts the real milter server on a private unix socket and
-// plays tx against it with a milter client.
-func playOffline(eng *policy.Engine, needs func() milter.Needs, tx milter.Transaction) (*milter.Trace, error) {
-	dir, err := os.MkdirTemp("", "luamilter-test-")
+// testCases builds the cases from the arguments and manifests; the
+// command line's envelope and --expect apply where a manifest entry
+// gives none.
+func testCases(c *cli.Context) ([]testCase, error) {
+	base := testCase{Tx: milter.Transaction{ClientIP: c.String("client-ip"), ClientName: c.String("client-name"),
+		Helo: c.String("helo"), From: c.String("from"), Rcpts: c.StringSlice("rcpt"), QueueID: c.String("queue-id"),
+		Macros: map[string]string{}}}
+	if len(base.Tx.Rcpts) == 0 {
+		base.Tx.Rcpts = []string{"rcpt@example.com"}
+	}
+	for _, kv := range c.StringSlice("macro") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--macro %q: want NAME=VALUE", kv)
+		}
+		base.Tx.Macros[k] = v
+	}
+	if a := c.String("expect"); a != "" {
+		if err := checkAction(a); err != nil {
+			return nil, fmt.Errorf("--expect: %w", err)
+		}
+		base.Expect.Action = a
+	}
+	var cases []testCase
+	for _, path := range c.StringSlice("manifest") {
+		mc, err := loadManifest(path, base)
+		if err != nil {
+			return nil, err
+		}
+		cases = append(cases, mc...)
+	}
+	msgs, err := collectMessages(c.Args().Slice(), os.Stdin)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	sock := filepath.Join(dir, "milter.sock")
-	ln, err := milter.Listen("unix:"+sock, milter.SocketOptions{})
-	if err != nil {
-		return nil, err
+	if c.NArg() == 0 && len(cases) == 0 {
+		msgs = []testMessage{{Name: "(built-in message)", Data: defaultMessage}}
 	}
-	srv := milter.NewServer(milter.Config{Backend: eng, Needs: needs, Macros: milter.DefaultMacros, SpoolDir: dir})
-	go srv.Serve(ln)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
-	return milter.Play("unix", sock, tx)
+	for _, m := range msgs {
+		tc := base
+		tc.Name, tc.Message = m.Name, m.Data
+		cases = append(cases, tc)
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("no messages found in %s", strings.Join(c.Args().Slice(), " "))
+	}
+	return cases, nil
 }
 
-func readMessage(c *cli.Context) ([]byte, error) {
-	switch arg := c.Args().First(); arg {
-	case "":
-		return []byte("From: sender@example.org\r\nTo: rcpt@example.com\r\nSubject: test\r\n\r\nHello.\r\n"), nil
-	case "-":
-		return io.ReadAll(os.Stdin)
-	default:
-		b, err := os.ReadFile(arg)
-		if err != nil {
-			return nil, fmt.Errorf("message: %w", err)
-		}
-		return b, nil
+// playAll plays the cases on jobs workers; results keep the cases' order.
+func playAll(srv *offlineServer, cases []testCase, jobs int, prog *progress) []testResult {
+	results := make([]testResult, len(cases))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = playCase(srv, cases[i])
+				prog.step(results[i].Err != nil || len(results[i].Diff) > 0)
+			}
+		}()
 	}
+	for i := range cases {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	prog.finish()
+	return results
+}
+
+func playCase(srv *offlineServer, tc testCase) testResult {
+	tx := tc.Tx
+	tx.Message = tc.Message
+	tr, err := srv.Play(tx)
+	r := testResult{Case: tc, Trace: tr, Err: err}
+	if err == nil {
+		r.Diff = diffExpectation(tc.Expect, tr)
+	}
+	return r
+}
+
+// finalAction is the outcome as --expect names it: an accepted message
+// held by a quarantine change is "quarantine".
+func finalAction(tr *milter.Trace) string {
+	if tr.Final.Action == "accept" {
+		for _, m := range tr.Modifications {
+			if strings.HasPrefix(m, "quarantine ") {
+				return "quarantine"
+			}
+		}
+	}
+	return tr.Final.Action
+}
+
+// diffExpectation lists what differs from e, as "-expected"/"+got" lines.
+func diffExpectation(e expectation, tr *milter.Trace) []string {
+	var d []string
+	if got := finalAction(tr); e.Action != "" && got != e.Action {
+		d = append(d, "-action: "+e.Action, "+action: "+got)
+	}
+	if e.Reply != nil && *e.Reply != tr.Final.Reply {
+		d = append(d, fmt.Sprintf("-reply: %q", *e.Reply), fmt.Sprintf("+reply: %q", tr.Final.Reply))
+	}
+	if e.Mods != nil && strings.Join(*e.Mods, "\n") != strings.Join(tr.Modifications, "\n") {
+		for _, m := range *e.Mods {
+			d = append(d, "-modification: "+m)
+		}
+		for _, m := range tr.Modifications {
+			d = append(d, "+modification: "+m)
+		}
+	}
+	return d
 }
 
 func printTrace(w io.Writer, tr *milter.Trace) {
 	for _, s := range tr.Stages {
-		if s.Stage == "header" && s.Action == "continue" {
+		if (s.Stage == "header" || s.Stage == "eoh") && s.Action == "continue" {
 			continue
 		}
 		line := fmt.Sprintf("%-8s %-28s %s", s.Stage, s.Arg, s.Action)
