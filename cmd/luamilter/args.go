@@ -12,7 +12,8 @@ import (
 // and has no option to go on. A flag's value moves with it; "--" ends
 // the flags, and what follows it stays positional.
 func flagsFirst(app *cli.App, args []string) []string {
-	if len(args) < 2 {
+	// Shell completion asks with its flag last, where cli looks for it.
+	if len(args) < 2 || args[len(args)-1] == "--generate-bash-completion" {
 		return args
 	}
 	cmd := app.Command(args[1])

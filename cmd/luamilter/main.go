@@ -10,6 +10,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+func init() {
+	// --version prints what `luamilter version` does.
+	cli.VersionPrinter = func(c *cli.Context) { printVersion(c.App.Writer) }
+}
+
 func main() {
 	app := newApp()
 	if err := app.Run(flagsFirst(app, os.Args)); err != nil {
@@ -27,7 +32,10 @@ func newApp() *cli.App {
 			"Settings come from, highest rank first: command-line flags, the --config TOML file,\n" +
 			"LUAMILTER_<FLAG> environment variables (e.g. LUAMILTER_SCRIPT_TIMEOUT=5s; lists are\n" +
 			"comma-separated), built-in defaults. See examples/luamilter.toml for every key.",
-		Commands: []*cli.Command{serveCommand(), reloadCommand(), statusCommand(), checkCommand(), testCommand(), importCommand()},
+		Version:              buildVersion(),
+		EnableBashCompletion: true,
+		Commands: []*cli.Command{serveCommand(), reloadCommand(), statusCommand(), checkCommand(), testCommand(), importCommand(),
+			versionCommand(), manCommand(), completionCommand()},
 		ExitErrHandler: func(c *cli.Context, err error) {
 			if err == nil {
 				return
