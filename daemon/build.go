@@ -73,6 +73,7 @@ func RuntimeConfig(cfg Config, libs []luart.Library, brake *luart.Brake, log *sl
 		ScriptDirs: cfg.ScriptDirs,
 		Timeout:    cfg.ScriptTimeout,
 		Unsafe:     cfg.UnsafeLua,
+		ScriptEnv:  cfg.ScriptEnv,
 		Libraries:  libs,
 		Log:        log,
 		Brake:      brake,

@@ -38,6 +38,9 @@ type Config struct {
 	RelayNetworks []string      `toml:"relay_networks" flag:"relay-network"`
 	LogFormat     string        `toml:"log_format" flag:"log-format"`
 	LogLevel      string        `toml:"log_level" flag:"log-level"`
+	// ScriptEnv names the environment variables os.getenv returns to
+	// scripts; every other name reads as unset.
+	ScriptEnv []string `toml:"script_env" flag:"script-env"`
 	// Strict refuses scripts with findings (see Lint) at start and at
 	// reload instead of logging them as warnings.
 	Strict bool `toml:"strict" flag:"strict"`

@@ -49,6 +49,10 @@ type Config struct {
 	Timeout time.Duration
 	// Unsafe opens the full standard libraries (io, os, debug, ...).
 	Unsafe bool
+	// ScriptEnv names the environment variables os.getenv returns; for
+	// any other name it returns nil, so scripts can't read the daemon's
+	// credentials. With Unsafe, os.getenv is Lua's own.
+	ScriptEnv []string
 	// Limits are the per-built-in resource limits.
 	Limits Limits
 	// PoolSize is how many idle States are kept warm (default 8).

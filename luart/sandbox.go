@@ -1,6 +1,8 @@
 package luart
 
 import (
+	"os"
+	"slices"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -48,12 +50,13 @@ func (st *State) openLibraries() error {
 		for _, name := range removedGlobals {
 			g.RawSetString(name, lua.LNil)
 		}
-		os := L.NewTable()
+		osLib := L.NewTable()
 		real := g.RawGetString("os").(*lua.LTable)
-		for _, name := range []string{"time", "date", "clock", "getenv", "difftime"} {
-			os.RawSetString(name, real.RawGetString(name))
+		for _, name := range []string{"time", "date", "clock", "difftime"} {
+			osLib.RawSetString(name, real.RawGetString(name))
 		}
-		g.RawSetString("os", os)
+		osLib.RawSetString("getenv", L.NewFunction(st.getenv))
+		g.RawSetString("os", osLib)
 		pkg := g.RawGetString("package").(*lua.LTable)
 		pkg.RawSetString("loadlib", lua.LNil)
 		pkg.RawSetString("cpath", lua.LString(""))
@@ -68,6 +71,21 @@ func (st *State) openLibraries() error {
 	}
 	st.protectLibraries()
 	return nil
+}
+
+// getenv is the sandbox's os.getenv: the daemon's environment may hold
+// credentials (database passwords, API keys), so only the variables
+// Config.ScriptEnv names are returned; any other name reads as unset.
+func (st *State) getenv(L *lua.LState) int {
+	name := L.CheckString(1)
+	if slices.Contains(st.rt.cfg.ScriptEnv, name) {
+		if v, ok := os.LookupEnv(name); ok {
+			L.Push(lua.LString(v))
+			return 1
+		}
+	}
+	L.Push(lua.LNil)
+	return 1
 }
 
 // installCompat makes getmetatable, setmetatable and setfenv behave as

@@ -194,7 +194,8 @@ msys.registerModule("clean", {})`, Config{PoolSize: 1})
 // register other modules than the first State's is refused: sessions find
 // their modules by position in whichever State runs a callout.
 func TestStatesMustRegisterTheSameModules(t *testing.T) {
-	rt := testRuntime(t, `msys.registerModule(os.getenv("LUAMILTER_TEST_MODULE") or "first", {})`, Config{PoolSize: 1})
+	rt := testRuntime(t, `msys.registerModule(os.getenv("LUAMILTER_TEST_MODULE") or "first", {})`,
+		Config{PoolSize: 1, ScriptEnv: []string{"LUAMILTER_TEST_MODULE"}})
 	t.Setenv("LUAMILTER_TEST_MODULE", "second")
 	first, err := rt.Acquire(context.Background())
 	if err != nil {

@@ -38,6 +38,8 @@ func runtimeFlags() []cli.Flag {
 			Usage: "refuse scripts with findings `luamilter check` reports (unknown callout names) instead of warning"},
 		&cli.BoolFlag{Name: "unsafe-lua",
 			Usage: "open the full Lua libraries (io, os, debug) to scripts"},
+		&cli.StringSliceFlag{Name: "script-env",
+			Usage: "environment variable `NAME` os.getenv may return to scripts (repeatable; default none: os.getenv returns nil)"},
 		&cli.StringSliceFlag{Name: "relay-network",
 			Usage: "client `CIDR` whose sessions get can_relay=true (repeatable)"},
 		&cli.StringFlag{Name: "log-format", Value: def.LogFormat, Usage: "text or json"},
