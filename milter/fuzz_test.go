@@ -2,14 +2,19 @@ package milter_test
 
 import (
 	"encoding/binary"
+	"io"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/luamilter/luamilter/internal/milttest"
+	"github.com/luamilter/luamilter/milter"
 )
 
 // The fuzz targets play hostile sessions against a live in-process
@@ -20,39 +25,74 @@ import (
 //
 // A short run of each is part of the test command; a long one is
 //
-//	go test -run X -fuzz FuzzRawSession -fuzztime 30m ./milter/
-//	go test -run X -fuzz FuzzStructuredSession -fuzztime 30m ./milter/
+//	go test -run X -fuzz FuzzRawSession -fuzztime 30m -timeout 0 ./milter/
+//	go test -run X -fuzz FuzzStructuredSession -fuzztime 30m -timeout 0 ./milter/
+//
+// With LUAMILTER_FUZZ_SOCKET=/path/to/milter.sock the targets play against
+// a running `luamilter serve` instead (scripts/fuzz-daemon.sh starts one):
+// a death of the daemon then shows as refused connections, and the checks
+// read its metrics (LUAMILTER_FUZZ_METRICS, e.g. http://127.0.0.1:9891)
+// and its spool directory (LUAMILTER_FUZZ_SPOOL).
 
-// fuzzPolicy reads the body, edits headers and spools large bodies, so a
-// session touches every buffer a message can leave behind.
-const fuzzPolicy = `local mod = {}
-function mod:validate_rcptto(msg, str, ac, vctx)
-  if string.find(str, "reject") then vctx:set_code(550, "5.1.1 no") return msys.core.VALIDATE_DONE end
-  return msys.core.VALIDATE_CONT
-end
-function mod:validate_data_spool(msg, ac, vctx)
-  local b = msg:body()
-  msg:header("X-Len", tostring(#b))
-  if string.find(b, "tempfail") then vctx:set_code(451, "4.7.1 later") end
-  return msys.core.VALIDATE_CONT
-end
-msys.registerModule("fuzz", mod)`
+// fuzzPolicy (testdata/fuzz-policy.lua) reads the body, edits headers
+// and spools large bodies, so a session touches every buffer a message
+// can leave behind. scripts/fuzz-daemon.sh serves the same file.
+const fuzzPolicy = "testdata/fuzz-policy.lua"
 
-// fuzzServer starts the server one fuzzing process uses for all inputs.
-func fuzzServer(f *testing.F) *milttest.Server {
-	return milttest.Start(f, milttest.Options{MaxSessions: 4, SpoolThreshold: 1 << 10, MaxMessageSize: 256 << 10,
-		Timeout: 2 * time.Second, ReadTimeout: time.Second, IdleTimeout: 2 * time.Second}, fuzzPolicy)
+// fuzzTarget is what the fuzz targets play against and check.
+type fuzzTarget struct {
+	socket   string
+	spoolDir string
+	// atRest reports the server's open sessions and, for a server in
+	// this process, goroutines over base; ok false when it can't tell.
+	open       func() (int64, bool)
+	inProcess  bool
+	metricsURL string
+}
+
+// fuzzServer starts the server one fuzzing process uses for all inputs,
+// or points at a running daemon.
+func fuzzServer(f *testing.F) *fuzzTarget {
+	if sock := os.Getenv("LUAMILTER_FUZZ_SOCKET"); sock != "" {
+		t := &fuzzTarget{socket: sock, spoolDir: os.Getenv("LUAMILTER_FUZZ_SPOOL"), metricsURL: os.Getenv("LUAMILTER_FUZZ_METRICS")}
+		t.open = t.daemonOpenSessions
+		return t
+	}
+	srv := milttest.Start(f, milttest.Options{MaxSessions: 4, SpoolThreshold: 1 << 10, MaxMessageSize: 256 << 10,
+		Timeout: 2 * time.Second, ReadTimeout: time.Second, IdleTimeout: 2 * time.Second}, readFile(f, fuzzPolicy))
+	return &fuzzTarget{socket: srv.Socket, spoolDir: srv.Dir, inProcess: true,
+		open: func() (int64, bool) { return srv.Milter.OpenSessions(), true }}
+}
+
+// daemonOpenSessions reads luamilter_sessions_open from the daemon.
+func (ft *fuzzTarget) daemonOpenSessions() (int64, bool) {
+	if ft.metricsURL == "" {
+		return 0, true
+	}
+	resp, err := http.Get(ft.metricsURL + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "luamilter_sessions_open "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			return int64(n), err == nil
+		}
+	}
+	return 0, false
 }
 
 // playRaw sends optneg and stream on one connection, half-closes it and
 // reads until the server closes, then checks the server is whole.
-func playRaw(t *testing.T, srv *milttest.Server, stream []byte) {
+func playRaw(t *testing.T, srv *fuzzTarget, stream []byte) {
 	// Goroutines are counted per input: the fuzzing engine starts its
 	// own after the target begins.
 	goroutines := runtime.NumGoroutine()
-	c, err := net.Dial("unix", srv.Socket)
+	c, err := net.Dial("unix", srv.socket)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the server is gone: %v", err)
 	}
 	defer c.Close()
 	done := make(chan struct{})
@@ -76,34 +116,43 @@ func playRaw(t *testing.T, srv *milttest.Server, stream []byte) {
 }
 
 // checkWhole waits for the server to be back at rest.
-func checkWhole(t *testing.T, srv *milttest.Server, goroutines int) {
+func checkWhole(t *testing.T, srv *fuzzTarget, goroutines int) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		open := srv.Milter.OpenSessions()
-		spooled := spoolFiles(t, srv.Dir)
-		extra := runtime.NumGoroutine() - goroutines
-		if open == 0 && spooled == 0 && extra <= 0 {
+		open, known := srv.open()
+		spooled := 0
+		if srv.spoolDir != "" {
+			spooled = spoolFiles(t, srv.spoolDir)
+		}
+		extra := 0
+		if srv.inProcess {
+			extra = runtime.NumGoroutine() - goroutines
+		}
+		if known && open == 0 && spooled == 0 && extra <= 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server not at rest: %d open sessions, %d spool files, %d goroutines more than at start", open, spooled, extra)
+			t.Fatalf("server not at rest: %d open sessions (known %v), %d spool files, %d goroutines more than at start", open, known, spooled, extra)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
+// spoolFiles counts luamilter's spool files in dir.
 func spoolFiles(t *testing.T, dir string) int {
-	entries, err := os.ReadDir(dir)
+	names, err := filepath.Glob(filepath.Join(dir, milter.SpoolFilePrefix+"*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".lua") && !strings.HasSuffix(e.Name(), ".sock") {
-			n++
-		}
+	return len(names)
+}
+
+func readFile(f *testing.F, name string) string {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		f.Fatal(err)
 	}
-	return n
+	return string(b)
 }
 
 // validSession is a whole transaction as packets, the seed both targets
