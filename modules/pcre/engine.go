@@ -46,6 +46,9 @@ type Options struct {
 type Engine struct {
 	opts  Options
 	cache *patternCache
+	// slice0 is the first slice size; tests lower it so that short
+	// subjects are searched in slices too.
+	slice0 int
 }
 
 // NewEngine returns an Engine with its own pattern cache.
@@ -65,7 +68,7 @@ func NewEngine(opts Options) *Engine {
 	if opts.HeapLimitKiB == 0 {
 		opts.HeapLimitKiB = DefaultHeapLimitKiB
 	}
-	return &Engine{opts: opts, cache: newPatternCache(opts.CacheSize)}
+	return &Engine{opts: opts, cache: newPatternCache(opts.CacheSize), slice0: firstSlice}
 }
 
 // CompileError reports a pattern that does not compile.
@@ -183,7 +186,7 @@ func (e *Engine) begin(ctx context.Context, c *compiled, subject string) (*searc
 		ctx = context.Background()
 	}
 	return &search{c: c, m: m, subject: subject, ctx: ctx,
-		deadline: time.Now().Add(e.opts.MatchTimeout), slice: firstSlice}, nil
+		deadline: time.Now().Add(e.opts.MatchTimeout), slice: e.slice0}, nil
 }
 
 func (s *search) close() { s.m.free() }
@@ -265,24 +268,42 @@ func (e *Engine) Match(subject, pattern string) (*Groups, error) {
 // MatchContext is Match that also gives up, with ErrTimeout, when ctx
 // ends.
 func (e *Engine) MatchContext(ctx context.Context, subject, pattern string) (*Groups, error) {
-	c, err := e.compile(pattern)
-	if err != nil {
-		return nil, err
-	}
-	s, err := e.begin(ctx, c, subject)
-	if err != nil {
-		return nil, err
-	}
-	defer s.close()
-	ok, err := s.exec(0, 0)
-	if err != nil || !ok {
+	c, ov, err := e.find(ctx, subject, pattern)
+	if err != nil || ov == nil {
 		return nil, err
 	}
 	g := &Groups{Text: make([]string, c.groups+1), Matched: make([]bool, c.groups+1), Names: c.names}
 	for i := range g.Text {
-		if a, b, ok := s.group(i); ok {
-			g.Text[i], g.Matched[i] = subject[a:b], true
+		if a := ov[2*i]; a >= 0 {
+			g.Text[i], g.Matched[i] = subject[a:ov[2*i+1]], true
 		}
 	}
 	return g, nil
+}
+
+// find returns the offsets of the first match, a start and an end for
+// each group with -1 for a group that did not take part, or nil.
+func (e *Engine) find(ctx context.Context, subject, pattern string) (*compiled, []int, error) {
+	c, err := e.compile(pattern)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := e.begin(ctx, c, subject)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.close()
+	ok, err := s.exec(0, 0)
+	if err != nil || !ok {
+		return c, nil, err
+	}
+	ov := make([]int, 2*(c.groups+1))
+	for i := 0; i <= c.groups; i++ {
+		a, b, ok := s.group(i)
+		if !ok {
+			a, b = -1, -1
+		}
+		ov[2*i], ov[2*i+1] = a, b
+	}
+	return c, ov, nil
 }

@@ -101,7 +101,7 @@ func (e *Engine) ReplaceContext(ctx context.Context, subject, pattern, repl stri
 		for _, p := range parts {
 			if p.group < 0 {
 				out.WriteString(p.lit)
-			} else if a, b, ok := s.group(p.group); ok {
+			} else if a, b, ok := s.part(p); ok {
 				out.WriteString(subject[a:b])
 			}
 		}
@@ -118,10 +118,13 @@ func (e *Engine) ReplaceContext(ctx context.Context, subject, pattern, repl stri
 	return out.String(), true, nil
 }
 
-// replPart is a literal (group < 0) or a group reference.
+// replPart is a literal (group < 0) or a group reference. A name that
+// several groups share, (?J), lists them all in alt: the first of them
+// that took part is used, as pcre2_substitute does.
 type replPart struct {
 	lit   string
 	group int
+	alt   []int
 }
 
 func parseReplacement(repl string, names []string) ([]replPart, error) {
@@ -165,7 +168,7 @@ func parseReplacement(repl string, names []string) ([]replPart, error) {
 				return nil, fmt.Errorf("pcre: replacement %q: %w", repl, err)
 			}
 			flush()
-			parts = append(parts, replPart{group: g})
+			parts = append(parts, replPart{group: g[0], alt: g[1:]})
 			i += 2 + end
 		default:
 			lit.WriteByte('$')
@@ -175,18 +178,36 @@ func parseReplacement(repl string, names []string) ([]replPart, error) {
 	return parts, nil
 }
 
-// groupRef resolves a ${...} reference: a number, or a group name (with
-// duplicate names, (?J), the first group of that name).
-func groupRef(ref string, names []string) (int, error) {
+// groupRef resolves a ${...} reference, a number or a name, to the
+// groups it stands for.
+func groupRef(ref string, names []string) ([]int, error) {
 	if n, err := strconv.Atoi(ref); err == nil && n >= 0 {
-		return n, nil
+		return []int{n}, nil
 	}
+	var gs []int
 	for i, name := range names {
 		if name != "" && name == ref {
-			return i, nil
+			gs = append(gs, i)
 		}
 	}
-	return 0, fmt.Errorf("no group named %q", ref)
+	if gs == nil {
+		return nil, fmt.Errorf("no group named %q", ref)
+	}
+	return gs, nil
+}
+
+// part returns the offsets of what a group reference stands for in the
+// last match.
+func (s *search) part(p replPart) (int, int, bool) {
+	if a, b, ok := s.group(p.group); ok {
+		return a, b, true
+	}
+	for _, g := range p.alt {
+		if a, b, ok := s.group(g); ok {
+			return a, b, true
+		}
+	}
+	return 0, 0, false
 }
 
 // Split returns the pieces of subject between matches of pattern, with
