@@ -49,18 +49,22 @@
 // backtracking frames (256 MiB). The match limit counts backtracking steps
 // from one start position, so it does not bound a search through a long
 // subject; for that, an unanchored search through a subject longer than
-// 64 KiB runs as several pcre2_match calls, each allowed to start matches
-// only in a slice of the subject (PCRE2's offset limit), and between two
-// calls the deadline is checked: Options.MatchTimeout (default 1s) for the
-// whole call and the context of the Lua call (the callout's deadline).
-// Slices grow while calls return within a millisecond and shrink when they
-// take over ten. Patterns whose meaning depends on where a call starts or
-// that can end the whole search (\G, (*COMMIT), (*SKIP), CRLF newline
-// conventions) are searched in one call. Global replace and split check the
-// deadline every 64 matches as well.
+// 1 MiB runs as several pcre2_match calls, each allowed to start matches
+// only in a slice of the subject (PCRE2's offset limit, with the pattern
+// compiled a second time with PCRE2_USE_OFFSET_LIMIT, because the JIT's
+// code for it is slower), and between two calls the deadline is checked:
+// Options.MatchTimeout (default 1s) for the whole call and the context of
+// the Lua call (the callout's deadline). Slices start at 256 Ki positions,
+// grow while calls return within a millisecond and shrink when they take
+// over ten. Patterns whose meaning depends on where a call starts or that
+// can end the whole search (\G, (*COMMIT), (*SKIP), CRLF newline
+// conventions) are searched in one call. Global replace and split check
+// the deadline every 64 matches as well. A search of up to 1 MiB is one
+// call, bounded only by the limits.
 //
 // The subject is passed to PCRE2 in place, never copied; captures are
-// substrings of it. Compiled patterns (and compile errors, so that a bad
+// substrings of it. Each thread keeps one match data and match context,
+// so a match costs one cgo call and no malloc. Compiled patterns (and compile errors, so that a bad
 // pattern in a hot callout is not compiled again for every message) live in
 // a bounded LRU cache owned by the Engine; a pattern dropped from the cache
 // is freed once no search uses it. An Engine is safe for concurrent use by

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,9 +47,10 @@ type Options struct {
 type Engine struct {
 	opts  Options
 	cache *patternCache
-	// slice0 is the first slice size; tests lower it so that short
-	// subjects are searched in slices too.
-	slice0 int
+	// sliceAbove is the subject length above which searches run in
+	// slices, slice0 the first slice size; tests lower both so that
+	// short subjects are searched in slices too.
+	sliceAbove, slice0 int
 }
 
 // NewEngine returns an Engine with its own pattern cache.
@@ -68,7 +70,7 @@ func NewEngine(opts Options) *Engine {
 	if opts.HeapLimitKiB == 0 {
 		opts.HeapLimitKiB = DefaultHeapLimitKiB
 	}
-	return &Engine{opts: opts, cache: newPatternCache(opts.CacheSize), slice0: firstSlice}
+	return &Engine{opts: opts, cache: newPatternCache(opts.CacheSize), sliceAbove: sliceAbove, slice0: firstSlice}
 }
 
 // CompileError reports a pattern that does not compile.
@@ -98,6 +100,13 @@ func (e *MatchError) Error() string { return "pcre: " + e.Msg }
 type compiled struct {
 	code *code
 	*codeInfo
+	pattern string
+	// limited is the pattern compiled again with PCRE2_USE_OFFSET_LIMIT,
+	// made on the first search that needs slices: PCRE2's JIT makes
+	// slower code for it (measured 1.3 to 3 times), so searches that run
+	// in one call use code.
+	limitedOnce sync.Once
+	limited     *code
 	// sliced tells that an unanchored search may run as a series of
 	// pcre2_match calls, each limited to a slice of start positions
 	// (PCRE2's offset limit), with the deadline checked in between. That
@@ -108,8 +117,18 @@ type compiled struct {
 	sliced bool
 	// crlf: the newline convention includes CRLF, so advancing past an
 	// empty match skips a CRLF pair as one character.
-	crlf bool
-	utf  bool
+	crlf  bool
+	utf   bool
+	noJIT bool
+}
+
+// limitedCode returns the offset-limit version of the pattern, or nil if
+// it could not be made.
+func (c *compiled) limitedCode() *code {
+	c.limitedOnce.Do(func() {
+		c.limited, _, _, _ = compileCode(pcre1Verbs(c.pattern), optUseOffsetLimit, !c.noJIT)
+	})
+	return c.limited
 }
 
 func (e *Engine) compile(pattern string) (*compiled, error) {
@@ -122,11 +141,11 @@ func (e *Engine) compile(pattern string) (*compiled, error) {
 }
 
 func (e *Engine) build(pattern string) (*compiled, error) {
-	code, info, ec, off := compileCode(pcre1Verbs(pattern), optUseOffsetLimit, !e.opts.NoJIT)
+	code, info, ec, off := compileCode(pcre1Verbs(pattern), 0, !e.opts.NoJIT)
 	if code == nil {
 		return nil, &CompileError{Pattern: pattern, Code: ec, Offset: off, Msg: errorMessage(ec)}
 	}
-	c := &compiled{code: code, codeInfo: info}
+	c := &compiled{code: code, codeInfo: info, pattern: pattern, noJIT: e.opts.NoJIT}
 	c.utf = info.options&optionUTF != 0
 	c.crlf = info.newline == newlineCRLF || info.newline == newlineAny || info.newline == newlineAnyCRLF
 	c.sliced = info.options&optionAnchoredInfo == 0 && !c.crlf &&
@@ -152,13 +171,14 @@ func pcre1Verbs(p string) string {
 	return p
 }
 
-// Slice sizes, in start positions, for searches of long subjects. The
-// first is large enough that subjects up to its size take one call; later
-// ones grow while a call returns quickly and shrink when it does not, so
-// the deadline is checked at least every few milliseconds of ordinary
-// matching.
+// Slices, in start positions, for searches of long subjects. Subjects up
+// to sliceAbove bytes are searched in one call; above, the first slice is
+// firstSlice positions and later ones grow while a call returns quickly
+// and shrink when it does not, so the deadline is checked at least every
+// few milliseconds of ordinary matching.
 const (
-	firstSlice = 1 << 16
+	sliceAbove = 1 << 20
+	firstSlice = 1 << 18
 	minSlice   = 16
 	maxSlice   = 1 << 26
 	fastSlice  = time.Millisecond
@@ -168,6 +188,7 @@ const (
 // search is one call's use of a pattern on a subject: it owns the C match
 // state, and exec runs PCRE2 from a given offset.
 type search struct {
+	e        *Engine
 	c        *compiled
 	m        *matcher
 	subject  string
@@ -178,23 +199,28 @@ type search struct {
 }
 
 func (e *Engine) begin(ctx context.Context, c *compiled, subject string) (*search, error) {
-	m := newMatcher(c.code, e.opts.MatchLimit, e.opts.DepthLimit, e.opts.HeapLimitKiB)
-	if m == nil {
-		return nil, &MatchError{Code: -48, Msg: "failed to get memory"}
-	}
+	m := newMatcher(c.groups, e.opts.MatchLimit, e.opts.DepthLimit, e.opts.HeapLimitKiB)
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return &search{c: c, m: m, subject: subject, ctx: ctx,
-		deadline: time.Now().Add(e.opts.MatchTimeout), slice: e.slice0}, nil
+	return &search{e: e, c: c, m: m, subject: subject, ctx: ctx, slice: e.slice0}, nil
 }
 
-func (s *search) close() { s.m.free() }
+// start fixes the deadline. It is taken when a search first needs it (a
+// slice or a global search starts), not for every match: most searches
+// are one short call and never look at the clock.
+func (s *search) start(now time.Time) {
+	if s.deadline.IsZero() {
+		s.deadline = now.Add(s.e.opts.MatchTimeout)
+	}
+}
 
 // expired reports ErrTimeout once the deadline has passed or the context
 // has ended.
 func (s *search) expired() error {
-	if s.ctx.Err() != nil || !time.Now().Before(s.deadline) {
+	now := time.Now()
+	s.start(now)
+	if s.ctx.Err() != nil || !now.Before(s.deadline) {
 		return ErrTimeout
 	}
 	return nil
@@ -204,7 +230,11 @@ func (s *search) expired() error {
 // is none; after true, group gives the offsets.
 func (s *search) exec(start int, opts uint32) (bool, error) {
 	n := len(s.subject)
-	if !s.c.sliced || opts&optAnchored != 0 || n-start <= s.slice {
+	var lc *code
+	if s.c.sliced && opts&optAnchored == 0 && n-start > s.e.sliceAbove {
+		lc = s.c.limitedCode()
+	}
+	if lc == nil {
 		return s.result(s.m.exec(s.c.code, s.subject, start, opts, -1))
 	}
 	for {
@@ -213,7 +243,8 @@ func (s *search) exec(start int, opts uint32) (bool, error) {
 			limit = -1
 		}
 		t0 := time.Now()
-		rc := s.m.exec(s.c.code, s.subject, start, opts, limit)
+		s.start(t0)
+		rc := s.m.exec(lc, s.subject, start, opts, limit)
 		if rc != errNoMatch || limit < 0 {
 			return s.result(rc)
 		}
@@ -292,7 +323,6 @@ func (e *Engine) find(ctx context.Context, subject, pattern string) (*compiled, 
 	if err != nil {
 		return nil, nil, err
 	}
-	defer s.close()
 	ok, err := s.exec(0, 0)
 	if err != nil || !ok {
 		return c, nil, err

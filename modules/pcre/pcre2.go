@@ -52,54 +52,53 @@ static int lm_error_message(int code, char *buf, size_t len) {
 	return pcre2_get_error_message(code, (PCRE2_UCHAR *)buf, len);
 }
 
-// lm_matcher is the per-call state of a search: match data sized for the
-// pattern and a match context holding the limits and the offset limit.
-typedef struct {
-	pcre2_match_data *md;
-	pcre2_match_context *mc;
-	PCRE2_SIZE *ov;
-	uint32_t pairs;
-} lm_matcher;
+// Each thread keeps one match data and one match context: a search makes
+// one cgo call per pcre2_match, and the offsets are copied out before the
+// call returns, so nothing is shared between two goroutines that run on
+// the same thread one after the other, and no match costs a malloc.
+static __thread pcre2_match_data *lm_md;
+static __thread uint32_t lm_md_pairs;
+static __thread pcre2_match_context *lm_mc;
 
-static void lm_matcher_free(lm_matcher *m) {
-	if (m == NULL)
-		return;
-	pcre2_match_data_free(m->md);
-	pcre2_match_context_free(m->mc);
-	free(m);
-}
-
-static lm_matcher *lm_matcher_new(const pcre2_code *re, uint32_t match_limit,
-                                  uint32_t depth_limit, uint32_t heap_kib) {
-	lm_matcher *m = calloc(1, sizeof *m);
-	if (m == NULL)
-		return NULL;
-	m->md = pcre2_match_data_create_from_pattern(re, NULL);
-	m->mc = pcre2_match_context_create(NULL);
-	if (m->md == NULL || m->mc == NULL) {
-		lm_matcher_free(m);
-		return NULL;
+// lm_exec runs one pcre2_match and copies the ovector to ov (2*pairs
+// values). The JIT's stack is a fixed 32 KiB on the machine stack; a
+// match that needs more is run again by the interpreter, whose frames
+// live on the heap under the heap limit, so the answer never depends on
+// which of the two ran. The interpreter keeps its frames in the match
+// data, which is therefore dropped after it ran, so that one large match
+// does not pin its frames to the thread.
+static int lm_exec(const pcre2_code *re, int jit, const char *subj, size_t len, size_t start,
+                   uint32_t opts, size_t offset_limit, uint32_t match_limit, uint32_t depth_limit,
+                   uint32_t heap_kib, PCRE2_SIZE *ov, uint32_t pairs) {
+	if (lm_mc == NULL && (lm_mc = pcre2_match_context_create(NULL)) == NULL)
+		return PCRE2_ERROR_NOMEMORY;
+	if (lm_md == NULL || lm_md_pairs < pairs) {
+		pcre2_match_data_free(lm_md);
+		lm_md_pairs = pairs < 16 ? 16 : pairs;
+		if ((lm_md = pcre2_match_data_create(lm_md_pairs, NULL)) == NULL)
+			return PCRE2_ERROR_NOMEMORY;
 	}
-	pcre2_set_match_limit(m->mc, match_limit);
-	pcre2_set_depth_limit(m->mc, depth_limit);
-	pcre2_set_heap_limit(m->mc, heap_kib);
-	m->ov = pcre2_get_ovector_pointer(m->md);
-	m->pairs = pcre2_get_ovector_count(m->md);
-	return m;
-}
-
-// lm_exec runs one pcre2_match. The JIT's stack is a fixed 32 KiB on the
-// machine stack; a match that needs more is run again by the interpreter,
-// whose frames live on the heap under the heap limit, so the answer never
-// depends on which of the two ran.
-static int lm_exec(const pcre2_code *re, lm_matcher *m, const char *subj, size_t len,
-                   size_t start, uint32_t opts, size_t offset_limit) {
 	if (len == 0)
 		subj = "";
-	pcre2_set_offset_limit(m->mc, offset_limit);
-	int rc = pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts, m->md, m->mc);
-	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-		rc = pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts | PCRE2_NO_JIT, m->md, m->mc);
+	pcre2_set_match_limit(lm_mc, match_limit);
+	pcre2_set_depth_limit(lm_mc, depth_limit);
+	pcre2_set_heap_limit(lm_mc, heap_kib);
+	pcre2_set_offset_limit(lm_mc, offset_limit);
+	int interp = !jit || (opts & PCRE2_NO_JIT);
+	int rc = pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts, lm_md, lm_mc);
+	if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+		interp = 1;
+		rc = pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts | PCRE2_NO_JIT, lm_md, lm_mc);
+	}
+	if (rc > 0) {
+		PCRE2_SIZE *src = pcre2_get_ovector_pointer(lm_md);
+		for (uint32_t i = 0; i < 2 * pairs; i++)
+			ov[i] = src[i];
+	}
+	if (interp) {
+		pcre2_match_data_free(lm_md);
+		lm_md = NULL;
+	}
 	return rc;
 }
 
@@ -145,7 +144,8 @@ func Version() string { return C.GoString(C.lm_version()) }
 // the Go value is unreachable: the cache may drop a pattern while another
 // goroutine is still matching with it.
 type code struct {
-	p *C.pcre2_code
+	p   *C.pcre2_code
+	jit bool // JIT-compiled
 }
 
 // codeInfo is what compilation learns about a pattern.
@@ -172,7 +172,7 @@ func compileCode(pattern string, opts uint32, jit bool) (*code, *codeInfo, int, 
 	if p == nil {
 		return nil, nil, int(errCode), int(errOff)
 	}
-	c := &code{p: p}
+	c := &code{p: p, jit: info.jit != 0}
 	runtime.AddCleanup(c, func(p *C.pcre2_code) { C.lm_code_free(p) }, p)
 	ci := &codeInfo{
 		groups:  int(info.capture_count),
@@ -215,18 +215,15 @@ func cstr(s string) *C.char {
 	return (*C.char)(unsafe.Pointer(unsafe.StringData(s)))
 }
 
-// matcher is the C state of one search: match data and match context.
+// matcher holds the limits of a search and the offsets of its last match.
 type matcher struct {
-	p  *C.lm_matcher
-	ov []C.size_t // the ovector, in C memory
+	matchLimit, depthLimit, heapKiB uint32
+	ov                              []C.size_t
 }
 
-func newMatcher(c *code, matchLimit, depthLimit, heapKiB uint32) *matcher {
-	p := C.lm_matcher_new(c.p, C.uint32_t(matchLimit), C.uint32_t(depthLimit), C.uint32_t(heapKiB))
-	if p == nil {
-		return nil
-	}
-	return &matcher{p: p, ov: unsafe.Slice((*C.size_t)(unsafe.Pointer(p.ov)), 2*int(p.pairs))}
+func newMatcher(groups int, matchLimit, depthLimit, heapKiB uint32) *matcher {
+	return &matcher{matchLimit: matchLimit, depthLimit: depthLimit, heapKiB: heapKiB,
+		ov: make([]C.size_t, 2*(groups+1))}
 }
 
 // pair returns group i's offsets after a match that returned rc, and
@@ -238,8 +235,6 @@ func (m *matcher) pair(i, rc int) (int, int, bool) {
 	return int(m.ov[2*i]), int(m.ov[2*i+1]), true
 }
 
-func (m *matcher) free() { C.lm_matcher_free(m.p) }
-
 // exec runs pcre2_match on subject from start; limit is the offset limit
 // (a match must start at or before it), or -1 for none. It returns
 // PCRE2's result code.
@@ -248,7 +243,13 @@ func (m *matcher) exec(c *code, subject string, start int, opts uint32, limit in
 	if limit >= 0 {
 		lim = C.size_t(limit)
 	}
-	rc := C.lm_exec(c.p, m.p, cstr(subject), C.size_t(len(subject)), C.size_t(start), C.uint32_t(opts), lim)
+	j := C.int(0)
+	if c.jit {
+		j = 1
+	}
+	rc := C.lm_exec(c.p, j, cstr(subject), C.size_t(len(subject)), C.size_t(start), C.uint32_t(opts), lim,
+		C.uint32_t(m.matchLimit), C.uint32_t(m.depthLimit), C.uint32_t(m.heapKiB),
+		(*C.size_t)(unsafe.Pointer(&m.ov[0])), C.uint32_t(len(m.ov)/2))
 	runtime.KeepAlive(subject)
 	runtime.KeepAlive(c)
 	return int(rc)

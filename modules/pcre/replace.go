@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // each calls fn after every match of a global search, with PCRE2's own
@@ -16,6 +17,7 @@ func (s *search) each(fn func() error) error {
 	n := len(s.subject)
 	start := 0
 	var opts uint32
+	s.start(time.Now())
 	for count := 1; ; count++ {
 		if count%64 == 0 {
 			if err := s.expired(); err != nil {
@@ -88,7 +90,6 @@ func (e *Engine) ReplaceContext(ctx context.Context, subject, pattern, repl stri
 	if err != nil {
 		return "", false, err
 	}
-	defer s.close()
 	var out strings.Builder
 	last, matched := 0, false
 	err = s.each(func() error {
@@ -229,7 +230,6 @@ func (e *Engine) SplitContext(ctx context.Context, subject, pattern string) ([]s
 	if err != nil {
 		return nil, err
 	}
-	defer s.close()
 	var out []string
 	last, prevEnd := 0, -1
 	err = s.each(func() error {
