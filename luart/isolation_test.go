@@ -92,6 +92,8 @@ func TestStringLibraryIsolation(t *testing.T) {
 		{"string rawset", `rawset(string, "upper", function() return "evil" end)`, ""},
 		{"string global", `string = {upper = function() return "evil" end}`, ""},
 		{"through package.loaded", `package.loaded.string.upper = function() return "evil" end`, "read-only table 'string'"},
+		{"string.__index", `string.__index.upper = function() return "evil" end`, "attempt to index"},
+		{"string.__metatable", `string.__metatable.__index.upper = function() return "evil" end`, "attempt to index"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rt := testRuntime(t, isolationScript(tc.body), Config{PoolSize: 1})
@@ -111,12 +113,14 @@ func TestStringLibraryIsolation(t *testing.T) {
 func TestStringMetatableView(t *testing.T) {
 	_, st := testState(t, `msys.registerModule("view", {})`)
 	for code, want := range map[string]string{
-		`return getmetatable("").__index == string`:                                      "true",
-		`return getmetatable("").__index.upper("a") .. ("b"):rep(2) .. ("c"):len()`:      "Abb1",
-		`return select(2, pcall(function() getmetatable("").__index.x = 1 end))`:         "attempt to modify read-only table 'string'",
-		`return tostring(getmetatable(getmetatable("")))`:                                "false",
-		`return tostring(pcall(setmetatable, getmetatable(""), {}))`:                     "false",
-		`local s = "abc" return s:sub(2) .. s:byte(1) .. s:find("c") .. #s .. s:upper()`: "bc9733ABC",
+		`return getmetatable("").__index == string`:                                                          "true",
+		`return getmetatable("").__index.upper("a") .. ("b"):rep(2) .. ("c"):len()`:                          "Abb1",
+		`return select(2, pcall(function() getmetatable("").__index.x = 1 end))`:                             "attempt to modify read-only table 'string'",
+		`return tostring(getmetatable(getmetatable("")))`:                                                    "false",
+		`return tostring(pcall(setmetatable, getmetatable(""), {}))`:                                         "false",
+		`local s = "abc" return s:sub(2) .. s:byte(1) .. s:find("c") .. #s .. s:upper()`:                     "bc9733ABC",
+		`return tostring(string.__index) .. tostring(string.__metatable)`:                                    "nilnil",
+		`return tostring(getmetatable("").upper) .. tostring(rawequal(getmetatable(""), getmetatable("x")))`: "niltrue",
 	} {
 		if got := runChunk(t, st, code); !strings.Contains(got, want) {
 			t.Errorf("%s = %q, want %q", code, got, want)

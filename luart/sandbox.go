@@ -230,24 +230,33 @@ func (st *State) protectLibraries() {
 	st.protectStringMetatable()
 }
 
-// protectStringMetatable makes getmetatable("") answer a read-only view
-// of a stand-in metatable whose __index is the read-only string view, so
-// no session can change the string methods later ones call. The real
-// metatable, which only the VM can reach (scripts get __metatable), keeps
-// the string table itself as __index: s:upper() then costs one lookup,
-// not the two a view in the VM's path would cost.
+// protectStringMetatable keeps scripts from reaching the writable
+// string library through strings. gopher-lua makes the library table
+// itself the metatable of strings, with an __index field pointing at
+// itself, so string.__index (read through the read-only view) and
+// getmetatable("").__index were the writable table, and a write there
+// changed the string methods of every later session. Now the library
+// table has no __index field; strings get a metatable of their own whose
+// __index is the library table, so s:upper() still costs one lookup; and
+// what getmetatable("") answers (its __metatable) is a read-only table
+// holding only __index, the read-only string view, as in Lua 5.1.
 func (st *State) protectStringMetatable() {
 	L := st.L
 	mt, ok := L.GetMetatable(lua.LString("")).(*lua.LTable)
 	if !ok {
 		return
 	}
-	shown := L.CreateTable(0, 1)
-	mt.ForEach(func(k, v lua.LValue) { shown.RawSet(k, v) })
-	if view, ok := L.G.Global.RawGetString("string").(*lua.LTable); ok {
-		shown.RawSetString("__index", view)
+	lib, ok := mt.RawGetString("__index").(*lua.LTable)
+	if !ok {
+		return
 	}
-	mt.RawSetString("__metatable", st.readOnly(shown, "string metatable"))
+	lib.RawSetString("__index", lua.LNil)
+	shown := L.CreateTable(0, 1)
+	shown.RawSetString("__index", L.G.Global.RawGetString("string"))
+	own := L.CreateTable(0, 2)
+	own.RawSetString("__index", lib)
+	own.RawSetString("__metatable", st.readOnly(shown, "string metatable"))
+	L.SetMetatable(lua.LString(""), own)
 }
 
 // readOnly returns a table that reads through to t and refuses writes.
