@@ -108,6 +108,31 @@ func TestStringLibraryIsolation(t *testing.T) {
 	}
 }
 
+// TestLibraryViewsThroughPackageLoaded checks that package.loaded and
+// require answer the read-only library views, so no session can change
+// the msys.core a later one gets.
+func TestLibraryViewsThroughPackageLoaded(t *testing.T) {
+	const probe = `return msys.core.VALIDATE_DONE .. require("msys.core").VALIDATE_DONE .. tostring(msys.core.extra)`
+	const want = "11nil"
+	for _, tc := range []struct{ name, body, err string }{
+		{"package.loaded entry", `package.loaded["msys.core"].VALIDATE_DONE = 0`, "read-only table 'msys.core'"},
+		{"require", `require("msys.core").VALIDATE_DONE = 0`, "read-only table 'msys.core'"},
+		{"rawset on require", `rawset(require("msys.core"), "extra", 1)`, ""},
+		{"package.loaded.msys", `package.loaded.msys.core.VALIDATE_DONE = 0`, "read-only table 'msys.core'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := testRuntime(t, isolationScript(tc.body), Config{PoolSize: 1})
+			s := twoSessions(t, rt, probe)
+			if tc.err == "" && s.err != nil || tc.err != "" && (s.err == nil || !strings.Contains(s.err.Error(), tc.err)) {
+				t.Errorf("callout error %v, want %q", s.err, tc.err)
+			}
+			if s.probe != want {
+				t.Errorf("next session got %q, want %q", s.probe, want)
+			}
+		})
+	}
+}
+
 // TestStringMetatableView checks what a script sees of the string
 // metatable: a read-only view whose __index is the string library.
 func TestStringMetatableView(t *testing.T) {

@@ -227,6 +227,18 @@ func (st *State) protectLibraries() {
 			loaded.RawSetString(name, p)
 		}
 	}
+	// package.loaded got msys.core and the other msys libraries opened
+	// so far before they were wrapped: require("msys.core") must answer
+	// the read-only view, not the table behind it.
+	var msysNames []string
+	loaded.ForEach(func(k, _ lua.LValue) {
+		if s, ok := k.(lua.LString); ok && strings.HasPrefix(string(s), "msys.") {
+			msysNames = append(msysNames, string(s))
+		}
+	})
+	for _, name := range msysNames {
+		loaded.RawSetString(name, st.lookup(name))
+	}
 	st.protectStringMetatable()
 }
 
