@@ -76,39 +76,21 @@ msys.registerModule("bench", mod)`, Config{PoolSize: 1})
 	}
 }
 
-// BenchmarkStateWarmUp builds a State: libraries, sandbox and the script.
-func BenchmarkStateWarmUp(b *testing.B) {
-	rt := benchRuntime(b, 2*time.Second)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		st, err := rt.newState()
-		if err != nil {
-			b.Fatal(err)
-		}
-		st.Close()
-	}
-}
-
-// BenchmarkStateMemory reports the live heap per State, and for 200
-// States held at once as 200 concurrent sessions would.
-func BenchmarkStateMemory(b *testing.B) {
+// BenchmarkThreadMemory reports the live heap per thread, and for 200
+// threads held at once as 200 sessions inside a blocking call would.
+func BenchmarkThreadMemory(b *testing.B) {
 	rt := benchRuntime(b, 2*time.Second)
 	for i := 0; i < b.N; i++ {
 		before := liveHeap()
 		states := make([]*State, 200)
 		for j := range states {
-			st, err := rt.newState()
-			if err != nil {
-				b.Fatal(err)
-			}
-			states[j] = st
+			states[j] = rt.Thread()
 		}
 		after := liveHeap()
-		b.ReportMetric(float64(after-before)/200/1024, "KiB/state")
-		b.ReportMetric(float64(after-before)/(1<<20), "MiB/200-states")
+		b.ReportMetric(float64(after-before)/200/1024, "KiB/thread")
+		b.ReportMetric(float64(after-before)/(1<<20), "MiB/200-threads")
 		for _, st := range states {
-			st.Close()
+			rt.Release(st)
 		}
 	}
 }

@@ -22,6 +22,10 @@ func (st *State) Call(parent context.Context, info *CallInfo, fn *lua.LFunction,
 	if st.broken {
 		return nil, &ScriptError{Kind: KindPanic, Module: info.Module, Callout: info.Callout, Msg: "state was discarded after a panic"}
 	}
+	if !st.entered {
+		// Two threads of one state running at once would corrupt it.
+		panic("luart: Call on a State that has not Entered")
+	}
 	var ctx context.Context
 	var cause func() error
 	if st.calls.running {
@@ -41,9 +45,16 @@ func (st *State) Call(parent context.Context, info *CallInfo, fn *lua.LFunction,
 	L := st.L
 	prevInfo := st.info
 	st.info = info
+	// A nested call (a library calling back into Lua) must leave the
+	// outer call its context: its deadline and the State it runs for.
+	prevCtx := L.Context()
 	L.SetContext(ctx)
 	defer func() {
-		L.RemoveContext()
+		if prevCtx != nil {
+			L.SetContext(prevCtx)
+		} else {
+			L.RemoveContext()
+		}
 		st.info = prevInfo
 		if r := recover(); r != nil {
 			st.broken = true
@@ -72,7 +83,7 @@ func (st *State) Call(parent context.Context, info *CallInfo, fn *lua.LFunction,
 
 // nestedContext is the general (allocating) form of a call's context.
 func (st *State) nestedContext(parent context.Context, info *CallInfo) (context.Context, func()) {
-	ctx, cancel := context.WithTimeoutCause(WithCallInfo(parent, info), st.rt.cfg.Timeout, context.DeadlineExceeded)
+	ctx, cancel := context.WithTimeoutCause(context.WithValue(WithCallInfo(parent, info), stateKey{}, st), st.rt.cfg.Timeout, context.DeadlineExceeded)
 	b := st.rt.cfg.Brake
 	if b == nil {
 		return ctx, cancel
@@ -167,6 +178,7 @@ func passError(L *lua.LState) int {
 // of children each time; a callout costs a few microseconds, so that was
 // a large part of it. Only the small callContext is allocated per call.
 type callState struct {
+	owner    *State
 	mu       sync.Mutex
 	seq      atomic.Uint64 // number of the current or last call
 	running  bool          // touched only by the State's own goroutine
@@ -327,10 +339,14 @@ func (c *callContext) Err() error {
 	return context.Canceled
 }
 
-// Value implements context.Context; it carries the CallInfo.
+// Value implements context.Context; it carries the CallInfo and the
+// State the call runs on.
 func (c *callContext) Value(key any) any {
-	if _, ok := key.(callInfoKey); ok {
+	switch key.(type) {
+	case callInfoKey:
 		return c.info
+	case stateKey:
+		return c.cs.owner
 	}
 	return c.parent.Value(key)
 }

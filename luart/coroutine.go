@@ -60,20 +60,21 @@ func (st *State) createCoroutine(L *lua.LState) int {
 // raising again what ended the call (deadline, brake, limit) instead of
 // returning it.
 func (st *State) resumeCoroutine(L *lua.LState) int {
+	cur := st.rt.threadOf(L)
 	th := L.CheckThread(1)
-	if th != L && slices.Contains(st.coActive, th) {
+	if th != L && slices.Contains(cur.coActive, th) {
 		L.Push(lua.LFalse)
 		L.Push(lua.LString("cannot resume normal coroutine"))
 		return 2
 	}
-	if len(st.coActive) >= maxCoroutineNesting {
+	if len(cur.coActive) >= maxCoroutineNesting {
 		L.RaiseError(coroutineOverflow)
 	}
 	if ctx := L.Context(); ctx != nil {
 		th.SetContext(ctx)
 	}
-	st.coActive = append(st.coActive, th)
-	defer func() { st.coActive = st.coActive[:len(st.coActive)-1] }()
+	cur.coActive = append(cur.coActive, th)
+	defer func() { cur.coActive = cur.coActive[:len(cur.coActive)-1] }()
 	n := st.coResume(L)
 	if n >= 2 && L.Get(-n) == lua.LFalse {
 		if obj := L.Get(-n + 1); aborted(L, obj) {

@@ -115,24 +115,41 @@ func waitLog(t *testing.T, srv *milttest.Server, want string) {
 	t.Fatalf("log lacks %q:\n%s", want, srv.Logs())
 }
 
-func TestGlobalsDoNotLeakBetweenSessions(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
-function mod:validate_mailfrom(str, ac, vctx)
-  if leaked_global ~= nil then
-    vctx:set_code(451, "4.3.0 saw " .. tostring(leaked_global))
+// TestSessionDataStaysWithItsSession checks the scoping a Momentum
+// script relies on, session after session: globals and file-level
+// locals are shared (a counter counts every session), while self, _TLS
+// and the validation context start empty in each session and keep what
+// the session put there from one command to the next.
+func TestSessionDataStaysWithItsSession(t *testing.T) {
+	srv := milttest.Start(t, milttest.Options{}, `local sessions = 0
+local mod = {}
+function mod:validate_connect(ac, vctx)
+  sessions = sessions + 1
+  if self.mine or _TLS.mine or vctx:get(msys.core.VCTX_CONN, "mine") then
+    vctx:set_code(451, "4.3.0 saw an earlier session's data")
+    return msys.core.VALIDATE_DONE
   end
-  leaked_global = "from an earlier session"
-  print = nil
+  self.mine, _TLS.mine = sessions, sessions
+  vctx:set(msys.core.VCTX_CONN, "mine", tostring(sessions))
   return msys.core.VALIDATE_CONT
 end
-msys.registerModule("leaky", mod)`)
-	for i := 0; i < 5; i++ {
+function mod:validate_mailfrom(str, ac, vctx)
+  local n = tostring(sessions)
+  if tostring(self.mine) ~= tostring(_TLS.mine) or vctx:get(msys.core.VCTX_CONN, "mine") ~= tostring(self.mine) then
+    vctx:set_code(451, "4.3.0 lost this session's data")
+  else
+    vctx:set_code(550, "5.7.1 session " .. tostring(self.mine) .. " of " .. n)
+  end
+  return msys.core.VALIDATE_DONE
+end
+msys.registerModule("scoping", mod)`)
+	for i := 1; i <= 4; i++ {
 		tr, err := srv.Play(hostileTx())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tr.Final.Action != "accept" {
-			t.Fatalf("session %d: %+v", i, tr.Final)
+		if want := fmt.Sprintf("550 5.7.1 session %d of %d", i, i); tr.Final.Reply != want {
+			t.Fatalf("session %d: %+v, want %q", i, tr.Final, want)
 		}
 	}
 }
@@ -152,36 +169,3 @@ msys.registerModule("late_require", mod)`)
 	}
 }
 
-// TestReplyTextDoesNotLeakBetweenSessions checks that a script writing a
-// global through a name built at run time, fed by one sender, does not
-// set the reply text of a later, unrelated session.
-func TestReplyTextDoesNotLeakBetweenSessions(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `reply = "5.7.1 rejected by policy"
-local mod = {}
-function mod:validate_mailfrom(str, ac, vctx)
-  local lp = vctx:get(msys.core.VCTX_MESS, "mailfrom_localpart")
-  if lp == "setter" then
-    package.loaded["_" .. "G"]["re" .. "ply"] = "5.7.1 set by " .. str
-  elseif lp == "evil" then
-    vctx:set_code(550, reply)
-  end
-  return msys.core.VALIDATE_CONT
-end
-msys.registerModule("reply", mod)`)
-	setter := hostileTx()
-	setter.From = "setter@example.org"
-	evil := hostileTx()
-	evil.From = "evil@example.org"
-	for i := 0; i < 3; i++ {
-		if _, err := srv.Play(setter); err != nil {
-			t.Fatal(err)
-		}
-		tr, err := srv.Play(evil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := "550 5.7.1 rejected by policy"; tr.Final.Reply != want {
-			t.Fatalf("round %d: reply %q, want %q", i, tr.Final.Reply, want)
-		}
-	}
-}

@@ -39,6 +39,10 @@ type CallInfo struct {
 	// Host is the embedding program's object for the session (policy's
 	// session); libraries of that program use it, others ignore it.
 	Host any
+	// TLS is the session's _TLS table, made on first use. A host that
+	// passes the same CallInfo for every call of a session gives its
+	// scripts session-local storage, as thrLua's _TLS is.
+	TLS *lua.LTable
 }
 
 type callInfoKey struct{}

@@ -28,6 +28,27 @@ var coreConstants = map[string]float64{
 	"FAILED": 1, "DELAYED": 2, "DELIVERED": 3, "RELAYED": 4, "EXPANDED": 5,
 }
 
+// unprovidedCore are msys.core functions of Momentum that luamilter can't
+// offer; calling one raises an error that names it and says why, instead
+// of "attempt to call a nil value". Libraries that do provide one replace
+// the stand-in when they are attached.
+var unprovidedCore = map[string]string{
+	"io_wrapper_open":         "Momentum's io wrappers (jlog, files) are not available in a milter",
+	"mail_queue_delay_domain": "a milter has no delivery queue",
+	"scheduler_for_domain":    "a milter has no delivery scheduler",
+	"dns_get_domain":          "use msys.dnsLookup",
+}
+
+// unprovidedLibraries are Momentum's msys namespaces luamilter does not
+// provide. Scripts use them without require (they are loaded by
+// Momentum's configuration), so msys.NAME is a stand-in that names the
+// library when used, instead of nil.
+var unprovidedLibraries = map[string]bool{
+	"adaptive": true, "pbp": true, "policyeditor": true, "brightmail": true,
+	"clamav": true, "cloudmark": true, "commtouch": true, "sieve": true,
+	"bounce": true, "fbl": true,
+}
+
 // openMsys builds the msys table: registerModule, msys.core, and every
 // configured Library at its dotted name.
 func (st *State) openMsys() error {
@@ -35,6 +56,7 @@ func (st *State) openMsys() error {
 	msys := L.NewTable()
 	L.SetGlobal("msys", msys)
 	msys.RawSetString("registerModule", L.NewFunction(st.registerModule))
+	st.installLocks(msys)
 	core := L.NewTable()
 	for k, v := range coreConstants {
 		core.RawSetString(k, lua.LNumber(v))
@@ -48,6 +70,12 @@ func (st *State) openMsys() error {
 		L.Push(st.NewECString(""))
 		return 1
 	}))
+	for name, why := range unprovidedCore {
+		core.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			L.RaiseError("msys.core.%s is not provided by luamilter: %s", name, why)
+			return 0
+		}))
+	}
 	msys.RawSetString("core", core)
 	env := &Env{Log: st.rt.cfg.Log, Setting: st.rt.cfg.Setting}
 	if env.Setting == nil {
@@ -183,6 +211,18 @@ func (st *State) require(L *lua.LState) int {
 		L.Push(v)
 		return 1
 	}
+	switch name {
+	case "msys":
+		v := st.lookup("msys")
+		loaded.RawSetString(name, v)
+		L.Push(v)
+		return 1
+	case "strict":
+		installStrict(L)
+		loaded.RawSetString(name, lua.LTrue)
+		L.Push(lua.LTrue)
+		return 1
+	}
 	if builtinHelpers[name] {
 		// Momentum needs these to enable methods luamilter always has.
 		t := L.NewTable()
@@ -190,9 +230,9 @@ func (st *State) require(L *lua.LState) int {
 		L.Push(t)
 		return 1
 	}
-	if strings.HasPrefix(name, "msys.") || name == "thread" || name == "curl" {
-		st.logger().Warn("require of a library luamilter does not provide; using an empty table", "library", name)
-		t := L.NewTable()
+	if strings.HasPrefix(name, "msys.") || name == "curl" {
+		st.rt.threadOf(L).logger().Warn("require of a library luamilter does not provide; using a stand-in that names it when used", "library", name)
+		t := st.missingLibrary(L, name)
 		loaded.RawSetString(name, t)
 		L.Push(t)
 		return 1
@@ -318,6 +358,8 @@ func (st *State) lazyLoader(prefix string) *lua.LTable {
 				opened = st.readOnly(tbl, name)
 			}
 			v = opened
+		} else if prefix == "msys" && unprovidedLibraries[string(key)] {
+			v = st.missingLibrary(L, name)
 		} else if st.hasLazyBelow(name) {
 			sub := L.CreateTable(0, 1)
 			sub.Metatable = st.lazyLoader(name)
@@ -341,4 +383,21 @@ func (st *State) hasLazyBelow(name string) bool {
 		}
 	}
 	return false
+}
+
+// missingLibrary stands in for a Momentum library luamilter does not
+// provide: requiring it works, so a script that only requires it loads,
+// and any use raises an error naming the library.
+func (st *State) missingLibrary(L *lua.LState, name string) *lua.LTable {
+	t := L.CreateTable(0, 0)
+	mt := L.CreateTable(0, 2)
+	refuse := func(L *lua.LState) int {
+		L.RaiseError("%s.%s: luamilter does not provide the %s library", name, lua.LVAsString(L.Get(2)), name)
+		return 0
+	}
+	mt.RawSetString("__index", L.NewFunction(refuse))
+	mt.RawSetString("__newindex", L.NewFunction(refuse))
+	mt.RawSetString("__metatable", lua.LString(name))
+	t.Metatable = mt
+	return t
 }

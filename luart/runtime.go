@@ -1,7 +1,8 @@
 // Package luart is luamilter's Lua runtime: it compiles Momentum-dialect
-// policy scripts once, keeps a pool of sandboxed gopher-lua States that
-// run them, and routes every call into Lua through one wrapper that turns
-// errors, timeouts, resource limits and Go panics into ScriptErrors.
+// policy scripts once, runs them in one sandboxed gopher-lua state per
+// generation whose threads callers take turns on, and routes every call
+// into Lua through one wrapper that turns errors, timeouts, resource
+// limits and Go panics into ScriptErrors.
 //
 // luart knows nothing about sockets or the milter protocol.
 package luart
@@ -55,7 +56,7 @@ type Config struct {
 	ScriptEnv []string
 	// Limits are the per-built-in resource limits.
 	Limits Limits
-	// PoolSize is how many idle States are kept warm (default 8).
+	// PoolSize is how many idle threads are kept for reuse (default 8).
 	PoolSize int
 	// Log receives script print output and runtime warnings.
 	Log *slog.Logger
@@ -82,11 +83,14 @@ type Script struct {
 	proto *lua.FunctionProto
 }
 
-// Runtime owns the compiled scripts and the pool of States running them.
-// A Runtime is one "generation": reloading builds a new Runtime.
+// Runtime owns the compiled scripts, the one Lua state they run in and
+// the threads callers take turns on. A Runtime is one "generation":
+// reloading builds a new Runtime.
 type Runtime struct {
 	cfg     Config
 	scripts []*Script
+	main    *State
+	gil     chan struct{} // held by the State running Lua; see State
 	pool    *pool
 	callout map[string]bool // callouts defined by any module
 	names   []string        // module names in load order
@@ -98,9 +102,6 @@ type Runtime struct {
 	strs       map[string]bool // string constants of the scripts; see Mentions
 	unseenCode bool            // code not among the scripts may run
 
-	watchOnce sync.Once
-	watched   []string // globals snapshot records even when nil; see watchedGlobals
-
 	stateIDs atomic.Uint64 // last State.id handed out
 
 	metaMu sync.Mutex
@@ -108,8 +109,7 @@ type Runtime struct {
 	metaL  *lua.LState            // builds them; used only under metaMu
 }
 
-// New compiles every script, loads them into a first State to check that
-// they register cleanly, and fills the pool.
+// New compiles every script and runs them in the generation's state.
 func New(cfg Config) (*Runtime, error) {
 	setArrayCap.Do(func() { lua.MaxArrayIndex = maxArrayIndex })
 	if cfg.Timeout <= 0 {
@@ -128,7 +128,7 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	rt := &Runtime{cfg: cfg, callout: map[string]bool{}, gc: lstd.NewGCThrottle(time.Second)}
+	rt := &Runtime{cfg: cfg, callout: map[string]bool{}, gc: lstd.NewGCThrottle(time.Second), gil: make(chan struct{}, 1)}
 	// Script directories are added below; copy so the caller's slice is
 	// never written through.
 	rt.cfg.ScriptDirs = slices.Clone(cfg.ScriptDirs)
@@ -143,13 +143,14 @@ func New(cfg Config) (*Runtime, error) {
 			rt.cfg.ScriptDirs = append(rt.cfg.ScriptDirs, dir)
 		}
 	}
-	first, err := rt.newState()
+	main, err := rt.newMainState()
 	if err != nil {
 		return nil, err
 	}
+	rt.main = main
 	protos := rt.protos()
 	rt.strs, rt.unseenCode = stringConstants(protos...)
-	for _, m := range first.Modules {
+	for _, m := range main.Modules {
 		rt.names = append(rt.names, m.Name)
 		m.Table.ForEach(func(k, v lua.LValue) {
 			if _, ok := v.(*lua.LFunction); ok {
@@ -158,8 +159,6 @@ func New(cfg Config) (*Runtime, error) {
 		})
 	}
 	rt.pool = newPool(rt, cfg.PoolSize)
-	rt.pool.created.Add(1)
-	rt.pool.put(first)
 	return rt, nil
 }
 
@@ -290,39 +289,125 @@ func (rt *Runtime) Timeout() time.Duration { return rt.cfg.Timeout }
 // Log returns the runtime's logger.
 func (rt *Runtime) Log() *slog.Logger { return rt.cfg.Log }
 
-// Acquire takes a warm State from the pool, or builds one.
+// Acquire takes a thread and the generation's lock: the caller may run
+// Lua and touch the scripts' tables until Release. It waits for the lock
+// until ctx ends.
 func (rt *Runtime) Acquire(ctx context.Context) (*State, error) {
-	return rt.pool.get(ctx, 0)
+	return rt.AcquireAgain(ctx, 0)
 }
 
-// AcquireAgain is Acquire for a caller that held the State numbered last
-// (State.ID) before: it gets that one back if it is idle. Scripts must not
-// count on it, but at low load a session's commands then run in one
-// State, which spares script locals surprises and keeps caches warm.
+// AcquireAgain is Acquire for a caller that held the thread numbered last
+// (State.ID) before: it gets that one back if it is idle, with the
+// _OSTLS table it left there.
 func (rt *Runtime) AcquireAgain(ctx context.Context, last uint64) (*State, error) {
-	return rt.pool.get(ctx, last)
+	st := rt.pool.get(last)
+	if err := st.Enter(ctx); err != nil {
+		rt.pool.release(st)
+		return nil, err
+	}
+	return st, nil
 }
 
-// Release gives a State back. A broken State is closed instead.
+// Thread takes a thread without the lock, for a caller that holds one
+// for long and runs Lua on it now and then (Enter, Leave): the
+// generation's scheduler.
+func (rt *Runtime) Thread() *State { return rt.pool.get(0) }
+
+// Release gives back a thread taken with Acquire, or with Thread once
+// Left: the lock first, if held. A broken thread is dropped.
 func (rt *Runtime) Release(st *State) {
+	if st == nil {
+		return
+	}
+	st.Leave()
 	rt.pool.release(st)
 }
 
-// ReleaseClean gives st back and reports true if st is Clean; otherwise
-// it keeps nothing and reports false, and the caller still holds st.
+// ReleaseClean is Release for a caller that may keep st instead: it
+// reports false, and keeps nothing, when st is broken. Since every
+// thread sees the same globals, no write of a script ties a session to
+// its thread any more.
 func (rt *Runtime) ReleaseClean(st *State) bool {
-	if st.broken || !st.Clean() {
+	if st.broken {
 		return false
 	}
-	rt.pool.releaseClean(st)
+	rt.Release(st)
 	return true
 }
 
-// PoolStats reports the State pool's use.
+// Enter takes the generation's lock, waiting until ctx ends.
+func (st *State) Enter(ctx context.Context) error {
+	if st.entered {
+		return nil
+	}
+	select {
+	case st.rt.gil <- struct{}{}:
+	default:
+		select {
+		case st.rt.gil <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the Lua state: %w", context.Cause(ctx))
+		}
+	}
+	st.entered = true
+	// gopher-lua keeps the running coroutine in the shared state; the
+	// thread that ran last may have left one of its own there.
+	st.L.G.CurrentThread = st.L
+	return nil
+}
+
+// Leave gives the generation's lock back, after unlocking what the
+// scripts left locked (a callout that failed between lock and unlock
+// must not stall every other session) and clearing the thread's stack.
+func (st *State) Leave() {
+	if !st.entered {
+		return
+	}
+	st.unlockHeld()
+	st.clear()
+	st.entered = false
+	<-st.rt.gil
+}
+
+// Blocking runs f, which waits for something outside Lua (a network
+// reply, a timer, another session's mutex), without the generation's
+// lock, so other sessions run Lua meanwhile. f must not touch Lua values.
+// Libraries call it from the Go functions they give scripts.
+func Blocking(L *lua.LState, f func()) {
+	st := stateFrom(L)
+	if st == nil || !st.entered {
+		f()
+		return
+	}
+	st.entered = false
+	<-st.rt.gil
+	defer func() {
+		st.rt.gil <- struct{}{}
+		st.entered = true
+		L.G.CurrentThread = L
+	}()
+	f()
+}
+
+// stateFrom is the State a call into Lua on L runs for, or nil outside
+// one.
+func stateFrom(L *lua.LState) *State {
+	if ctx := L.Context(); ctx != nil {
+		if st, ok := ctx.Value(stateKey{}).(*State); ok {
+			return st
+		}
+	}
+	return nil
+}
+
+// PoolStats reports the thread pool's use.
 func (rt *Runtime) PoolStats() PoolStats { return rt.pool.stats() }
 
-// Close closes every idle State.
-func (rt *Runtime) Close() { rt.pool.close() }
+// Close closes the generation's state. No thread may be in use.
+func (rt *Runtime) Close() {
+	rt.pool.close()
+	rt.main.Close()
+}
 
 // helper compiles (once per Runtime) a script loaded with require.
 func (rt *Runtime) helper(path string) (*lua.FunctionProto, error) {
@@ -364,13 +449,8 @@ func (rt *Runtime) protos() []*lua.FunctionProto {
 	return out
 }
 
-// LoadedModules returns the modules as registered in a fresh State, for
+// LoadedModules returns the modules as the scripts registered them, for
 // inspection (luamilter check). The tables must not be called.
 func (rt *Runtime) LoadedModules() []*Module {
-	st, err := rt.Acquire(context.Background())
-	if err != nil {
-		return nil
-	}
-	defer rt.Release(st)
-	return append([]*Module(nil), st.Modules...)
+	return append([]*Module(nil), rt.main.Modules...)
 }

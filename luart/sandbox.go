@@ -64,6 +64,9 @@ func (st *State) openLibraries() error {
 	st.installCompat()
 	st.installProtectedCalls()
 	st.installCoroutines()
+	st.installTLS()
+	// thrLua opens its thread library with the standard ones.
+	g.RawSetString("thread", st.threadLibrary(L))
 	g.RawSetString("print", L.NewFunction(st.print))
 	g.RawSetString("require", L.NewFunction(st.require))
 	if err := st.openMsys(); err != nil {
@@ -112,6 +115,17 @@ func (st *State) installCompat() {
 			L.RaiseError("cannot change a protected metatable")
 		}
 		L.Insert(realSet, 1)
+		L.Call(L.GetTop()-1, 1)
+		return 1
+	}))
+	// rawset would write into a library's read-only view itself, past
+	// its __newindex, and so into what every session reads.
+	realRawset := g.RawGetString("rawset").(*lua.LFunction)
+	g.RawSetString("rawset", L.NewFunction(func(L *lua.LState) int {
+		if mt, ok := L.CheckTable(1).Metatable.(*lua.LTable); ok && st.refuseWrite != nil && mt.RawGetString("__newindex") == st.refuseWrite {
+			L.RaiseError("attempt to modify read-only table '%s'", mt.RawGetString("__name").String())
+		}
+		L.Insert(realRawset, 1)
 		L.Call(L.GetTop()-1, 1)
 		return 1
 	}))
@@ -210,7 +224,7 @@ func (st *State) print(L *lua.LState) int {
 		}
 		L.Pop(1)
 	}
-	st.logger().Info(strings.Join(parts, "\t"), "source", "print")
+	st.rt.threadOf(L).logger().Info(strings.Join(parts, "\t"), "source", "print")
 	return 0
 }
 
@@ -220,7 +234,7 @@ func (st *State) protectLibraries() {
 	L := st.L
 	g := L.G.Global
 	loaded := st.loaded()
-	for _, name := range []string{"string", "table", "math", "os", "coroutine", "package", "io", "debug", "msys"} {
+	for _, name := range []string{"string", "table", "math", "os", "coroutine", "package", "io", "debug", "msys", "thread"} {
 		if t, ok := g.RawGetString(name).(*lua.LTable); ok {
 			p := st.readOnly(t, name)
 			g.RawSetString(name, p)

@@ -4,41 +4,10 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// What the compiled scripts can do is partly visible before they run.
-// Two questions are answered from their bytecode: which globals do they
-// assign by name (so snapshot can watch those the scripts removed while
-// loading), and which names do they use (so the policy can leave out
-// what no script asks for, such as the message body).
+// What the compiled scripts can do is partly visible before they run:
+// which names they use, so the policy can leave out what no script asks
+// for, such as the message body.
 
-// assignedGlobals returns the names that code compiled into protos
-// assigns as globals by name (SETGLOBAL), main chunks included.
-func assignedGlobals(protos ...*lua.FunctionProto) []string {
-	seen := map[string]bool{}
-	var out []string
-	var walk func(p *lua.FunctionProto)
-	walk = func(p *lua.FunctionProto) {
-		for _, inst := range p.Code {
-			if opcode(inst) != lua.OP_SETGLOBAL {
-				continue
-			}
-			bx := argBx(inst)
-			if bx >= len(p.Constants) {
-				continue
-			}
-			if s, ok := p.Constants[bx].(lua.LString); ok && !seen[string(s)] {
-				seen[string(s)] = true
-				out = append(out, string(s))
-			}
-		}
-		for _, f := range p.FunctionPrototypes {
-			walk(f)
-		}
-	}
-	for _, p := range protos {
-		walk(p)
-	}
-	return out
-}
 
 // opcode and argBx decode an instruction as gopher-lua v1.1 lays it out
 // (the opcode in the top six bits, Bx in the low 18); TestAssignedGlobals

@@ -170,14 +170,18 @@ func NewEngine(ctx context.Context, rt *luart.Runtime, cfg Config) (*Engine, err
 	return e, nil
 }
 
-// prepare runs init() of every module on a dedicated State. If one
-// fails, the modules whose init already succeeded get their deinit, so
-// what they created is freed and the failed generation leaves nothing.
+// prepare runs init() of every module on the generation's scheduler
+// thread. If one fails, the modules whose init already succeeded get
+// their deinit, so what they created is freed and the failed generation
+// leaves nothing. What init sets (globals, file-level locals, module
+// fields) is what every session sees: they share the generation's state.
 func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, opts GenerationOptions) (*generation, error) {
-	st, err := rt.Acquire(ctx)
-	if err != nil {
+	st := rt.Thread()
+	if err := st.Enter(ctx); err != nil {
+		rt.Release(st)
 		return nil, fmt.Errorf("scheduler state: %w", err)
 	}
+	defer st.Leave()
 	g := &generation{rt: rt, sched: st, readsBody: rt.Mentions(bodyReaders...), timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
 		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks, metas: newObjectMetas(rt)}
 	for _, path := range opts.DryRunScripts {
@@ -212,6 +216,11 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 
 // deinit runs deinit() of mods on st, logging failures.
 func (e *Engine) deinit(ctx context.Context, st *luart.State, mods []*luart.Module) {
+	if err := st.Enter(context.WithoutCancel(ctx)); err != nil {
+		e.log.Error("deinit: no Lua state", "err", err)
+		return
+	}
+	defer st.Leave()
 	for _, m := range mods {
 		if fn := m.Callout("deinit"); fn != nil {
 			if _, err := st.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: "deinit"}, fn, m.Table); err != nil {

@@ -9,28 +9,17 @@ import (
 	"github.com/luamilter/luamilter/milter"
 )
 
-// A session leases a Lua State for each SMTP event that runs Lua and
-// gives it back when the event is over, so memory follows the callouts
-// running at once, not the sessions open. That is Momentum's model:
-// scripts run in per-thread States, and the docs tell scripts to keep
-// per-session data in `self` or the validation context, never in script
-// locals or globals.
-//
-// A session keeps its State (it is pinned) from the first event after
-// which handing the State to another session would change what scripts
-// see: a callout wrote a global, or a `self` table holds something other
-// than strings, numbers and booleans. Tables, functions and userdata
-// belong to the State that made them; run in another State, they would
-// be shared by two goroutines. A pinned session behaves as if it had its
-// own State all along, which is what it gets.
-//
-// A session asks for the State it had last (AcquireAgain), so at low load
-// its commands run in one State anyway; only under concurrency do they
-// spread, as on Momentum's threads.
+// A session takes a thread of the generation's Lua state, and with it
+// the generation's lock, for each SMTP event that runs Lua, and gives
+// both back when the event is over. Every thread sees the same globals,
+// upvalues and module tables, as on Momentum; what is the session's own
+// lives in `self`, the validation context and _TLS, which go with the
+// session from thread to thread. A session asks for the thread it had
+// last (AcquireAgain), so its _OSTLS is usually the one it left.
 
 var errNoState = errors.New("no Lua state")
 
-// acquire makes sure the session holds a State for the Lua it is about
+// acquire makes sure the session holds a thread for the Lua it is about
 // to run.
 func (s *session) acquire(ctx context.Context) error {
 	if s.st != nil {
@@ -50,48 +39,18 @@ func (s *session) acquire(ctx context.Context) error {
 	return nil
 }
 
-// settle ends an SMTP event: the State goes back to the pool, or the
-// session keeps it for good if the scripts left anything in it.
+// settle ends an SMTP event: the thread and the lock go back.
 func (s *session) settle() {
-	if s.st == nil || s.pinned {
+	if s.st == nil {
 		return
 	}
-	id := s.st.ID()
-	if !s.selfsPortable() || !s.gen.rt.ReleaseClean(s.st) {
-		s.pinned = true
-		return
-	}
-	s.st, s.lastState = nil, id
+	s.lastState = s.st.ID()
+	s.gen.rt.Release(s.st)
+	s.st = nil
 }
 
-// endLease gives the State back at close, undoing what scripts wrote.
-func (s *session) endLease() {
-	if s.st != nil {
-		s.gen.rt.Release(s.st)
-		s.st, s.pinned = nil, false
-	}
-}
-
-// selfsPortable reports whether every `self` table holds only strings,
-// numbers and booleans, values that mean the same in any State.
-func (s *session) selfsPortable() bool {
-	for _, t := range s.selfs {
-		for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
-			if !portable(k) || !portable(v) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func portable(v lua.LValue) bool {
-	switch v.Type() {
-	case lua.LTString, lua.LTNumber, lua.LTBool:
-		return true
-	}
-	return false
-}
+// endLease gives the thread back at close.
+func (s *session) endLease() { s.settle() }
 
 // noState answers a command that needs Lua when no State can be had:
 // a temporary failure, since the fault is ours, not the message's.

@@ -79,8 +79,21 @@ func (p *poolLibrary) runInPool(L *lua.LState) int {
 	done := L.Get(3)
 	select {
 	case pool <- struct{}{}:
-	case <-L.Context().Done():
-		L.RaiseError("msys.runInPool: %v", L.Context().Err())
+	default:
+		// The pool's calls are waiting outside Lua or for the Lua lock;
+		// wait without it, or none of them could finish.
+		ctx := L.Context()
+		var err error
+		luart.Blocking(L, func() {
+			select {
+			case pool <- struct{}{}:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		})
+		if err != nil {
+			L.RaiseError("msys.runInPool: %v", err)
+		}
 	}
 	defer func() { <-pool }()
 	pcall := L.GetGlobal("pcall")

@@ -249,7 +249,6 @@ var samples = []sample{
 		does:     "registers Adaptive Delivery rules with msys.adaptive.registerRules (outbound only, no callouts)",
 		momentum: "loads; the rules shape outbound delivery; SMTP reception is unaffected",
 		loadErr:  []string{"custom_ad.lua:34", "msys.adaptive"},
-		broken:   "msys.adaptive not provided and the load error does not say so (attempt to index nil with key 'registerRules')",
 	},
 	{
 		file:     "kitchen-sink/src/discard_from_specific_address.lua",
@@ -506,8 +505,6 @@ var samples = []sample{
 				rcpts("|bounces@netlogmail.com"), sampleMsg()),
 				final: "eom tempfail *", logs: []string{"script error…io_wrapper_open"}},
 		},
-		broken: "thread library missing (thread.mutex() in init fails); a file-level local set in init is not seen by callouts; " +
-			"msys.core.io_wrapper_open (jlog) missing without an error naming it",
 	},
 	{
 		file: "training-policy/src/policy.lua",

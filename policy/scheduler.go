@@ -11,9 +11,10 @@ import (
 	"github.com/luamilter/luamilter/luart"
 )
 
-// scheduler is a generation's own Lua State, the counterpart of
+// scheduler is a generation's own Lua thread, the counterpart of
 // Momentum's scheduler thread: init and deinit run on it, and so do the
-// timers a script creates in init. Timers stop before deinit runs.
+// timers a script creates in init. Timers stop before deinit runs. It
+// takes the generation's lock for each call, like any session.
 type scheduler struct {
 	st      *luart.State
 	log     *slog.Logger
@@ -104,6 +105,10 @@ func (t *timer) fire() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	info := &luart.CallInfo{Module: t.module, Callout: "timer " + t.name, Host: s}
+	if err := s.st.Enter(context.Background()); err != nil {
+		return
+	}
+	defer s.st.Leave()
 	if _, err := s.st.Call(context.Background(), info, t.fn); err != nil {
 		s.log.Error("timer failed", "module", t.module, "timer", t.name, "err", err)
 	}

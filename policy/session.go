@@ -24,8 +24,7 @@ const (
 type session struct {
 	eng       *Engine
 	gen       *generation
-	st        *luart.State // leased for the current event; nil between events unless pinned
-	pinned    bool         // st stays with the session until close
+	st        *luart.State // thread held for the current event; nil between events
 	lastState uint64       // ID of the State st was, to ask for it again
 	logCache  *slog.Logger // see logger
 	id        uint64
@@ -312,6 +311,7 @@ func (s *session) call(ctx context.Context, mod *luart.Module, callout string, f
 	start := time.Now()
 	s.callInfo = s.info // a copy, so libraries see this call's values
 	ret, err := s.st.Call(ctx, &s.callInfo, fn, args...)
+	s.info.TLS = s.callInfo.TLS // _TLS, made on first use, stays the session's
 	d := time.Since(start)
 	s.scriptDur += d
 	if obs := s.eng.cfg.CalloutObserver; obs != nil {
@@ -323,18 +323,11 @@ func (s *session) call(ctx context.Context, mod *luart.Module, callout string, f
 	return ret, err
 }
 
-// replaceState swaps a State that saw a Go panic for a fresh one. A
-// pinned session's `self` tables may hold the old State's values, so
-// they start over; that is logged.
+// replaceState swaps a thread that saw a Go panic for a fresh one.
 func (s *session) replaceState(ctx context.Context) {
 	s.gen.rt.Release(s.st)
 	s.st = nil
-	if s.pinned {
-		s.pinned, s.selfs = false, nil
-		s.logger().Warn("Lua state replaced after a Go panic; module self tables were reset")
-	} else {
-		s.logger().Warn("Lua state replaced after a Go panic")
-	}
+	s.logger().Warn("Lua thread replaced after a Go panic")
 	if err := s.acquire(ctx); err != nil {
 		s.logger().Error("no Lua state after a panic", "err", err)
 	}
