@@ -1,6 +1,7 @@
 package auditseries
 
 import (
+	"context"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -50,8 +51,11 @@ func (l *AuditLibrary) counter(kind string) lua.LGFunction {
 			L.RaiseError("%s.%s: cidr must be a string, got %s", auditLib, kind, v.Type())
 		}
 		startv, endv := windowRange(L, kind, opt)
-		ctx := luactx.Of(L)
-		n, err := l.a.Count(ctx, kind, monitor, c, luart.CallInfoFrom(ctx).PeerIP, startv, endv)
+		var n int64
+		var err error
+		luactx.Wait(L, func(ctx context.Context) {
+			n, err = l.a.Count(ctx, kind, monitor, c, luart.CallInfoFrom(ctx).PeerIP, startv, endv)
+		})
 		l.check(L, err)
 		L.Push(lua.LNumber(n))
 		return 1
@@ -65,9 +69,10 @@ func (l *AuditLibrary) luaSessions(L *lua.LState) int {
 	service := L.OptString(2, "SMTP")
 	var n int64
 	if strings.EqualFold(service, "SMTP") {
-		ctx := luactx.Of(L)
 		var err error
-		n, err = l.a.InboundSessionCount(ctx, luart.CallInfoFrom(ctx).PeerIP, cidr)
+		luactx.Wait(L, func(ctx context.Context) {
+			n, err = l.a.InboundSessionCount(ctx, luart.CallInfoFrom(ctx).PeerIP, cidr)
+		})
 		l.check(L, err)
 	}
 	L.Push(lua.LNumber(n))

@@ -1,6 +1,7 @@
 package auditseries
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -114,18 +115,23 @@ func (l *Library) luaAdd(L *lua.LState) int {
 	// add returns nothing). Comparing it with a limit holds exactly even
 	// when several sidecars share one Redis.
 	var total int64
-	ctx, name := luactx.Of(L), s.storeName()
-	for i, k := range l.storeKeys(L, "add", s, keyArg(L, opt), true) {
-		var err error
-		if i == 0 {
-			total, err = l.st.AddAndCount(ctx, name, k, count, s.win, 0, 0)
-		} else {
-			err = l.st.AddWindowed(ctx, name, k, count, s.win)
+	name := s.storeName()
+	keys := l.storeKeys(L, "add", s, keyArg(L, opt), true)
+	var err error
+	luactx.Wait(L, func(ctx context.Context) {
+		for i, k := range keys {
+			if i == 0 {
+				total, err = l.st.AddAndCount(ctx, name, k, count, s.win, 0, 0)
+			} else {
+				err = l.st.AddWindowed(ctx, name, k, count, s.win)
+			}
+			if err != nil {
+				break
+			}
 		}
-		if err != nil {
-			l.check(L, err)
-			break
-		}
+	})
+	if err != nil {
+		l.check(L, err)
 	}
 	L.Push(lua.LNumber(total))
 	return 1
@@ -139,7 +145,9 @@ func (l *Library) luaCount(L *lua.LState) int {
 	var n int64
 	if keys := l.storeKeys(L, "count", s, keyArg(L, opt), false); keys != nil {
 		var err error
-		n, err = l.st.CountWindowed(luactx.Of(L), s.storeName(), keys[0], s.win, startv, endv)
+		luactx.Wait(L, func(ctx context.Context) {
+			n, err = l.st.CountWindowed(ctx, s.storeName(), keys[0], s.win, startv, endv)
+		})
 		l.check(L, err)
 	}
 	L.Push(lua.LNumber(n))
@@ -175,7 +183,9 @@ func windowRange(L *lua.LState, fn string, opt lua.LValue) (startv, endv int) {
 func (l *Library) luaRemove(L *lua.LState) int {
 	s := l.series(L, "remove_item")
 	if keys := l.storeKeys(L, "remove_item", s, keyArg(L, L.Get(2)), false); keys != nil {
-		l.check(L, l.st.RemoveWindowed(luactx.Of(L), s.storeName(), keys[0], s.win))
+		var err error
+		luactx.Wait(L, func(ctx context.Context) { err = l.st.RemoveWindowed(ctx, s.storeName(), keys[0], s.win) })
+		l.check(L, err)
 	}
 	return 0
 }

@@ -1,6 +1,7 @@
 package cidr
 
 import (
+	"context"
 	"net/netip"
 	"time"
 
@@ -58,7 +59,9 @@ func (l *Library) luaDefine(L *lua.LState) int {
 	if def.Type == "" {
 		L.RaiseError("msys.cidr.define: options.type is required")
 	}
-	if err := l.Define(luactx.Of(L), name, def); err != nil {
+	var err error
+	luactx.Wait(L, func(ctx context.Context) { err = l.Define(ctx, name, def) })
+	if err != nil {
 		L.RaiseError("msys.cidr.define: %v", err)
 	}
 	L.Push(lua.LTrue)
@@ -121,7 +124,8 @@ func (l *Library) luaReload(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("msys.cidr.reload: %v", err)
 	}
-	if err := l.load(luactx.Of(L), name, n); err != nil {
+	luactx.Wait(L, func(ctx context.Context) { err = l.load(ctx, name, n) })
+	if err != nil {
 		L.Push(lua.LFalse)
 		L.Push(lua.LString(err.Error()))
 		return 2

@@ -4,6 +4,7 @@
 package counter
 
 import (
+	"context"
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/luart"
@@ -107,7 +108,9 @@ func (l *Library) luaOpen(L *lua.LState) int {
 // add implements inc and add; both return the new value.
 func (l *Library) add(L *lua.LState, fn string, delta int64) int {
 	h := handle(L, 1, fn)
-	n, err := l.st.CounterAdd(luactx.Of(L), h.Path, delta)
+	var n int64
+	var err error
+	luactx.Wait(L, func(ctx context.Context) { n, err = l.st.CounterAdd(ctx, h.Path, delta) })
 	l.check(L, err)
 	L.Push(lua.LNumber(n))
 	return 1
@@ -115,7 +118,10 @@ func (l *Library) add(L *lua.LState, fn string, delta int64) int {
 
 // luaRead implements read(obj_or_path).
 func (l *Library) luaRead(L *lua.LState) int {
-	n, err := l.st.CounterGet(luactx.Of(L), handle(L, 1, "read").Path)
+	path := handle(L, 1, "read").Path
+	var n int64
+	var err error
+	luactx.Wait(L, func(ctx context.Context) { n, err = l.st.CounterGet(ctx, path) })
 	l.check(L, err)
 	L.Push(lua.LNumber(n))
 	return 1
@@ -123,12 +129,18 @@ func (l *Library) luaRead(L *lua.LState) int {
 
 // luaReset implements reset(obj_or_path).
 func (l *Library) luaReset(L *lua.LState) int {
-	l.check(L, l.st.CounterReset(luactx.Of(L), handle(L, 1, "reset").Path))
+	path := handle(L, 1, "reset").Path
+	var err error
+	luactx.Wait(L, func(ctx context.Context) { err = l.st.CounterReset(ctx, path) })
+	l.check(L, err)
 	return 0
 }
 
 // luaUnlink implements unlink(path).
 func (l *Library) luaUnlink(L *lua.LState) int {
-	l.check(L, l.st.CounterDelete(luactx.Of(L), handle(L, 1, "unlink").Path))
+	path := handle(L, 1, "unlink").Path
+	var err error
+	luactx.Wait(L, func(ctx context.Context) { err = l.st.CounterDelete(ctx, path) })
+	l.check(L, err)
 	return 0
 }

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -170,7 +171,8 @@ func (l *Library) run(L *lua.LState, fn string) (*Result, call, error) {
 	if err != nil {
 		L.RaiseError("%s", err.Error()) // script mistakes always raise
 	}
-	res, err := l.ds.query(luactx.Of(L), c.cache, c.sql, c.params, c.nocache)
+	var res *Result
+	luactx.Wait(L, func(ctx context.Context) { res, err = l.ds.query(ctx, c.cache, c.sql, c.params, c.nocache) })
 	if err != nil {
 		err = fmt.Errorf("%s.%s: %w", libName, fn, err)
 	}
@@ -217,7 +219,8 @@ func (l *Library) luaExecute(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("%s", err.Error())
 	}
-	if _, err := l.ds.Exec(luactx.Of(L), c.cache, c.sql, c.params); err != nil {
+	luactx.Wait(L, func(ctx context.Context) { _, err = l.ds.Exec(ctx, c.cache, c.sql, c.params) })
+	if err != nil {
 		return fail(L, c, lua.LFalse, fmt.Errorf("%s.execute: %w", libName, err))
 	}
 	L.Push(lua.LTrue)

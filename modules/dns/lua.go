@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"context"
 	"errors"
 
 	mdns "github.com/miekg/dns"
@@ -51,8 +52,9 @@ func (r *Resolver) luaLookup(L *lua.LState) int {
 		L.RaiseError("msys.dnsLookup: bad argument #3 (table expected, got %s)", opts.Type())
 	}
 
-	ctx := luactx.Of(L)
-	recs, err := r.Lookup(ctx, name, qtype, server)
+	var recs []Record
+	var err error
+	luactx.Wait(L, func(ctx context.Context) { recs, err = r.Lookup(ctx, name, qtype, server) })
 	if err != nil {
 		status := StatusSERVFAIL
 		var le *LookupError

@@ -4,6 +4,7 @@
 package gaugecache
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -100,7 +101,9 @@ func (l *Library) check(L *lua.LState, err error) {
 func (l *Library) adder(fn string, delta int64) lua.LGFunction {
 	return func(L *lua.LState) int {
 		cache, key, g := l.args(L, fn)
-		n, err := l.st.GaugeAdd(luactx.Of(L), cache, key, delta, g)
+		var n int64
+		var err error
+		luactx.Wait(L, func(ctx context.Context) { n, err = l.st.GaugeAdd(ctx, cache, key, delta, g) })
 		l.check(L, err)
 		L.Push(lua.LNumber(n))
 		return 1
@@ -110,7 +113,9 @@ func (l *Library) adder(fn string, delta int64) lua.LGFunction {
 // luaGet implements get(name, key): 0 for absent or expired keys.
 func (l *Library) luaGet(L *lua.LState) int {
 	cache, key, _ := l.args(L, "get")
-	n, err := l.st.GaugeGet(luactx.Of(L), cache, key)
+	var n int64
+	var err error
+	luactx.Wait(L, func(ctx context.Context) { n, err = l.st.GaugeGet(ctx, cache, key) })
 	l.check(L, err)
 	L.Push(lua.LNumber(n))
 	return 1
@@ -119,6 +124,8 @@ func (l *Library) luaGet(L *lua.LState) int {
 // luaRemove implements remove_item(name, key).
 func (l *Library) luaRemove(L *lua.LState) int {
 	cache, key, _ := l.args(L, "remove_item")
-	l.check(L, l.st.GaugeRemove(luactx.Of(L), cache, key))
+	var err error
+	luactx.Wait(L, func(ctx context.Context) { err = l.st.GaugeRemove(ctx, cache, key) })
+	l.check(L, err)
 	return 0
 }

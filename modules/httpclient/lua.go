@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -127,13 +128,14 @@ func (l *Library) doRequest(L *lua.LState) int {
 	default:
 		L.RaiseError("msys.http.client: do_request: bad argument #3 data (string expected, got %s)", d.Type())
 	}
-	ctx := luactx.Of(L)
 	timeout := c.timeout
 	if timeout == 0 {
 		timeout = l.opts.Timeout
 	}
 	c.resp = nil
-	resp, err := l.do(ctx, timeout, m, u, data, c.headers)
+	headers := c.headers
+	var resp *response
+	luactx.Wait(L, func(ctx context.Context) { resp, err = l.do(ctx, timeout, m, u, data, headers) })
 	if err != nil {
 		l.log.Debug("http request failed", "method", m, "url", u.Redacted(), "error", err)
 		L.Push(lua.LFalse)

@@ -40,6 +40,7 @@
 package msysfuncs
 
 import (
+	"context"
 	"math"
 	"time"
 
@@ -123,11 +124,16 @@ func luaSleep(L *lua.LState) int {
 	}
 	timer := time.NewTimer(time.Duration(secs * float64(time.Second)))
 	defer timer.Stop()
-	ctx := luactx.Of(L)
-	select {
-	case <-timer.C:
-	case <-ctx.Done():
-		L.RaiseError("msys.sleep: interrupted: %v", ctx.Err())
+	var err error
+	luactx.Wait(L, func(ctx context.Context) {
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	})
+	if err != nil {
+		L.RaiseError("msys.sleep: interrupted: %v", err)
 	}
 	return 0
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/luart"
 )
 
 // Of returns the context the runtime set on L for the current session,
@@ -16,4 +18,14 @@ func Of(L *lua.LState) context.Context {
 		return ctx
 	}
 	return context.Background()
+}
+
+// Wait runs f with the call's context and without the generation's Lua
+// lock (luart.Blocking): f waits for something outside Lua (the network,
+// the counter store, a file), and other sessions run Lua meanwhile. f
+// must not touch Lua values; take the arguments before and push the
+// results after.
+func Wait(L *lua.LState, f func(ctx context.Context)) {
+	ctx := Of(L)
+	luart.Blocking(L, func() { f(ctx) })
 }
