@@ -168,4 +168,3 @@ msys.registerModule("late_require", mod)`)
 		}
 	}
 }
-

@@ -8,7 +8,6 @@ import (
 // which names they use, so the policy can leave out what no script asks
 // for, such as the message body.
 
-
 // opcode and argBx decode an instruction as gopher-lua v1.1 lays it out
 // (the opcode in the top six bits, Bx in the low 18); TestAssignedGlobals
 // fails if that changes.

@@ -35,16 +35,16 @@ func (m *Module) Callout(name string) *lua.LFunction {
 // blocking library calls let go of it (Blocking), so a slow DNS lookup
 // holds up no other session.
 type State struct {
-	L       *lua.LState
-	Modules []*Module
-	rt      *Runtime
-	id      uint64 // numbers the Runtime's threads from 1; the main state is 0
-	broken  bool
-	entered bool       // holds the generation's lock
-	info    *CallInfo  // call in progress, for print
-	calls   callState  // reusable context of calls into Lua
-	ostls   *lua.LTable // _OSTLS: storage that stays with the thread
-	held    []*Mutex    // mutexes a script locked and has not unlocked
+	L        *lua.LState
+	Modules  []*Module
+	rt       *Runtime
+	id       uint64 // numbers the Runtime's threads from 1; the main state is 0
+	broken   bool
+	entered  bool          // holds the generation's lock
+	info     *CallInfo     // call in progress, for print
+	calls    callState     // reusable context of calls into Lua
+	ostls    *lua.LTable   // _OSTLS: storage that stays with the thread
+	held     []*Mutex      // mutexes a script locked and has not unlocked
 	coActive []*lua.LState // coroutines resumed and not yet back, outermost first
 
 	// What the main state built and every thread shares.
