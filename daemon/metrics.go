@@ -77,10 +77,10 @@ func newMetrics(d *Daemon) *metrics {
 			Name: "luamilter_generation", Help: "Number of the script generation new sessions get (1 at start, +1 per successful reload).",
 		}, func() float64 { return float64(d.eng.Generation()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "luamilter_lua_states_idle", Help: "Warm Lua states of the current generation waiting for a session.",
+			Name: "luamilter_lua_states_idle", Help: "Idle threads of the current generation's Lua state kept for reuse.",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Idle) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "luamilter_lua_states_in_use", Help: "Lua states of the current generation in use: those running a callout now, those kept by sessions whose scripts left globals or non-scalar self values, and the one kept for init and deinit.",
+			Name: "luamilter_lua_states_in_use", Help: "Threads of the current generation's Lua state in use: sessions running Lua or waiting in a library call now, and the scheduler thread that runs init, deinit and timers.",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().InUse) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "luamilter_store_entries", Help: "Counter keys held in process (msys.audit_series, gauge_cache, counter); 0 with Redis.",
@@ -92,7 +92,7 @@ func newMetrics(d *Daemon) *metrics {
 			Name: "luamilter_store_errors_total", Help: "Counter store operations that failed (Redis unreachable or slow).",
 		}, func() float64 { return float64(d.mods.Store.Stats().Errors) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "luamilter_lua_states_created", Help: "Lua states built for the current generation (a new generation starts over).",
+			Name: "luamilter_lua_states_created", Help: "Threads made on the current generation's Lua state (a new generation starts over).",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Created) }),
 	)
 	return m
