@@ -1,6 +1,7 @@
 package luart
 
 import (
+	"bytes"
 	"os"
 	"slices"
 	"strings"
@@ -62,6 +63,7 @@ func (st *State) openLibraries() error {
 		pkg.RawSetString("cpath", lua.LString(""))
 	}
 	st.installCompat()
+	st.installLoaders()
 	st.installProtectedCalls()
 	st.installCoroutines()
 	st.installTLS()
@@ -138,6 +140,68 @@ func (st *State) installCompat() {
 		L.Call(L.GetTop()-1, 1)
 		return 1
 	}))
+}
+
+// installLoaders makes loadstring and load compile Momentum's dialect,
+// as script files are compiled: code a script builds at run time is
+// written in the same language as the script. Chunk names, line numbers
+// and Lua 5.1's (nil, message) answer to a syntax error stay gopher-lua's.
+func (st *State) installLoaders() {
+	L := st.L
+	g := L.G.Global
+	g.RawSetString("loadstring", L.NewFunction(func(L *lua.LState) int {
+		return loadChunk(L, L.CheckString(1), L.OptString(2, "<string>"))
+	}))
+	g.RawSetString("load", L.NewFunction(func(L *lua.LState) int {
+		fn := L.CheckFunction(1)
+		name := L.OptString(2, "?")
+		// The pieces are joined before translating: a dialect token may
+		// be split between two of them.
+		var src strings.Builder
+		for {
+			L.Push(fn)
+			L.Call(0, 1)
+			piece := L.Get(-1)
+			L.Pop(1)
+			if piece == lua.LNil {
+				break
+			}
+			if !lua.LVCanConvToString(piece) {
+				L.Push(lua.LNil)
+				L.Push(lua.LString("reader function must return a string"))
+				return 2
+			}
+			s := piece.String()
+			if s == "" {
+				break
+			}
+			src.WriteString(s)
+		}
+		return loadChunk(L, src.String(), name)
+	}))
+}
+
+// loadChunk translates and compiles src for loadstring and load.
+func loadChunk(L *lua.LState, src, name string) int {
+	fail := func(msg string) int {
+		L.Push(lua.LNil)
+		L.Push(lua.LString(msg))
+		return 2
+	}
+	// Bytecode would bypass the translator and gopher-lua's checks alike.
+	if strings.HasPrefix(src, "\x1bLua") {
+		return fail(name + ": precompiled chunks are not accepted")
+	}
+	out, err := dialect.Translate(name, []byte(src))
+	if err != nil {
+		return fail(err.Error())
+	}
+	fn, err := L.Load(bytes.NewReader(out), name)
+	if err != nil {
+		return fail(err.Error())
+	}
+	L.Push(fn)
+	return 1
 }
 
 // installProtectedCalls replaces pcall and xpcall so that a script can
