@@ -73,8 +73,11 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 }
 
 // eachRecipient runs validate_data_spool_each_rcpt per recipient. A 5xx
-// or msg:discard() drops that recipient; if every recipient is dropped the
-// whole message gets the last reply (or a discard). A 4xx for one
+// or msg:discard() drops that recipient. As on Momentum, the client hears
+// of a failure only when every recipient was rejected: then the message
+// gets the last reply. When every recipient was dropped but some only
+// discarded, the client sees success and nothing is delivered (a
+// discard); the rejected ones get no bounce either way. A 4xx for one
 // recipient can't be expressed after DATA, so it tempfails the message:
 // retrying all is safe, dropping one would lose it.
 func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]bool, milter.Result, bool) {
@@ -92,7 +95,7 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 	}
 	msg.phase = "validate_data_spool_each_rcpt"
 	var last milter.Verdict
-	discards := 0
+	rejects := 0
 	for _, r := range rcpts {
 		msg.current = r.addr
 		msg.dropOne = false
@@ -107,11 +110,11 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 		case v.Action == milter.Reject:
 			dropped[strings.ToLower(r.addr)] = true
 			last = v
+			rejects++
 			s.logger().Info("recipient rejected at end of message; a milter can't send a bounce for it", "rcpt", r.addr, "reply", v.String())
 			s.trail.rejectAtEOM(r.addr, v)
 		case msg.dropOne || (msg.discard && multi):
 			dropped[strings.ToLower(r.addr)] = true
-			discards++
 			msg.discard = false
 		}
 	}
@@ -121,7 +124,7 @@ func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]b
 		s.logger().Warn("per-recipient header or body edits in validate_data_spool_each_rcpt can't be expressed through a milter with several recipients; none were applied")
 	}
 	if len(rcpts) > 0 && len(dropped) == len(rcpts) {
-		if last.Code != 0 {
+		if rejects == len(rcpts) {
 			return dropped, milter.Result{Verdict: last}, true
 		}
 		return dropped, milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}, true

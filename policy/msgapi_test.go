@@ -162,6 +162,16 @@ func TestEachRecipient(t *testing.T) {
 			[]string{"del_rcpt <a@example.com>", "add_rcpt <c@example.com>"}, ""},
 		{"reject one", `if msg:rcptto() == "a@example.com" then vctx:set_code(550, "5.1.1 no") end`, two, "accept",
 			[]string{"del_rcpt <a@example.com>"}, "recipient rejected at end of message"},
+		// Momentum fails the message only when every recipient rejects;
+		// here one rejects and the other is discarded, so the client
+		// sees success and nothing is delivered.
+		{"reject one, discard the other", `if msg:rcptto() == "a@example.com" then vctx:set_code(550, "5.1.1 no") else msg:discard() end`,
+			two, "discard", nil, "recipient rejected at end of message"},
+		{"discard one, reject the other", `if msg:rcptto() == "b@example.com" then vctx:set_code(550, "5.1.1 no") else msg:discard() end`,
+			two, "discard", nil, "recipient rejected at end of message"},
+		{"reject one of three, discard the rest", `if msg:rcptto() == "b@example.com" then vctx:set_code(550, "5.1.1 no") else msg:discard() end`,
+			[]string{"a@example.com", "b@example.com", "c@example.com"}, "discard", nil, "recipient rejected at end of message"},
+		{"reject all of two", `vctx:set_code(550, "5.1.1 no")`, two, "reject", nil, "recipient rejected at end of message"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
