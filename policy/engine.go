@@ -152,6 +152,17 @@ type generation struct {
 	// skips module i (Momentum's __bypass_NAME), built once instead of
 	// for every callout.
 	bypass []string
+	// noops holds the names of no-op features already logged: a
+	// feature without a milter effect is logged once per generation,
+	// not on every message.
+	noops sync.Map
+}
+
+// noopOnce runs log the first time the generation meets name.
+func (g *generation) noopOnce(name string, log func()) {
+	if _, seen := g.noops.LoadOrStore(name, struct{}{}); !seen {
+		log()
+	}
 }
 
 // NewEngine runs init() of every module of rt and returns an Engine

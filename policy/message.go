@@ -59,7 +59,10 @@ type hdr struct {
 //     already answered EHLO; logged and ignored.
 //   - Sending mail (msg:inject, msg:forward): a Lua error that says so.
 //     msys.core.ec_message_new and msg:build still compose messages.
-//   - msg.priority and the other queue fields: read-only defaults.
+//   - msg.priority: settable (0 or 1) and read back; the MTA orders its
+//     own queue, so it has no effect (logged once). msg.batch_id is the
+//     message's own id, msg.recv_via the MTA's listener ({daemon_addr},
+//     {daemon_port}), msg.recv_method msys.core.P_ESMTP.
 //   - Quarantine is luamilter's own (msg:quarantine → SMFIR_QUARANTINE).
 //
 // Memory: the body is read into one Go string the first time a script
@@ -102,6 +105,7 @@ type message struct {
 	discardReason string
 	dropOne       bool // msg:discard in each_rcpt with several recipients
 	quarantine    string
+	priority      int // msg.priority: read back, no milter effect
 	ud            *lua.LUserData
 }
 

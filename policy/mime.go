@@ -45,6 +45,44 @@ type mimePart struct {
 	bodyStart, bodyEnd int // offsets in msg:raw() when parsed; -1 if new
 	edited             bool
 	ud                 *lua.LUserData
+
+	// made is the content msg:makePart was given, for parts made that
+	// way: on Momentum body_start and body_end select the slice of it
+	// the part carries.
+	made *madeContent
+}
+
+// madeContent is a made part's content before transfer encoding.
+type madeContent struct {
+	data string // as the script gave it: the offsets count its bytes
+	cte  string
+}
+
+// setBounds implements assigning .body_start and .body_end of a part
+// from msg:makePart: the part then carries content[start:end], as the
+// offsets into its content object select on Momentum. The documented
+// use (0 and #content after makePart) leaves the content whole. A
+// parsed part's offsets describe where it lies in the message and can't
+// be moved.
+func (p *mimePart) setBounds(start, end int) error {
+	if p.made == nil {
+		return errors.New("body_start and body_end can only be set on a part from msg:makePart")
+	}
+	n := len(p.made.data)
+	if start < 0 || end < start || end > n {
+		return fmt.Errorf("body_start %d and body_end %d must satisfy 0 <= body_start <= body_end <= %d (the content's length)", start, end, n)
+	}
+	content := p.made.data[start:end]
+	if p.made.cte != "base64" && p.made.cte != "binary" {
+		content = normalizeLines(content)
+	}
+	body, err := encodeCTE([]byte(content), p.made.cte)
+	if err != nil {
+		return err
+	}
+	p.body, p.bodyStart, p.bodyEnd = body, start, end
+	p.touch()
+	return nil
 }
 
 // errReadOnly is raised by edits of a tree from msg:mime() or msg:mime(true).

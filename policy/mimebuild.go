@@ -36,7 +36,9 @@ func ecMessageNew(L *lua.LState) int {
 // message from ec_message_new:
 //
 //	headers      {Name = "value" or {"v1", "v2"}} or {"Name: value", ...}
-//	parts        a string (text/plain) or a list of strings or
+//	parts        Momentum's {["content type"] = content, ...} (text/*
+//	             without a charset quoted-printable, else base64), a
+//	             string (text/plain), or a list of strings or
 //	             {content=..., type="text/html", charset="utf-8"}; several
 //	             become multipart/alternative
 //	attachments  list of {content=..., type=..., filename=...}, base64
@@ -76,6 +78,14 @@ func (m *message) build(L *lua.LState, headers, parts, attachments lua.LValue) e
 			if err := add(v.RawGetInt(i)); err != nil {
 				return fmt.Errorf("part %d: %w", i, err)
 			}
+		}
+		// Momentum's own form: content type → content.
+		for _, typ := range partTypes(v) {
+			p, err := m.buildTyped(typ, lua.LVAsString(v.RawGetString(typ)))
+			if err != nil {
+				return fmt.Errorf("part %q: %w", typ, err)
+			}
+			texts = append(texts, p)
 		}
 	case *lua.LNilType:
 	default:
@@ -169,6 +179,51 @@ func (m *message) buildHeaders(v lua.LValue) error {
 		}
 	}
 	return err
+}
+
+// partTypes are the content types keying a parts table, in the order
+// the alternatives are written: a Lua table has none, and in
+// multipart/alternative the plainest comes first, so text/plain leads,
+// then text/html, then the rest by name.
+func partTypes(t *lua.LTable) []string {
+	var types []string
+	t.ForEach(func(k, _ lua.LValue) {
+		if s, ok := k.(lua.LString); ok {
+			types = append(types, string(s))
+		}
+	})
+	rank := func(typ string) int {
+		mt, _, _ := mime.ParseMediaType(typ)
+		switch mt {
+		case "text/plain":
+			return 0
+		case "text/html":
+			return 1
+		}
+		return 2
+	}
+	sort.Slice(types, func(i, j int) bool {
+		if ri, rj := rank(types[i]), rank(types[j]); ri != rj {
+			return ri < rj
+		}
+		return types[i] < types[j]
+	})
+	return types
+}
+
+// buildTyped makes a part of a parts table entry "type" = content. As
+// Momentum's msg:build documents, text/* without a charset is written
+// quoted-printable, anything else base64.
+func (m *message) buildTyped(typ, content string) (*mimePart, error) {
+	mt, params, err := mime.ParseMediaType(typ)
+	if err != nil {
+		return nil, fmt.Errorf("invalid content type: %w", err)
+	}
+	cte := 3 // EC_MIME_TE_BASE64
+	if strings.HasPrefix(mt, "text/") && params["charset"] == "" {
+		cte = 4 // EC_MIME_TE_QUOTED_PRINTABLE
+	}
+	return m.newPart(typ, content, cte)
 }
 
 // buildText makes a text part from a string or {content, type, charset}.

@@ -29,7 +29,33 @@ var partMethods = map[string]lua.LGFunction{
 }
 
 func partMeta(L *lua.LState) *lua.LTable {
-	return methodMeta(L, "msgpart", partMethods, partField)
+	mt := methodMeta(L, "msgpart", partMethods, partField)
+	mt.RawSetString("__newindex", L.NewFunction(partSetField))
+	return mt
+}
+
+// partSetField assigns .body_start or .body_end, as Momentum's
+// add-disclaimer example does after msg:makePart.
+func partSetField(L *lua.LState) int {
+	key := L.CheckString(2)
+	if key != "body_start" && key != "body_end" {
+		L.RaiseError("msgpart has no settable field '%s'", key)
+	}
+	p := checkPart(L, key, false)
+	n := L.CheckInt(3)
+	start, end := p.bodyStart, p.bodyEnd
+	if p.made != nil && start < 0 {
+		start, end = 0, len(p.made.data) // not set yet: the whole content
+	}
+	if key == "body_start" {
+		start = n
+	} else {
+		end = n
+	}
+	if err := p.setBounds(start, end); err != nil {
+		L.RaiseError("msgpart.%s: %s", key, err.Error())
+	}
+	return 0
 }
 
 // partUD returns p's userdata, one per part so parts compare equal.

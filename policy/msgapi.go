@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,22 +56,66 @@ var messageMethods = map[string]lua.LGFunction{
 }
 
 func messageMeta(L *lua.LState) *lua.LTable {
-	return methodMeta(L, "ec_message", messageMethods, msgField)
+	mt := methodMeta(L, "ec_message", messageMethods, msgField)
+	mt.RawSetString("__newindex", L.NewFunction(msgSetField))
+	return mt
 }
+
+// pESMTP is msys.core.P_ESMTP, the protocol of mail a milter sees: the
+// MTA received it over SMTP. msys.core gives P_SMTP the same value.
+const pESMTP = 1
 
 func msgField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
 	m := ud.Value.(*message)
 	switch key {
 	case "id":
 		return lua.LString(m.s.messageID()), true
+	case "batch_id":
+		// Momentum's per-recipient copies share the batch id of the
+		// message as received; a milter has that one message only.
+		return lua.LString(m.s.messageID()), true
 	case "conn_id":
 		return lua.LString(strconv.FormatUint(m.s.id, 10)), true
 	case "recv_from":
 		return sockaddr(m.s, m.s.peer.IP, int(m.s.peer.Port)), true
+	case "recv_via":
+		// The listener the message came in on, as msg:listener_addr
+		// reports it: the MTA's {daemon_addr} and {daemon_port}.
+		var ip net.IP
+		port := 0
+		if mac := m.s.macro; mac != nil {
+			ip = net.ParseIP(mac.Get("{daemon_addr}"))
+			port, _ = strconv.Atoi(mac.Get("{daemon_port}"))
+		}
+		return sockaddr(m.s, ip, port), true
+	case "recv_method":
+		return lua.LNumber(pESMTP), true
 	case "priority":
-		return lua.LNumber(0), true
+		return lua.LNumber(m.priority), true
 	}
 	return nil, false
+}
+
+// msgSetField assigns the message's settable fields. msg.priority is a
+// one-bit field on Momentum (0 normal, 1 dequeued first); the MTA queues
+// the message, so the value is kept for reads and its effect logged once.
+func msgSetField(L *lua.LState) int {
+	m := checkMessage(L, "priority", false)
+	switch key := L.CheckString(2); key {
+	case "priority":
+		n, ok := L.Get(3).(lua.LNumber)
+		if !ok || (n != 0 && n != 1) {
+			L.ArgError(3, "msg.priority must be 0 or 1")
+		}
+		m.priority = int(n)
+		m.s.gen.noopOnce("msg.priority", func() {
+			m.s.modLog(m.s.info.Module).Warn("msg.priority has no milter equivalent: the MTA orders its queue; the value is kept for reads",
+				"callout", m.s.info.Callout)
+		})
+	default:
+		L.RaiseError("ec_message has no settable field '%s'", key)
+	}
+	return 0
 }
 
 // messageID is a readable id from the MTA's queue id and the session.

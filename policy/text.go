@@ -250,7 +250,8 @@ func (m *message) newPart(mediatype, data string, cte int) (*mimePart, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &mimePart{msg: m, body: body, bodyStart: -1, bodyEnd: -1, edited: true}
+	p := &mimePart{msg: m, body: body, bodyStart: -1, bodyEnd: -1, edited: true,
+		made: &madeContent{data: data, cte: name}}
 	p.headers = []hdr{{name: "Content-Type", value: " " + mediatype, orig: -1}}
 	if name != "7bit" {
 		p.headers = append(p.headers, hdr{name: "Content-Transfer-Encoding", value: " " + name, orig: -1})
