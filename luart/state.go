@@ -208,6 +208,14 @@ var ignoredHooks = map[string]struct{}{
 	"core_log_transient_failure_v1": {}, "core_log_permanent_failure_v1": {},
 	"outbound_smtp_auth_config": {}, "core_get_outbound_tls_parameters": {},
 	"rsrc_setup": {}, "ac_auth_perform_auth": {},
+	// Further documented Momentum hooks: routing, queue, logging, TLS,
+	// AUTH and Received-header points that lie outside a milter's view.
+	"core_config_get_message_routing_domain": {}, "core_post_final_validation": {},
+	"core_log_reception_v1": {}, "core_log_rejection": {}, "core_log_attempt_v1": {},
+	"core_pre_mailq_message_requeue": {}, "core_get_msg_expiration_params": {},
+	"core_bounce_error_classify": {}, "core_smtp_error_classify": {},
+	"core_get_inbound_tls_parameters": {}, "core_validate_auth": {}, "core_pre_esmtp_auth": {},
+	"core_get_received_header_text": {},
 }
 
 // Meta returns the host object metatable registered under name; see
