@@ -4,7 +4,6 @@
 package milttest
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -64,43 +63,9 @@ func Start(t testing.TB, opts Options, scripts ...string) *Server {
 
 // StartFiles serves script files; it returns the load error, if any.
 func StartFiles(t testing.TB, dir string, opts Options, paths ...string) (*Server, error) {
-	logs := &logbuf.Buffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	libs := append(policy.Libraries(), opts.Libraries...)
-	rt, err := luart.New(luart.Config{Scripts: paths, Timeout: opts.Timeout, Libraries: libs, Log: log,
-		PoolSize: 2, Brake: opts.Brake})
-	if err != nil {
-		return nil, err
-	}
-	eng, err := policy.NewEngine(context.Background(), rt, policy.Config{OnError: opts.OnError, Log: log, Regex: opts.Regex})
-	if err != nil {
-		return nil, err
-	}
-	needs := eng.Needs
-	if opts.NegotiateAll {
-		needs = func() milter.Needs { return milter.Needs{All: true} }
-	}
-	srv := milter.NewServer(milter.Config{Backend: eng, Log: log, Needs: needs, Macros: milter.DefaultMacros,
-		MaxSessions: opts.MaxSessions, SessionWait: 200 * time.Millisecond, SpoolDir: dir,
-		SpoolThreshold: opts.SpoolThreshold, MaxMessageSize: opts.MaxMessageSize,
-		ReadTimeout: opts.ReadTimeout, IdleTimeout: opts.IdleTimeout})
-	sock := filepath.Join(dir, "milter.sock")
-	ln, err := milter.Listen("unix:"+sock, milter.SocketOptions{})
-	if err != nil {
-		return nil, err
-	}
-	go srv.Serve(ln)
-	s := &Server{Socket: sock, Dir: dir, Engine: eng, Milter: srv, logs: logs}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		eng.Close(ctx)
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-	return s, nil
+	return StartWith(t, dir, opts, func(*slog.Logger) ([]luart.Library, policy.Config, error) {
+		return nil, policy.Config{}, nil
+	}, paths...)
 }
 
 // Logs returns everything the server logged so far.
