@@ -88,12 +88,18 @@ func acCapabilityEdit(L *lua.LState) int {
 }
 
 // coreLibrary adds msys.core's session-aware functions.
-type coreLibrary struct{ macros *macroExpander }
+type coreLibrary struct {
+	macros   *macroExpander
+	bindings *bindings
+}
 
 // CoreLibrary returns the luart.Library that adds the msys.core functions
 // working on luamilter's objects (accept_construct_get_message_construct,
-// ec_sockaddr_family, ec_message_new) and msys.expandMacro.
-func CoreLibrary() luart.Library { return coreLibrary{macros: newMacroExpander()} }
+// ec_sockaddr_family, ec_message_new, ec_message_context_get/set), the
+// binding lookups (config_get_binding_*) and msys.expandMacro.
+func CoreLibrary() luart.Library {
+	return coreLibrary{macros: newMacroExpander(), bindings: processBindings}
+}
 
 func (coreLibrary) Name() string { return "msys.core" }
 
@@ -103,6 +109,9 @@ func (c coreLibrary) Open(L *lua.LState, env *luart.Env) lua.LValue {
 	}
 	t := L.NewTable()
 	t.RawSetString("ec_message_new", L.NewFunction(ecMessageNew))
+	t.RawSetString("ec_message_context_get", L.NewFunction(coreContextGet))
+	t.RawSetString("ec_message_context_set", L.NewFunction(coreContextSet))
+	c.bindings.register(L, t, env.Log)
 	t.RawSetString("accept_construct_get_message_construct", L.NewFunction(func(L *lua.LState) int {
 		s := checkSession(L, 1, "accept_construct")
 		mc := L.CreateTable(0, 2)

@@ -410,7 +410,6 @@ var samples = []sample{
 				final: "eom accept", mods: []string{"delete_header X-Binding[1]"},
 				logs: []string{"msg:binding has no milter equivalent"}},
 		},
-		broken: "msys.core.config_get_binding_id_from_name and config_get_binding_group_size missing: the message is tempfailed",
 	},
 	{
 		file:     "kitchen-sink/src/set_binding_by_domain.lua",
