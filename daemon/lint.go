@@ -134,6 +134,7 @@ const (
 	whyLog      = "Momentum calls it when it writes a log record; the MTA keeps its own logs (luamilter logs every verdict itself)"
 	whyAuth     = "SMTP AUTH is done by the MTA (SASL) before the milter hears of it; the result arrives in the {auth_authen} macro (msys.expandMacro, vctx connection context)"
 	whyTLS      = "TLS is negotiated by the MTA; the milter never sees the handshake"
+	whyEachRcpt = "Momentum calls it around each per-recipient copy it makes of the message; a milter sees one message for all recipients; use validate_data_spool_each_rcpt"
 	whyFinal    = "it runs after validation, when Momentum signs and enqueues each message; a milter has no such point (sign with the MTA's DKIM milter, or edit the message in validate_data)"
 )
 
@@ -144,7 +145,8 @@ var hookWhys = map[string]string{
 	"core_final_validation":                  whyFinal,
 	"core_final_validation2":                 whyFinal,
 	"core_post_final_validation":             whyFinal,
-	"core_post_msg_each_rcpt":                "Momentum calls it for each per-recipient copy it makes of the message; a milter sees one message for all recipients; use validate_data_spool_each_rcpt",
+	"core_pre_msg_each_rcpt":                 whyEachRcpt,
+	"core_post_msg_each_rcpt":                whyEachRcpt,
 	"msg_gen_data_spool":                     "it runs for messages Momentum generates itself (msg_gen, HTTP injection), which never pass through a milter",
 	"core_log_delivery_v1":                   whyLog,
 	"core_log_transient_failure_v1":          whyLog,

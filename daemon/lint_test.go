@@ -102,6 +102,8 @@ func TestLint(t *testing.T) {
 				Msg: `"core_log_delivery_v1" is a Momentum hook that never runs under luamilter: Momentum calls it when it writes a log record`}}},
 		{"hook missing from the old list", "local m = {}\nfunction m:core_config_get_message_routing_domain(msg) end\nmsys.registerModule('gate', m)\n",
 			[]Finding{{Line: 2, Kind: "ignored_hook", Note: true, Msg: "delivers and queues after luamilter's end-of-message reply"}}},
+		{"hook of SparkPost's samples", "local m = {}\nfunction m:core_pre_msg_each_rcpt(msg, ac) end\nmsys.registerModule('gate', m)\n",
+			[]Finding{{Line: 2, Kind: "ignored_hook", Note: true, Msg: "a milter sees one message for all recipients"}}},
 		{"msys.core typo", "local m = {}\nfunction m:validate_data(msg, ac, vctx)\n  return msys.core.VALIDATE_CONTINUE\nend\nmsys.registerModule('gate', m)\n",
 			[]Finding{{Line: 3, Kind: "unknown_core_name", Msg: "msys.core.VALIDATE_CONTINUE is not in msys.core: it reads as nil; did you mean msys.core.VALIDATE_CONT?"}}},
 		{"msys.core alias typo", "local core = msys.core\nlocal m = {}\nfunction m:validate_data(msg, ac, vctx)\n  vctx:get(core.VCTX_MES, 'k')\n  return core.VALIDATE_CONT\nend\nmsys.registerModule('gate', m)\n",

@@ -215,7 +215,7 @@ var ignoredHooks = map[string]struct{}{
 	"core_pre_mailq_message_requeue": {}, "core_get_msg_expiration_params": {},
 	"core_bounce_error_classify": {}, "core_smtp_error_classify": {},
 	"core_get_inbound_tls_parameters": {}, "core_validate_auth": {}, "core_pre_esmtp_auth": {},
-	"core_get_received_header_text": {},
+	"core_get_received_header_text": {}, "core_pre_msg_each_rcpt": {},
 }
 
 // Meta returns the host object metatable registered under name; see
