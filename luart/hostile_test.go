@@ -57,7 +57,8 @@ func TestHostileScriptsEndInTheConfiguredAction(t *testing.T) {
 		{"library write", `string.find = nil`, "read-only table 'string'"},
 		{"thread environment", `setfenv(0, {})`, "only allows setting the environment of a function"},
 		{"vararg tail call growth", `local function f(...) return f(1, ...) end f()`, "kind="},
-		{"gopher-lua concat of a multi-value call", `local function f() return "a", "b" end for l in (f() .. ""):gmatch(".") do end`, "kind="},
+		// gopher-lua panics on this explist; translated, it is a call argument and runs as in Lua 5.1
+		{"gopher-lua concat of a multi-value call", `local function f() return "a", "b" end for l in (f() .. ""):gmatch(".") do error("survived " .. l) end`, "survived a"},
 		{"big array index", `local t = {} t[2^26-1] = 1 error("survived")`, "survived"},
 	}
 	for _, tc := range tests {

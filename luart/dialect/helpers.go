@@ -20,11 +20,12 @@ const (
 	HelperNot    = "__luamilter_bnot"   // ~a
 	HelperIntDiv = "__luamilter_idiv"   // a \ b
 	HelperMerge  = "__luamilter_tmerge" // split table constructors
+	HelperIter   = "__luamilter_iter"   // for ... in explist (the __iter event)
 )
 
 // HelperNames lists every helper a translated chunk may call.
 func HelperNames() []string {
-	return []string{HelperAnd, HelperOr, HelperXor, HelperShl, HelperShr, HelperNot, HelperIntDiv, HelperMerge}
+	return []string{HelperAnd, HelperOr, HelperXor, HelperShl, HelperShr, HelperNot, HelperIntDiv, HelperMerge, HelperIter}
 }
 
 // Helpers returns the helper functions by name.
@@ -49,6 +50,13 @@ func HelperNames() []string {
 //     looked up on the first operand, then the second. Without one the error
 //     is "attempt to perform bitwise operation on a <type> value" (or
 //     "arithmetic" for "\"), located at the script's line.
+//
+// HelperIter is thrLua's "__iter" event (lvm.c, OP_TFORLOOP): it gets the
+// explist of a generic for and returns it unchanged (at most three values)
+// when the first value is a function or has no "__iter" metamethod that is
+// a function; otherwise it returns what __iter(value) returns, called with
+// the value alone, as the iterator function, state and initial value.
+// Like thrLua, a callable table with __iter is iterated through __iter.
 func Helpers() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		HelperAnd:    bitBinary("__and", func(a, b int64) int64 { return a & b }),
@@ -59,6 +67,7 @@ func Helpers() map[string]lua.LGFunction {
 		HelperNot:    bitNot,
 		HelperIntDiv: intDiv,
 		HelperMerge:  tableMerge,
+		HelperIter:   iterate,
 	}
 }
 
@@ -215,4 +224,32 @@ func tableMerge(L *lua.LState) int {
 	})
 	L.Push(merger)
 	return 1
+}
+
+// iterate implements HelperIter. It runs once per loop, before the first
+// iteration, so a loop costs one Go call more than in plain Lua, whatever
+// the number of iterations.
+func iterate(L *lua.LState) int {
+	n := L.GetTop()
+	if n > 3 { // the for statement keeps three values anyway
+		L.SetTop(3)
+		n = 3
+	}
+	obj := L.Get(1)
+	if _, ok := obj.(*lua.LFunction); ok {
+		return n
+	}
+	// thrLua's luaT_gettmbyobj reads the real metatable, whatever
+	// __metatable shows to getmetatable.
+	tm, ok := L.GetMetaField(obj, "__iter").(*lua.LFunction)
+	if !ok {
+		// Unchanged: a callable value is called through __call as
+		// before, anything else fails as before.
+		return n
+	}
+	L.SetTop(0)
+	L.Push(tm)
+	L.Push(obj)
+	L.Call(1, 3)
+	return 3
 }

@@ -242,9 +242,11 @@ func (p *parser) forStat(line int) error {
 		if err := p.expect(tIn, "in"); err != nil {
 			return err
 		}
+		first := p.pos
 		if err := p.exprList(); err != nil {
 			return err
 		}
+		p.wrapIterator(first, p.pos-1)
 	}
 	if err := p.expect(tDo, "do"); err != nil {
 		return err
@@ -253,6 +255,43 @@ func (p *parser) forStat(line int) error {
 		return err
 	}
 	return p.expectClose(tEnd, "end", "for", line)
+}
+
+// wrapIterator makes the explist of a generic for, tokens first to last,
+// an argument list of HelperIter. The explist and an argument list are
+// adjusted to their values alike (a call not at the end gives one value),
+// and the for keeps the first three, so only the __iter lookup is added.
+// An explist that already is one such call is left alone, so translating
+// twice changes nothing more.
+func (p *parser) wrapIterator(first, last int) {
+	if p.isIterCall(first, last) {
+		return
+	}
+	o := editAt(p.edits, first)
+	o.opens = append(o.opens, HelperIter+"(")
+	c := editAt(p.edits, last)
+	c.closes = append(c.closes, ")")
+}
+
+// isIterCall reports whether tokens first to last are "HelperIter(...)".
+func (p *parser) isIterCall(first, last int) bool {
+	t := p.toks[first]
+	if t.kind != tName || string(p.src[t.start:t.end]) != HelperIter || first+1 >= last || p.toks[first+1].kind != tLParen {
+		return false
+	}
+	depth := 0
+	for i := first + 1; i <= last; i++ {
+		switch p.toks[i].kind {
+		case tLParen:
+			depth++
+		case tRParen:
+			depth--
+			if depth == 0 {
+				return i == last
+			}
+		}
+	}
+	return false
 }
 
 func (p *parser) nameList() error {

@@ -15,6 +15,10 @@
 //     point is stored as UTF-8); "\u{X...}" is accepted as well. They become
 //     three-digit decimal escapes.
 //   - Numerals with a leading zero ("0644") are octal; they become decimal.
+//   - A generic for whose "in" value is not a function uses that value's
+//     "__iter" metamethod (thrLua's lvm.c, OP_TFORLOOP). gopher-lua's VM
+//     can't be changed, so the explist of every "for ... in" is wrapped in
+//     a call of HelperIter, which resolves __iter once before the loop.
 //
 // Translate also works around gopher-lua v1.1.2 compiler defects: table
 // constructors with more than 25,550 positional items lose the rest, and a
@@ -73,7 +77,7 @@ func translate(chunk string, src []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	es := make(edits, len(toks))
-	dialectOps, separators := false, 0
+	dialectOps, separators, genericFor := false, 0, false
 	for i, t := range toks {
 		switch t.kind {
 		case tBangEq:
@@ -82,6 +86,8 @@ func translate(chunk string, src []byte) ([]byte, bool, error) {
 			dialectOps = true
 		case tComma, tSemi:
 			separators++
+		case tIn: // only a generic for has "in"
+			genericFor = true
 		case tNumber:
 			if err := fixNumber(chunk, src, t, es, i); err != nil {
 				return nil, false, err
@@ -97,8 +103,9 @@ func translate(chunk string, src []byte) ([]byte, bool, error) {
 		}
 	}
 	// Only a constructor with at least 50 items can trip the gopher-lua
-	// defect, so most chunks without operators need no parse at all.
-	if dialectOps || separators >= flushSize {
+	// defect and only a generic for needs HelperIter, so other chunks
+	// without operators need no parse at all.
+	if dialectOps || separators >= flushSize || genericFor {
 		parsed := es
 		if !dialectOps { // the parse may fail; keep the lexical es
 			parsed = cloneEdits(es)
@@ -111,7 +118,8 @@ func translate(chunk string, src []byte) ([]byte, bool, error) {
 			return nil, false, err
 		}
 		// Without dialect operators a parse error is left for the Lua
-		// compiler to report; only the constructor split is skipped.
+		// compiler to report; only the constructor split and the for
+		// rewrite are skipped.
 	}
 	if !slices.ContainsFunc(es, func(e *edit) bool { return e != nil }) {
 		return append([]byte(nil), src...), false, nil
