@@ -17,7 +17,7 @@ import (
 var DefaultMacros = map[byte][]string{
 	gomilter.StageConnect: {"j", "v", "{daemon_name}", "{daemon_addr}", "{daemon_port}", "{if_addr}",
 		"{client_addr}", "{client_port}", "{client_name}", "{client_ptr}"},
-	gomilter.StageHelo: {"{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}", "{cert_issuer}"},
+	gomilter.StageHelo: {"{tls_version}", "{cipher}", "{cipher_bits}", "{cert_subject}", "{cert_issuer}", "{verify}"},
 	gomilter.StageMail: {"i", "{auth_type}", "{auth_authen}", "{auth_author}", "{mail_addr}", "{mail_host}", "{mail_mailer}"},
 	gomilter.StageRcpt: {"i", "{rcpt_addr}", "{rcpt_host}", "{rcpt_mailer}"},
 	gomilter.StageData: {"i"},

@@ -88,7 +88,7 @@ function mod:validate_rcptto_list(node, vctx)
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_data(msg, ac, vctx)
-  msg:header("X-Seen", vctx:get(msys.core.VCTX_MESS, "seen") .. " " .. vctx:get(msys.core.VCTX_MESS, "message_rcpt_count"), "append")
+  msg:header("X-Seen", vctx:get(msys.core.VCTX_MESS, "seen") .. " " .. vctx:get(msys.core.VCTX_CONN, "message_rcpt_count"), "append")
   return msys.core.VALIDATE_CONT
 end
 msys.registerModule("rcpts", mod)`)
@@ -199,7 +199,7 @@ function mod:validate_rcptto(msg, str, ac, vctx)
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_rcptto_list_final(node, vctx)
-  note(self, "final " .. vctx:get(msys.core.VCTX_MESS, "message_rcpt_count"))
+  note(self, "final " .. vctx:get(msys.core.VCTX_CONN, "message_rcpt_count"))
   return msys.core.VALIDATE_CONT
 end
 function mod:validate_data(msg, ac, vctx)

@@ -20,6 +20,9 @@ func (s *session) EndOfMessage(ctx context.Context, mm *milter.Message, macros m
 	}
 	msg := s.msg
 	msg.load(mm)
+	if len(msg.headerValues("Date")) == 0 {
+		s.mess["rfc2822_date_missing"] = "true" // a predefined message variable on Momentum
+	}
 	res := s.offeredOnly(s.dataPhases(ctx, msg))
 	if a := res.Verdict.Action; a != milter.Continue && a != milter.Accept {
 		msg.releaseSpools() // no body will be sent

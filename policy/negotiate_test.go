@@ -34,13 +34,13 @@ end
 msys.registerModule("ehlo", mod)`,
 	"rcptto_list": `local mod = {}
 function mod:validate_rcptto_list(_, vctx)
-  if tonumber(vctx:get(msys.core.VCTX_MESS, "message_rcpt_count")) > 2 then vctx:set_code(452, "4.5.3 Too many recipients") end
+  if tonumber(vctx:get(msys.core.VCTX_CONN, "message_rcpt_count")) > 2 then vctx:set_code(452, "4.5.3 Too many recipients") end
   return msys.core.VALIDATE_CONT
 end
 msys.registerModule("rcptto_list", mod)`,
 	"rcptto_list_final": `local mod = {}
 function mod:validate_rcptto_list_final(_, vctx)
-  if tonumber(vctx:get(msys.core.VCTX_MESS, "message_rcpt_count")) > 2 then vctx:set_code(550, "5.5.3 Too many recipients") end
+  if tonumber(vctx:get(msys.core.VCTX_CONN, "message_rcpt_count")) > 2 then vctx:set_code(550, "5.5.3 Too many recipients") end
   return msys.core.VALIDATE_CONT
 end
 msys.registerModule("final", mod)`,
@@ -81,7 +81,7 @@ end
 msys.registerModule("a", a)
 local b = {}
 function b:validate_data(msg, ac, vctx)
-  msg:header("X-Rcpts", vctx:get(msys.core.VCTX_MESS, "message_rcpt_count"), "append")
+  msg:header("X-Rcpts", vctx:get(msys.core.VCTX_CONN, "message_rcpt_count"), "append")
   return msys.core.VALIDATE_CONT
 end
 msys.registerModule("b", b)`,

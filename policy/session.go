@@ -118,7 +118,7 @@ func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macr
 	s.mess["mailfrom_string"] = line
 	s.mess["mailfrom_localpart"] = local
 	s.mess["mailfrom_domain"] = domain
-	s.mess["message_rcpt_count"] = "0"
+	s.conn["message_rcpt_count"] = "0" // a connection variable on Momentum
 	s.setQueueID(m)
 	s.beginPhase()
 	v := s.refused("mail", from, s.phase(ctx, "validate_mailfrom", lua.LString(line), s.objs.ac, s.objs.vctx))
@@ -152,11 +152,11 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 	// validate_rcptto_list sees the list with this recipient in it; the
 	// reply set in validate_rcptto still stands (same SMTP command).
 	s.msg.addAccepted(rcpt, args)
-	s.mess["message_rcpt_count"] = itoa(len(s.msg.rcpts))
+	s.conn["message_rcpt_count"] = itoa(len(s.msg.rcpts))
 	v = s.phase(ctx, "validate_rcptto_list", lua.LNil, s.objs.vctx)
 	if v.Action != milter.Continue {
 		s.msg.rcpts = s.msg.rcpts[:len(s.msg.rcpts)-1]
-		s.mess["message_rcpt_count"] = itoa(len(s.msg.rcpts))
+		s.conn["message_rcpt_count"] = itoa(len(s.msg.rcpts))
 		return s.rcptRefused(rcpt, v)
 	}
 	s.rcptCount++

@@ -105,11 +105,20 @@ func (s *session) fillConnMacros(m milter.Macros) {
 	set("tls_client_cert_subject", "{cert_subject}")
 	set("tls_client_cert_issuer", "{cert_issuer}")
 	set("auth_user", "{auth_authen}")
-	set("auth_name", "{auth_authen}")
+	set("auth_name", "{auth_type}") // Momentum's auth_name is the mechanism, not the user
 	set("auth_type", "{auth_type}")
 	set("reverse_dns", "{client_ptr}")
 	if _, ok := s.conn["tls_version"]; ok {
 		s.conn["tls"] = "true"
+	}
+	// The MTA's {verify} is OK when the client's certificate verified;
+	// Momentum then has tls_client_verified = "yes", else no such key.
+	if v, ok := m.GetEx("{verify}"); ok && v != "" {
+		if v == "OK" {
+			s.conn["tls_client_verified"] = "yes"
+		} else {
+			delete(s.conn, "tls_client_verified")
+		}
 	}
 	if s.conn["auth_user"] != "" {
 		s.conn["auth_status"] = "pass"
