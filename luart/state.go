@@ -200,10 +200,11 @@ var calloutNames = map[string]struct{}{
 	"validate_mailfrom": {}, "validate_rcptto": {}, "validate_rcptto_list": {},
 	"validate_rcptto_list_final": {}, "validate_data": {}, "validate_data_spool": {},
 	"validate_data_spool_each_rcpt": {}, "validate_set_binding": {}, "validate_dealloc": {},
+	"core_validate_accept": {}, "core_final_validation": {},
 }
 
 var ignoredHooks = map[string]struct{}{
-	"core_validate_accept": {}, "core_final_validation": {}, "core_final_validation2": {},
+	"core_final_validation2": {},
 	"core_post_msg_each_rcpt": {}, "msg_gen_data_spool": {}, "core_log_delivery_v1": {},
 	"core_log_transient_failure_v1": {}, "core_log_permanent_failure_v1": {},
 	"outbound_smtp_auth_config": {}, "core_get_outbound_tls_parameters": {},

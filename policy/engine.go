@@ -343,11 +343,11 @@ func (e *Engine) Needs() milter.Needs {
 	g := e.cur.Load()
 	rt := g.rt
 	eom := false
-	for _, c := range []string{"validate_data", "validate_data_spool", "validate_data_spool_each_rcpt", "validate_set_binding"} {
+	for _, c := range []string{"validate_data", "validate_data_spool", "validate_data_spool_each_rcpt", "validate_set_binding", "core_final_validation"} {
 		eom = eom || rt.Defines(c)
 	}
 	return milter.Needs{
-		ConnectReply: rt.Defines("validate_connect"),
+		ConnectReply: rt.Defines("validate_connect") || rt.Defines("core_validate_accept"),
 		HeloReply:    rt.Defines("validate_ehlo"),
 		MailReply:    rt.Defines("validate_mailfrom"),
 		RcptReply:    rt.Defines("validate_rcptto") || rt.Defines("validate_rcptto_list"),

@@ -60,6 +60,11 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 			}
 		}
 	}
+	if !msg.discard { // a discarded message is never queued, so never signed
+		if v, done := s.finalValidation(ctx, msg); done {
+			return milter.Result{Verdict: v}
+		}
+	}
 	msg.phase = ""
 	if msg.discard {
 		return milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}
@@ -73,6 +78,31 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 		}
 	}
 	return milter.Result{Verdict: milter.Verdict{Action: milter.Continue}, Changes: changes}
+}
+
+// finalValidation runs core_final_validation(msg, ac, vctx), Momentum's
+// last hook before the message is queued and its DKIM signing point,
+// once for the message: a milter has one copy for every recipient, so
+// its edits (a signature header) apply to all, as validate_data_spool's
+// do. Momentum's hook returns nothing and can't refuse the message, so a
+// code set there is logged and ignored; a script error still gets the
+// --on-error action, since a failed signer must not pass unnoticed.
+func (s *session) finalValidation(ctx context.Context, msg *message) (milter.Verdict, bool) {
+	const hook = "core_final_validation"
+	if !s.gen.rt.Defines(hook) {
+		return milter.Verdict{}, false
+	}
+	msg.phase, msg.current = hook, ""
+	s.beginPhase()
+	if failed, v := s.runModules(ctx, hook, s.objs.message(msg), s.objs.ac, s.objs.vctx); failed {
+		return v, true
+	}
+	if s.reply.code != 0 {
+		s.modLog(s.reply.module).Warn("a code set in core_final_validation can't refuse the message (Momentum's hook returns nothing); ignored",
+			"code", s.reply.code, "text", s.reply.text)
+		s.beginPhase()
+	}
+	return milter.Verdict{}, false
 }
 
 // eachRecipient runs validate_data_spool_each_rcpt per recipient. A 5xx

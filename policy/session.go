@@ -87,6 +87,14 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 		}
 	}
 	s.fillConnMacros(m)
+	// Momentum runs core_validate_accept as it accepts the connection,
+	// before the connect callouts; the milter's connect event is the
+	// first the milter hears of it, still before the MTA's greeting.
+	// Both answer the connection, so a refusal in the first ends it.
+	s.beginPhase()
+	if v := s.phase(ctx, "core_validate_accept", s.objs.ac, s.objs.vctx); v.Action != milter.Continue {
+		return s.refused("connect", s.client, v)
+	}
 	s.beginPhase()
 	return s.refused("connect", s.client, s.phase(ctx, "validate_connect", s.objs.ac, s.objs.vctx))
 }
@@ -335,6 +343,9 @@ func (s *session) replaceState(ctx context.Context) {
 
 // returnCode interprets a callout's return: 0 CONT, 1 DONE, 2 AGAIN.
 func (s *session) returnCode(mod *luart.Module, callout string, ret []lua.LValue) int {
+	if callout == "core_final_validation" {
+		return 0 // Momentum's hook returns nothing: every module runs
+	}
 	if len(ret) == 0 || ret[0] == lua.LNil {
 		s.modLog(mod.Name).Warn("callout returned nothing; treating it as VALIDATE_CONT", "callout", callout)
 		return 0
