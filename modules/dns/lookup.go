@@ -83,7 +83,11 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16, server
 	if server != "" {
 		servers = []string{server}
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	limit := lookupBudget(ctx, r.timeout, time.Now())
+	if limit <= 0 {
+		return nil, &LookupError{Status: StatusTimeout, Err: context.DeadlineExceeded}
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	resolve := func() ([]Record, error) { return r.resolve(ctx, key, qname, qtype, servers) }
 	recs, err := r.flight.do(ctx, key, resolve)
@@ -93,6 +97,27 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16, server
 		recs, err = resolve()
 	}
 	return recs, err
+}
+
+// MinScriptMargin is the least time a lookup leaves the calling script
+// before the script's own deadline.
+const MinScriptMargin = 100 * time.Millisecond
+
+// lookupBudget is how long one lookup may take: the resolver's timeout,
+// but no more than what is left of the caller's deadline (the callout's
+// --script-timeout) minus a margin of a tenth of it, at least
+// MinScriptMargin. A lookup that ran into the callout's deadline would
+// leave the script no time to act on the failure: its own reply (a 451
+// after a failed RBL query, say) would be replaced by the generic
+// timeout reply, or not, depending on which fired first. Bounded, the
+// lookup times out first and returns "timeout" to the script.
+func lookupBudget(ctx context.Context, timeout time.Duration, now time.Time) time.Duration {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return timeout
+	}
+	left := d.Sub(now)
+	return min(timeout, left-max(left/10, MinScriptMargin))
 }
 
 // resolve queries the servers and caches the answer.

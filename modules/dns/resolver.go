@@ -47,7 +47,9 @@ type Options struct {
 	// ResolvConf is read when Servers is empty; DefaultResolvConf if "".
 	ResolvConf string
 	// Timeout bounds one msys.dnsLookup call, all servers and retries
-	// included; DefaultTimeout if zero.
+	// included; DefaultTimeout if zero. A call from a callout also ends
+	// in time for the script to answer before its deadline (see
+	// lookupBudget), whichever comes first.
 	Timeout time.Duration
 	// CacheSize is the maximum number of cached answers; DefaultCacheSize
 	// if zero, caching disabled if negative.
