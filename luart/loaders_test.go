@@ -37,6 +37,7 @@ end
 			return tostring(f) .. " " .. e`, "nil bad:2: unexpected symbol near '<eof>'"},
 		{"precompiled", `local f, e = loadstring("\27Lua\81\0\1\4\8\4\8\0", "bin")
 			return tostring(f) .. " " .. e`, "nil bin: precompiled chunks are not accepted"},
+		{"__iter", `return loadstring("local n = 0 for i in setmetatable({}, {__iter = function() return ipairs({1, 2}) end}) do n = n + i end return n")()`, "3"},
 		{"load pieces", reader + `return load(reader("return 1 ", "!= 2"))()`, "true"},
 		{"load token split", reader + `return load(reader("return 1 !", "= 2"))()`, "true"},
 		{"load chunk name", reader + `local f = load(reader("\n", "error('y')"), "pieces")

@@ -61,6 +61,7 @@ func (st *State) openLibraries() error {
 		pkg := g.RawGetString("package").(*lua.LTable)
 		pkg.RawSetString("loadlib", lua.LNil)
 		pkg.RawSetString("cpath", lua.LString(""))
+		g.RawSetString("debug", st.debugLibrary())
 	}
 	st.installCompat()
 	st.installLoaders()
@@ -222,20 +223,46 @@ func (st *State) installProtectedCalls() {
 		h := L.CheckAny(2)
 		L.SetTop(0)
 		L.Push(fn)
-		obj, failed := st.protectedCall(L, 0, lua.MultRet)
-		if !failed {
+		// The handler runs where the error was raised, as in Lua 5.1, so
+		// that debug.traceback shows that stack; but never for an abort,
+		// which it could turn into something pcall would catch.
+		var abort lua.LValue
+		handled := false
+		err := L.PCall(0, lua.MultRet, L.NewFunction(xpcallHandler(h, &abort, &handled)))
+		if err == nil {
 			L.Insert(lua.LTrue, 1)
 			return L.GetTop()
 		}
-		L.SetTop(0)
+		if abort != nil {
+			L.Error(abort, 0)
+		}
+		obj := errObject(err)
+		if !handled && aborted(L, obj) { // the handler itself was stopped
+			L.Error(obj, 0)
+		}
+		return pushFailure(L, obj)
+	}))
+}
+
+// xpcallHandler is xpcall's Go message handler: it calls the script's
+// handler h unless the error is an abort, which it records in abort.
+// debug.traceback and debug.getinfo leave its frame out of their levels;
+// they know it by its code, which inlining would duplicate.
+//
+//go:noinline
+func xpcallHandler(h lua.LValue, abort *lua.LValue, handled *bool) lua.LGFunction {
+	return func(L *lua.LState) int {
+		obj := L.Get(1)
+		if aborted(L, obj) {
+			*abort = obj
+			return 1
+		}
 		L.Push(h)
 		L.Push(obj)
-		if hobj, hfailed := st.protectedCall(L, 1, 1); hfailed {
-			return pushFailure(L, hobj)
-		}
-		L.Insert(lua.LFalse, 1)
-		return L.GetTop()
-	}))
+		L.Call(1, 1)
+		*handled = true
+		return 1
+	}
 }
 
 // protectedCall calls the function below nargs arguments with the Go
