@@ -141,8 +141,6 @@ const (
 // hookWhys says, for each hook luart.IgnoredHook accepts, why it never
 // runs. TestHookWhys checks that every name here is an IgnoredHook.
 var hookWhys = map[string]string{
-	"core_validate_accept":                   "Momentum calls it as it accepts the TCP connection, before the MTA would even talk to a milter; use validate_connect",
-	"core_final_validation":                  whyFinal,
 	"core_final_validation2":                 whyFinal,
 	"core_post_final_validation":             whyFinal,
 	"core_pre_msg_each_rcpt":                 whyEachRcpt,

@@ -149,7 +149,7 @@ func TestHookWhys(t *testing.T) {
 // logged as a note at start, neither counted as a finding nor refused in
 // strict mode, while a msys.core typo is a finding that strict refuses.
 func TestNotesDoNotCountOrRefuse(t *testing.T) {
-	hook := "local m = {}\nfunction m:validate_data(msg, ac, vctx)\n  return msys.core.VALIDATE_CONT\nend\nfunction m:core_final_validation(msg, ac, vctx) end\nmsys.registerModule('gate', m)\n"
+	hook := "local m = {}\nfunction m:validate_data(msg, ac, vctx)\n  return msys.core.VALIDATE_CONT\nend\nfunction m:core_log_delivery_v1(msg, dr, now, note, notelen) end\nmsys.registerModule('gate', m)\n"
 	coreTypo := strings.Replace(hook, "VALIDATE_CONT", "VALIDATE_CONTINUE", 1)
 	tests := []struct {
 		name, script string
@@ -162,7 +162,7 @@ func TestNotesDoNotCountOrRefuse(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := startDaemon(t, baseConfig+"[[script]]\npath = \"policy.lua\"\n", map[string]string{"policy.lua": tc.script})
-			if !strings.Contains(e.logs.String(), "core_final_validation") && !tc.refused {
+			if !strings.Contains(e.logs.String(), "core_log_delivery_v1") && !tc.refused {
 				t.Errorf("hook not noted:\n%s", e.logs.String())
 			}
 			counted := 0.0
