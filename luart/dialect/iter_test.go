@@ -199,7 +199,7 @@ func firstLine(s string) string { return strings.SplitN(s, "\n", 2)[0] }
 // skips every run of such a loop after the first in a call, see
 // TestIterEvent.)
 func BenchmarkGenericFor(b *testing.B) {
-	for _, n := range []int{1, 10, 100} {
+	for _, n := range []int{0, 1, 10, 100} {
 		for _, loop := range []struct{ name, src string }{
 			{"pairs", "for k, v in pairs(t) do s = s + v end"},
 			{"ipairs", "for i, v in ipairs(t) do s = s + v end"},
