@@ -3,6 +3,7 @@ package policy
 import (
 	"net"
 	"strconv"
+	"strings"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -32,6 +33,14 @@ func acField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
 			return lua.LNil, true
 		}
 		return lua.LString(s.peer.IP.String()), true
+	}
+	if strings.HasPrefix(key, "pbp_") {
+		// Momentum's msys.pbp adds these methods to accept_construct; a
+		// call names the library instead of "attempt to call a nil value".
+		return L.NewFunction(func(L *lua.LState) int {
+			L.RaiseError("ac:%s comes with msys.pbp, which luamilter does not provide", key)
+			return 0
+		}), true
 	}
 	return nil, false
 }

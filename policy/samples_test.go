@@ -521,24 +521,29 @@ var samples = []sample{
 			"good.example.net. A":            "192.0.2.20",
 		},
 		plays: []samplePlay{
+			{name: "without msys.pbp, the failure names it", tx: sampleTx("198.51.100.7", "sender@example.org",
+				rcpts("rcpt@example.com"), sampleMsg()),
+				final: "connect tempfail *", logs: []string{"script error…msys.pbp"}},
 			{name: "whitelisted client", tx: sampleTx("192.0.2.20", "sender@example.org",
 				rcpts("someemail@example.com", "bounce@example.com"), sampleMsg()),
-				final: "eom accept"},
+				final: "eom accept", broken: trainingNeedsPBP},
 			{name: "client with forward-confirmed reverse DNS", tx: sampleTx("198.51.100.7", "sender@example.org",
 				rcpts("someemail@example.com", "bounce@example.com"), sampleMsg()),
-				final: "eom accept"},
+				final: "eom accept", broken: trainingNeedsPBP},
 			{name: "second session from one client", hold: []string{"198.51.100.7"},
 				tx:    sampleTx("198.51.100.7", "sender@example.org", rcpts("rcpt@example.com"), sampleMsg()),
-				final: "connect tempfail 421 4.7.1 - Connection refused - <198.51.100.7> -  Too many concurrent connections"},
+				final: "connect tempfail 421 4.7.1 - Connection refused - <198.51.100.7> -  Too many concurrent connections", broken: trainingNeedsPBP},
 			{name: "client in the RBL", tx: sampleTx("203.0.113.5", "sender@example.org", rcpts("rcpt@example.com"), sampleMsg()),
-				final: "connect tempfail 421 Listed in the RBL"},
+				final: "connect tempfail 421 Listed in the RBL", broken: trainingNeedsPBP},
 			{name: "client without reverse DNS", tx: sampleTx("192.0.2.99", "sender@example.org", rcpts("rcpt@example.com"), sampleMsg()),
-				final: "connect tempfail 421 4.5.4 Relaying denied. IP name lookup failed for 192.0.2.99"},
+				final: "connect tempfail 421 4.5.4 Relaying denied. IP name lookup failed for 192.0.2.99", broken: trainingNeedsPBP},
 		},
-		broken: "msys.pbp (check_whitelist, set_whitelist, fcdns_check, size_in_bytes) and ac:pbp_inbound_session_count_service " +
-			"missing",
 	},
 }
+
+// trainingNeedsPBP is why the training policy's plays can't end as on
+// Momentum: its helpers lean on Momentum's msys.pbp library.
+const trainingNeedsPBP = "msys.pbp (check_whitelist, set_whitelist, fcdns_check, size_in_bytes) and ac:pbp_inbound_session_count_service missing"
 
 // eachRcptPlays are the plays of each_rcpt.lua and its identical twin
 // replicate_is_valid_binding_of_seive.lua.
