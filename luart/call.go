@@ -256,6 +256,19 @@ func (cs *callState) watch(parent context.Context) {
 	})
 }
 
+// release drops the watch on the last caller's context and the timer, for
+// a State that will make no more calls.
+func (cs *callState) release() {
+	if cs.unwatch != nil {
+		cs.unwatch()
+		cs.unwatch = nil
+	}
+	cs.watched = nil
+	if cs.timer != nil {
+		cs.timer.Stop()
+	}
+}
+
 // expire is the timer's function. A stale firing (the timer of a call
 // that has just ended) is recognised by the deadline not having passed.
 func (cs *callState) expire() {

@@ -67,7 +67,7 @@ func (p *pool) release(st *State) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if st.broken || p.closed || len(p.idle) >= p.size {
-		st.Close()
+		st.discard()
 		return
 	}
 	p.idle = append(p.idle, st)
@@ -86,6 +86,6 @@ func (p *pool) close() {
 	p.closed, p.idle = true, nil
 	p.mu.Unlock()
 	for _, st := range idle {
-		st.Close()
+		st.discard()
 	}
 }

@@ -299,12 +299,17 @@ func (rt *Runtime) Acquire(ctx context.Context) (*State, error) {
 // AcquireAgain is Acquire for a caller that held the thread numbered last
 // (State.ID) before: it gets that one back if it is idle, with the
 // _OSTLS table it left there.
+//
+// The lock comes first and the thread second: sessions waiting for the
+// lock then hold no thread, so threads in use are the one running and
+// those waiting in a library call, not every session queued behind them.
 func (rt *Runtime) AcquireAgain(ctx context.Context, last uint64) (*State, error) {
-	st := rt.pool.get(last)
-	if err := st.Enter(ctx); err != nil {
-		rt.pool.release(st)
+	if err := rt.lock(ctx); err != nil {
 		return nil, err
 	}
+	st := rt.pool.get(last)
+	st.entered = true
+	st.L.G.CurrentThread = st.L
 	return st, nil
 }
 
@@ -340,20 +345,29 @@ func (st *State) Enter(ctx context.Context) error {
 	if st.entered {
 		return nil
 	}
-	select {
-	case st.rt.gil <- struct{}{}:
-	default:
-		select {
-		case st.rt.gil <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the Lua state: %w", context.Cause(ctx))
-		}
+	if err := st.rt.lock(ctx); err != nil {
+		return err
 	}
 	st.entered = true
 	// gopher-lua keeps the running coroutine in the shared state; the
 	// thread that ran last may have left one of its own there.
 	st.L.G.CurrentThread = st.L
 	return nil
+}
+
+// lock takes the generation's lock, waiting until ctx ends.
+func (rt *Runtime) lock(ctx context.Context) error {
+	select {
+	case rt.gil <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case rt.gil <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the Lua state: %w", context.Cause(ctx))
+	}
 }
 
 // Leave gives the generation's lock back, after unlocking what the

@@ -155,6 +155,14 @@ func (st *State) ID() uint64 { return st.id }
 // Broken reports whether the thread saw a Go panic and must be discarded.
 func (st *State) Broken() bool { return st.broken }
 
+// discard lets a thread go: its call machinery stops watching the last
+// caller's context (which may live as long as the server), so nothing
+// keeps the thread from the collector.
+func (st *State) discard() {
+	st.calls.release()
+	st.Close()
+}
+
 // Close releases the main state's VM. A thread is left to the collector:
 // gopher-lua's Close would also act on the shared state.
 func (st *State) Close() {
