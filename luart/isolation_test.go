@@ -36,10 +36,9 @@ type session struct {
 	err         error  // the first callout's error
 }
 
-// twoSessions runs the callout as the policy does (ReleaseClean after
-// the callout; a session that had to keep its State gives it back with
-// Release when it ends), first for the "evil" sender, then for another
-// one on the same State, and runs probe in the second session.
+// twoSessions runs the callout as the policy does (Release after the
+// callout), first for the "evil" sender, then for another one on the same
+// thread, and runs probe in the second session.
 func twoSessions(t *testing.T, rt *Runtime, probe string) session {
 	t.Helper()
 	ctx := context.Background()
@@ -57,9 +56,7 @@ func twoSessions(t *testing.T, rt *Runtime, probe string) session {
 		t.Fatal(err)
 	}
 	s.first, s.err = call(st, "evil")
-	if !rt.ReleaseClean(st) {
-		rt.Release(st)
-	}
+	rt.Release(st)
 	next, err := rt.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -328,18 +328,6 @@ func (rt *Runtime) Release(st *State) {
 	rt.pool.release(st)
 }
 
-// ReleaseClean is Release for a caller that may keep st instead: it
-// reports false, and keeps nothing, when st is broken. Since every
-// thread sees the same globals, no write of a script ties a session to
-// its thread any more.
-func (rt *Runtime) ReleaseClean(st *State) bool {
-	if st.broken {
-		return false
-	}
-	rt.Release(st)
-	return true
-}
-
 // Enter takes the generation's lock, waiting until ctx ends.
 func (st *State) Enter(ctx context.Context) error {
 	if st.entered {

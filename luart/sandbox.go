@@ -392,7 +392,7 @@ func (st *State) readOnly(t *lua.LTable, name string) *lua.LTable {
 		}
 	}
 	// Small tables and one shared __newindex keep a State's footprint low:
-	// there are a dozen of these per State.
+	// there are a dozen of these per generation.
 	proxy := L.CreateTable(0, 0)
 	mt := L.CreateTable(0, 4)
 	mt.RawSetString("__index", t)
