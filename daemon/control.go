@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +18,11 @@ import (
 )
 
 // The control socket speaks one command per connection: the client
-// writes a line ("reload" or "status"), the daemon answers with lines
-// and closes. The first answer line starts with "ok" or "error".
+// writes a line ("reload", "status", or "control" followed by a JSON
+// array of the command name and its arguments, so that arguments may hold
+// spaces and newlines), the daemon answers with lines and closes. The
+// first answer line starts with "ok" or "error"; a control command's
+// output follows an "ok" line of its own.
 
 const controlTimeout = 2 * time.Minute
 
@@ -60,11 +64,12 @@ func (d *Daemon) serveControl() {
 func (d *Daemon) handleControl(c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(controlTimeout))
-	line, err := bufio.NewReader(io.LimitReader(c, 1024)).ReadString('\n')
+	line, err := bufio.NewReader(io.LimitReader(c, maxControlLine)).ReadString('\n')
 	if err != nil && line == "" {
 		return
 	}
-	switch cmd := strings.TrimSpace(line); cmd {
+	cmd, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+	switch cmd {
 	case "reload":
 		res, err := d.Reload(context.Background())
 		if err != nil {
@@ -78,9 +83,39 @@ func (d *Daemon) handleControl(c net.Conn) {
 	case "status":
 		fmt.Fprintf(c, "ok generation %d, modules %s, %d session(s) open, %d served\n", d.eng.Generation(),
 			strings.Join(d.eng.Runtime().ModuleNames(), ", "), d.srv.OpenSessions(), d.srv.TotalSessions())
+	case "control":
+		var argv []string
+		if err := json.Unmarshal([]byte(rest), &argv); err != nil || len(argv) == 0 {
+			fmt.Fprintf(c, "error control: want a JSON array of the command name and its arguments\n")
+			return
+		}
+		out, err := d.eng.Control(context.Background(), argv[0], argv[1:])
+		if err != nil {
+			fmt.Fprintf(c, "error %s\n", err)
+			return
+		}
+		fmt.Fprintf(c, "ok\n")
+		if out != "" {
+			fmt.Fprintf(c, "%s\n", out)
+		}
 	default:
-		fmt.Fprintf(c, "error unknown command %q: want reload or status\n", cmd)
+		fmt.Fprintf(c, "error unknown command %q: want reload, status or control\n", cmd)
 	}
+}
+
+// maxControlLine bounds a command line; a control command's arguments
+// make it longer than reload's.
+const maxControlLine = 64 << 10
+
+// RunControl runs the console command name, registered by the daemon's
+// scripts with msys.registerControl, through the control socket at path
+// and returns its output; a failed or unknown command is an error.
+func RunControl(ctx context.Context, path, name string, args []string) (string, error) {
+	argv, err := json.Marshal(append([]string{name}, args...))
+	if err != nil {
+		return "", err
+	}
+	return Control(ctx, path, "control "+string(argv))
 }
 
 // Control sends cmd to the daemon's control socket at path and returns
@@ -105,6 +140,10 @@ func Control(ctx context.Context, path, cmd string) (string, error) {
 	}
 	answer := strings.TrimRight(string(out), "\n")
 	switch {
+	case answer == "ok":
+		return "", nil
+	case strings.HasPrefix(answer, "ok\n"):
+		return strings.TrimPrefix(answer, "ok\n"), nil
 	case strings.HasPrefix(answer, "ok"):
 		return strings.TrimPrefix(strings.TrimPrefix(answer, "ok"), " "), nil
 	case strings.HasPrefix(answer, "error "):

@@ -10,7 +10,7 @@ import (
 )
 
 // PoolLibrary returns the msys functions runInPool, config and
-// registerControl.
+// registerControl (see registerControl in control.go).
 //
 // msys.runInPool(pool, fn[, true | completion_fn]) runs fn pcall-style
 // and returns ok, results.... Momentum moves fn to another thread of its
@@ -65,11 +65,7 @@ func (p *poolLibrary) Open(L *lua.LState, env *luart.Env) lua.LValue {
 		L.Push(lua.LNil)
 		return 1
 	}))
-	t.RawSetString("registerControl", L.NewFunction(func(L *lua.LState) int {
-		env.Log.Warn("msys.registerControl is not supported: luamilter's control socket only serves reload and status", "command", L.OptString(1, ""))
-		L.Push(lua.LFalse)
-		return 1
-	}))
+	t.RawSetString("registerControl", L.NewFunction(registerControl))
 	return t
 }
 
