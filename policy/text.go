@@ -2,16 +2,12 @@ package policy
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"mime"
 	"mime/quotedprintable"
 	"strings"
 
-	gomessage "github.com/emersion/go-message"
-	"github.com/emersion/go-message/textproto"
 	"golang.org/x/text/encoding/htmlindex"
 )
 
@@ -36,43 +32,11 @@ func (p *mimePart) charset() string {
 	return "us-ascii"
 }
 
-// decodeBody undoes the part's transfer encoding with go-message. A body
-// that does not decode cleanly (bad base64, say) gives what decoded.
-func (p *mimePart) decodeBody() []byte {
-	var h textproto.Header
-	h.Set("Content-Transfer-Encoding", p.encoding())
-	// Only the transfer encoding is asked of go-message; the charset is
-	// converted below, without go-message's global CharsetReader.
-	h.Set("Content-Type", "application/octet-stream")
-	e, err := gomessage.New(gomessage.Header{Header: h}, strings.NewReader(p.body))
-	if err != nil && e == nil {
-		return []byte(p.body)
-	}
-	b, _ := io.ReadAll(e.Body)
-	return b
-}
-
-// text returns a text part's content as UTF-8. Unknown charsets and
-// invalid bytes are passed through unchanged.
+// text returns a text part's content as UTF-8. Content that does not
+// decode (a malformed transfer encoding, bytes invalid in the charset, an
+// unknown charset) is passed through as it stands.
 func (p *mimePart) text() string {
-	return toUTF8(p.decodeBody(), p.charset())
-}
-
-// toUTF8 converts b from charset to UTF-8.
-func toUTF8(b []byte, charset string) string {
-	switch charset {
-	case "utf-8", "utf8", "us-ascii", "ascii", "":
-		return string(b)
-	}
-	enc, err := htmlindex.Get(charset)
-	if err != nil {
-		return string(b)
-	}
-	out, err := enc.NewDecoder().Bytes(b)
-	if err != nil {
-		return string(b)
-	}
-	return string(out)
+	return spansText(p.spans())
 }
 
 // fromUTF8 converts s to charset; ok is false when the charset is unknown
@@ -194,41 +158,6 @@ func (p *mimePart) becomeLeaf(body string) {
 	p.children, p.boundary, p.preamble, p.epilogue = nil, "", "", ""
 	p.body = body
 	p.touch()
-}
-
-// replaceText runs a replacement over a text part's decoded content and
-// writes the result back in the part's charset and transfer encoding
-// (UTF-8 when the old charset can't hold the new text).
-func (p *mimePart) replaceText(ctx context.Context, rx Regex, pattern, repl string) (bool, error) {
-	old := p.text()
-	out, matched, err := rx.ReplaceContext(ctx, old, pattern, repl)
-	if err != nil || !matched {
-		return false, err
-	}
-	cs := p.charset()
-	b, ok := fromUTF8(out, cs)
-	if !ok {
-		cs, b = "utf-8", []byte(out)
-		mt, params := p.mediaType()
-		params["charset"] = cs
-		p.setHeader("Content-Type", []string{" " + mime.FormatMediaType(mt, params)}, "replace")
-	}
-	cte := p.encoding()
-	switch cte {
-	case "base64", "quoted-printable":
-	default:
-		if !isASCII(string(b)) && cte == "7bit" {
-			cte = "quoted-printable"
-			p.setHeader("Content-Transfer-Encoding", []string{" " + cte}, "replace")
-		}
-	}
-	body, err := encodeCTE(b, cte)
-	if err != nil {
-		return false, err
-	}
-	p.body = body
-	p.touch()
-	return true, nil
 }
 
 // newPart builds an unlinked part of mediatype whose content is data,
