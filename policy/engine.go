@@ -78,6 +78,10 @@ type Config struct {
 	// msys.pcre engine (modules/pcre.Engine) satisfies it, so both share
 	// one syntax and one pattern cache. Without it those methods fail.
 	Regex Regex
+	// InjectRelay is the SMTP HOST:PORT msg:inject and msg:forward
+	// submit new messages to; "" is DefaultInjectRelay. It belongs to
+	// the engine, not a generation: a reload keeps it.
+	InjectRelay string
 }
 
 // Regex is what the message API needs from a PCRE-compatible engine.
@@ -358,15 +362,15 @@ func (e *Engine) Needs() milter.Needs {
 }
 
 // bodyReaders are the methods and functions through which a script can
-// see or change the message body. A generation whose scripts name none of
+// see, change or send the message body. A generation whose scripts name none of
 // them does not ask the MTA for the body.
 var bodyReaders = []string{"body", "raw", "text", "mime", "body_match", "raw_match", "text_match",
-	"body_replace", "raw_replace", "text_replace", "get_message_size", "expandMacro"}
+	"body_replace", "raw_replace", "text_replace", "get_message_size", "expandMacro", "inject", "forward"}
 
 // errBodyOmitted is what a body method raises when the body was not asked
 // for: only a method called through a name built at run time gets here.
 var errBodyOmitted = errors.New("the message body was not asked of the MTA because no script names a method that reads it " +
-	"(body, raw, text, mime, the _match and _replace methods, get_message_size, msys.expandMacro); call the method by its name")
+	"(body, raw, text, mime, the _match and _replace methods, get_message_size, msys.expandMacro, inject, forward); call the method by its name")
 
 // NewSession implements milter.Backend.
 func (e *Engine) NewSession(ctx context.Context, info milter.SessionInfo) (milter.Session, error) {

@@ -14,8 +14,8 @@ import (
 
 // ecMessageNew implements msys.core.ec_message_new(nil): an empty message
 // not tied to the SMTP transaction, to fill with msg:build or msg:raw(v).
-// luamilter can't send it (a milter has no way to inject mail), so it is
-// only useful to compose text, e.g. for msg:raw(v) of the real message.
+// msg:inject submits it to the MTA over SMTP (see inject.go); it can
+// also serve to compose text, e.g. for msg:raw(v) of the real message.
 func ecMessageNew(L *lua.LState) int {
 	s, ok := luart.CallInfoFrom(L.Context()).Host.(*session)
 	if !ok {
@@ -274,14 +274,4 @@ func (m *message) buildAttachment(v lua.LValue) (*mimePart, error) {
 	}
 	p.headers = append(p.headers, hdr{name: "Content-Disposition", value: " " + disp, orig: -1})
 	return p, nil
-}
-
-// msgCannotSend answers msg:inject and msg:forward: a milter has no way
-// to send a new message.
-func msgCannotSend(method string) lua.LGFunction {
-	return func(L *lua.LState) int {
-		checkMessage(L, method, false)
-		L.RaiseError("msg:%s is not available: a milter can't send mail (use the MTA, e.g. add a recipient with vctx:add_recipient)", method)
-		return 0
-	}
 }

@@ -51,8 +51,8 @@ var messageMethods = map[string]lua.LGFunction{
 	"makeContainer":          msgMakeContainer,
 	"makeBoundary":           msgMakeBoundary,
 	"build":                  msgBuild,
-	"inject":                 msgCannotSend("inject"),
-	"forward":                msgCannotSend("forward"),
+	"inject":                 msgInject,
+	"forward":                msgForward,
 }
 
 func messageMeta(L *lua.LState) *lua.LTable {

@@ -116,13 +116,6 @@ msys.registerModule("t", mod)`)
 			}
 		})
 	}
-	t.Run("inject", func(t *testing.T) {
-		s := startMsg(t, milttest.Options{}, dataScript(`msg:inject("a@example.org", "b@example.com")`))
-		tr := play(t, s, plainMsg)
-		if tr.Final.Code != 451 || !strings.Contains(s.Logs(), "a milter can't send mail") {
-			t.Fatalf("final %+v\n%s", tr.Final, s.Logs())
-		}
-	})
 	t.Run("build on the received message", func(t *testing.T) {
 		s := startMsg(t, milttest.Options{}, dataScript(`msg:build({}, "x")`))
 		tr := play(t, s, plainMsg)

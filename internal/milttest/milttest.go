@@ -31,6 +31,7 @@ type Options struct {
 	Regex          policy.Regex // engine of msg:body_match and friends
 	ReadTimeout    time.Duration
 	IdleTimeout    time.Duration
+	InjectRelay    string // HOST:PORT msg:inject submits to
 }
 
 // Server is a running milter server with its log.

@@ -39,6 +39,9 @@ func StartWith(t testing.TB, dir string, opts Options, setup Setup, paths ...str
 	if ecfg.Regex == nil {
 		ecfg.Regex = opts.Regex
 	}
+	if ecfg.InjectRelay == "" {
+		ecfg.InjectRelay = opts.InjectRelay
+	}
 	eng, err := policy.NewEngine(context.Background(), rt, ecfg)
 	if err != nil {
 		return nil, err
