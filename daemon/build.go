@@ -108,7 +108,7 @@ func EngineConfig(cfg Config, log *slog.Logger) (policy.Config, error) {
 		return policy.Config{}, err
 	}
 	return policy.Config{OnError: onErr, Log: log, RelayNetworks: nets,
-		DryRun: cfg.DryRun, DryRunScripts: cfg.dryRunScripts()}, nil
+		DryRun: cfg.DryRun, DryRunScripts: cfg.dryRunScripts(), InjectRelay: cfg.InjectRelay}, nil
 }
 
 // parseNetworks reads CIDRs; a bare address is a single host.

@@ -63,6 +63,9 @@ type Config struct {
 	// IdleTimeout bounds the wait for the MTA's next command.
 	ReadTimeout time.Duration `toml:"read_timeout" flag:"read-timeout"`
 	IdleTimeout time.Duration `toml:"idle_timeout" flag:"idle-timeout"`
+	// InjectRelay is the SMTP HOST:PORT msg:inject and msg:forward
+	// submit new messages to, normally the MTA's own listener.
+	InjectRelay string `toml:"inject_relay" flag:"inject-relay"`
 
 	ReadfileDirs []string `toml:"readfile_dirs" flag:"readfile-dir"`
 	DNS          DNS      `toml:"dns"`
@@ -114,6 +117,7 @@ func Default() Config {
 		ShutdownTimeout: 30 * time.Second,
 		ReadTimeout:     milter.DefaultReadTimeout,
 		IdleTimeout:     milter.DefaultIdleTimeout,
+		InjectRelay:     policy.DefaultInjectRelay,
 		DNS:             DNS{Timeout: 5 * time.Second},
 		Store:           Store{Backend: "memory", Fail: "open"},
 	}
@@ -256,6 +260,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IdleTimeout <= 0 {
 		bad("idle_timeout", c.IdleTimeout, "must be greater than 0")
+	}
+	if host, port, err := net.SplitHostPort(c.InjectRelay); err != nil || host == "" || port == "" {
+		bad("inject_relay", c.InjectRelay, "want HOST:PORT of the MTA's SMTP listener, like 127.0.0.1:25")
 	}
 
 	for _, s := range c.DNS.Servers {

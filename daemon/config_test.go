@@ -70,6 +70,9 @@ func TestValidate(t *testing.T) {
 		{"read_timeout negative", func(c *Config) { c.ReadTimeout = -time.Minute }, `read_timeout = "-1m0s"`},
 		{"idle_timeout zero", func(c *Config) { c.IdleTimeout = 0 }, `idle_timeout = "0s"`},
 		{"idle_timeout negative", func(c *Config) { c.IdleTimeout = -time.Minute }, `idle_timeout = "-1m0s"`},
+		{"inject_relay empty", func(c *Config) { c.InjectRelay = "" }, `inject_relay = ""`},
+		{"inject_relay without port", func(c *Config) { c.InjectRelay = "127.0.0.1" }, `inject_relay = "127.0.0.1"`},
+		{"inject_relay without host", func(c *Config) { c.InjectRelay = ":25" }, `inject_relay = ":25"`},
 
 		{"dns.servers bad", func(c *Config) { c.DNS.Servers = []string{"127.0.0.1", "ns1.example.net"} }, `dns.servers = "ns1.example.net"`},
 		{"dns.servers with ports", func(c *Config) { c.DNS.Servers = []string{"127.0.0.1:5353", "[::1]:53", "::1"} }, ""},

@@ -42,6 +42,8 @@ func runtimeFlags() []cli.Flag {
 			Usage: "environment variable `NAME` os.getenv may return to scripts (repeatable; default none: os.getenv returns nil)"},
 		&cli.StringSliceFlag{Name: "relay-network",
 			Usage: "client `CIDR` whose sessions get can_relay=true (repeatable)"},
+		&cli.StringFlag{Name: "inject-relay", Value: def.InjectRelay,
+			Usage: "SMTP `HOST:PORT` msg:inject and msg:forward submit new messages to (the MTA's listener)"},
 		&cli.StringFlag{Name: "log-format", Value: def.LogFormat, Usage: "text or json"},
 		&cli.StringFlag{Name: "log-level", Value: def.LogLevel, Usage: "debug, info, warn or error"},
 	}, moduleFlags()...)
