@@ -263,7 +263,9 @@ func (cs *callState) release() {
 		cs.unwatch()
 		cs.unwatch = nil
 	}
+	cs.mu.Lock()
 	cs.watched = nil
+	cs.mu.Unlock()
 	if cs.timer != nil {
 		cs.timer.Stop()
 	}
