@@ -332,11 +332,11 @@ func (p *mimePart) replaceText(ctx context.Context, rx Regex, pattern, repl stri
 				if !charsetKnown(cs) {
 					// The bytes are searched as they are, only to refuse an
 					// edit that can't be written back.
-					_, ok, err := rx.ReplaceContext(ctx, string(pc.raw), pattern, repl)
+					out, ok, err := rx.ReplaceContext(ctx, string(pc.raw), pattern, repl)
 					if err != nil {
 						return false, err
 					}
-					if ok {
+					if ok && out != string(pc.raw) {
 						return false, fmt.Errorf("%s: charset %q is unknown, so its text can't be rewritten", p.name(), cs)
 					}
 				}
