@@ -9,6 +9,8 @@ scripts/install-deps.sh
 export LUAMILTER_E2E=1
 go vet ./...
 go test -count=1 -timeout 25m ./...
-# A short run of each hostile-session fuzzer; the long run is in the README.
+# A short run of each hostile-session fuzzer and of the text round-trip
+# fuzzer; the long runs are in the README.
 go test -run X -fuzz FuzzRawSession -fuzztime 15s ./milter/
 go test -run X -fuzz FuzzStructuredSession -fuzztime 15s ./milter/
+go test -run X -fuzz FuzzTextRoundTrip -fuzztime 15s ./policy/
