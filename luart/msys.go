@@ -95,9 +95,9 @@ func (st *State) openMsys() error {
 		}
 		st.attach(name, lib.Open(L, env))
 	}
-	if st.lazy != nil {
-		msys.Metatable = st.lazyLoader("msys")
-	}
+	// Also without libraries to open: the loader answers Momentum's
+	// namespaces luamilter lacks (unprovidedLibraries).
+	msys.Metatable = st.lazyLoader("msys")
 	loaded := st.loaded()
 	for _, name := range []string{"msys", "msys.core"} {
 		loaded.RawSetString(name, st.lookup(name))
