@@ -66,6 +66,12 @@ type Config struct {
 	// InjectRelay is the SMTP HOST:PORT msg:inject and msg:forward
 	// submit new messages to, normally the MTA's own listener.
 	InjectRelay string `toml:"inject_relay" flag:"inject-relay"`
+	// Record, when set, is the directory each transaction is recorded
+	// to (see milter/record), within RecordMaxBytes; RecordSample is the
+	// fraction of transactions recorded.
+	Record         string  `toml:"record" flag:"record"`
+	RecordMaxBytes int64   `toml:"record_max_bytes" flag:"record-max-bytes"`
+	RecordSample   float64 `toml:"record_sample" flag:"record-sample"`
 
 	ReadfileDirs []string `toml:"readfile_dirs" flag:"readfile-dir"`
 	DNS          DNS      `toml:"dns"`
@@ -118,6 +124,8 @@ func Default() Config {
 		ReadTimeout:     milter.DefaultReadTimeout,
 		IdleTimeout:     milter.DefaultIdleTimeout,
 		InjectRelay:     policy.DefaultInjectRelay,
+		RecordMaxBytes:  1 << 30,
+		RecordSample:    1,
 		DNS:             DNS{Timeout: 5 * time.Second},
 		Store:           Store{Backend: "memory", Fail: "open"},
 	}
@@ -155,6 +163,9 @@ func LoadFile(path string, cfg *Config) error {
 	// path relative to it would not be where the file's author meant.
 	if md.IsDefined("spool_dir") {
 		cfg.SpoolDir = abs(cfg.SpoolDir)
+	}
+	if md.IsDefined("record") {
+		cfg.Record = abs(cfg.Record)
 	}
 	if md.IsDefined("script") {
 		for i := range cfg.Scripts {
@@ -263,6 +274,12 @@ func (c *Config) Validate() error {
 	}
 	if host, port, err := net.SplitHostPort(c.InjectRelay); err != nil || host == "" || port == "" {
 		bad("inject_relay", c.InjectRelay, "want HOST:PORT of the MTA's SMTP listener, like 127.0.0.1:25")
+	}
+	if c.RecordMaxBytes <= 0 {
+		bad("record_max_bytes", c.RecordMaxBytes, "must be greater than 0 bytes")
+	}
+	if !(c.RecordSample >= 0 && c.RecordSample <= 1) {
+		bad("record_sample", c.RecordSample, "want a fraction from 0 to 1")
 	}
 
 	for _, s := range c.DNS.Servers {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/milter/record"
 	"github.com/luamilter/luamilter/modules"
 	"github.com/luamilter/luamilter/policy"
 )
@@ -47,6 +49,7 @@ type Daemon struct {
 	eng   *policy.Engine
 	srv   *milter.Server
 	met   *metrics
+	rec   *record.Writer // nil unless recording
 
 	listeners []net.Listener
 	control   net.Listener
@@ -106,8 +109,18 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 		d.closeLibs()
 		return nil, err
 	}
+	var backend milter.Backend = &observedBackend{next: d.eng, verdicts: d.met.verdicts}
+	if cfg.Record != "" {
+		if d.rec, err = record.OpenWriter(cfg.Record, cfg.RecordMaxBytes); err != nil {
+			d.eng.Close(context.Background())
+			d.closeLibs()
+			return nil, err
+		}
+		backend = record.Wrap(backend, d.recordSink(), sampler(cfg.RecordSample))
+		d.log.Info("recording transactions", "dir", cfg.Record, "max_bytes", cfg.RecordMaxBytes, "sample", cfg.RecordSample)
+	}
 	d.srv = milter.NewServer(milter.Config{
-		Backend:        &observedBackend{next: d.eng, verdicts: d.met.verdicts},
+		Backend:        backend,
 		Log:            d.log,
 		Needs:          NeedsFunc(cfg.Negotiate, d.eng),
 		Macros:         milter.DefaultMacros,
@@ -333,10 +346,40 @@ func (d *Daemon) shutdown(ctx context.Context) {
 		hcancel()
 	}
 	d.wg.Wait()
+	if d.rec != nil {
+		d.rec.Close()
+	}
 	d.closeLibs()
 	// After a failed Start the caller reports why; a "stopped" line
 	// first would read as if the daemon had run and ended normally.
 	if d.started {
 		d.log.Info("stopped", "sessions_served", d.srv.TotalSessions())
 	}
+}
+
+// recordSink writes records, logging the first write error of a run of
+// them rather than one line per transaction.
+func (d *Daemon) recordSink() record.Sink {
+	var failing atomic.Bool
+	return func(r *record.Record) {
+		if err := d.rec.Write(r); err != nil {
+			if !failing.Swap(true) {
+				d.log.Warn("recording a transaction failed", "err", err)
+			}
+			return
+		}
+		failing.Store(false)
+	}
+}
+
+// sampler says whether to record a transaction: each with probability
+// fraction.
+func sampler(fraction float64) func() bool {
+	switch {
+	case fraction >= 1:
+		return nil
+	case fraction <= 0:
+		return func() bool { return false }
+	}
+	return func() bool { return rand.Float64() < fraction }
 }

@@ -26,6 +26,22 @@ type Transaction struct {
 	// milter_..._actions, Sendmail without some F= flags); nil offers
 	// every one, as Postfix does by default.
 	Actions *gomilter.OptAction
+
+	// The fields below replay a recorded transaction exactly; their zero
+	// values play a plain one.
+	ClientPort uint16   // 0 plays port 25000
+	MailArgs   string   // ESMTP args of MAIL FROM
+	RcptArgs   []string // ESMTP args of each RCPT TO, by index
+	// StageMacros are set before the named stage (connect, helo, mail,
+	// data, eom) and RcptMacros before each RCPT TO, over Macros.
+	StageMacros map[string]map[string]string
+	RcptMacros  []map[string]string
+	// Until, when set, is the last stage the client sends (connect,
+	// helo, mail, rcpt or data): the session then ends as the MTA's did.
+	Until string
+	// Exact sends only Macros and StageMacros, none of the made-up
+	// defaults (j, {daemon_name}, {client_addr}, ...).
+	Exact bool
 }
 
 // StageResult is what the milter answered at one stage.
@@ -53,7 +69,7 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 		macros.Set(k, v)
 	}
 	set := func(k, v string) {
-		if _, ok := tx.Macros[k]; !ok && v != "" {
+		if _, ok := tx.Macros[k]; !ok && v != "" && !tx.Exact {
 			macros.Set(k, v)
 		}
 	}
@@ -95,21 +111,42 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 	if ip != nil && ip.To4() == nil {
 		family = gomilter.FamilyInet6
 	}
-	act, err := sess.Conn(tx.ClientName, family, 25000, tx.ClientIP)
-	if ok, err := step("connect", tx.ClientIP, act, err); !ok {
+	setStage := func(stage string) {
+		for k, v := range tx.StageMacros[stage] {
+			macros.Set(k, v)
+		}
+	}
+	port := tx.ClientPort
+	if port == 0 {
+		port = 25000
+	}
+	setStage("connect")
+	act, err := sess.Conn(tx.ClientName, family, port, tx.ClientIP)
+	if ok, err := step("connect", tx.ClientIP, act, err); !ok || tx.Until == "connect" {
 		return tr, err
 	}
+	setStage("helo")
 	act, err = sess.Helo(tx.Helo)
-	if ok, err := step("helo", tx.Helo, act, err); !ok {
+	if ok, err := step("helo", tx.Helo, act, err); !ok || tx.Until == "helo" {
 		return tr, err
 	}
-	act, err = sess.Mail("<"+tx.From+">", "")
-	if ok, err := step("mail", tx.From, act, err); !ok {
+	setStage("mail")
+	act, err = sess.Mail("<"+tx.From+">", tx.MailArgs)
+	if ok, err := step("mail", tx.From, act, err); !ok || tx.Until == "mail" {
 		return tr, err
 	}
 	accepted := 0
-	for _, r := range tx.Rcpts {
-		act, err = sess.Rcpt("<"+r+">", "")
+	for i, r := range tx.Rcpts {
+		if i < len(tx.RcptMacros) {
+			for k, v := range tx.RcptMacros[i] {
+				macros.Set(k, v)
+			}
+		}
+		args := ""
+		if i < len(tx.RcptArgs) {
+			args = tx.RcptArgs[i]
+		}
+		act, err = sess.Rcpt("<"+r+">", args)
 		if _, err := step("rcpt", r, act, err); err != nil {
 			return tr, err
 		}
@@ -121,10 +158,15 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 		tr.Final = StageResult{Stage: "rcpt", Action: "reject", Reply: "no valid recipients"}
 		return tr, nil
 	}
+	if tx.Until == "rcpt" {
+		return tr, nil
+	}
+	setStage("data")
 	act, err = sess.DataStart()
-	if ok, err := step("data", "", act, err); !ok {
+	if ok, err := step("data", "", act, err); !ok || tx.Until == "data" {
 		return tr, err
 	}
+	setStage("eom")
 	hdr, body := splitMessage(tx.Message)
 	for _, h := range hdr {
 		act, err = sess.HeaderField(h.Name, h.Value, nil)

@@ -125,6 +125,8 @@ func applyFlags(c *cli.Context, cfg *daemon.Config) error {
 			v.SetInt(int64(c.Int(flag)))
 		case int64:
 			v.SetInt(c.Int64(flag))
+		case float64:
+			v.SetFloat(c.Float64(flag))
 		case time.Duration:
 			v.SetInt(int64(c.Duration(flag)))
 		default:
@@ -166,6 +168,12 @@ func setFromString(v reflect.Value, s string) error {
 			return fmt.Errorf("want an integer")
 		}
 		v.SetInt(n)
+	case float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("want a number")
+		}
+		v.SetFloat(f)
 	case time.Duration:
 		d, err := time.ParseDuration(s)
 		if err != nil {

@@ -34,7 +34,7 @@ func newApp() *cli.App {
 			"comma-separated), built-in defaults. See examples/luamilter.toml for every key.",
 		Version:              buildVersion(),
 		EnableBashCompletion: true,
-		Commands: []*cli.Command{serveCommand(), reloadCommand(), statusCommand(), controlCommand(), checkCommand(), testCommand(), importCommand(),
+		Commands: []*cli.Command{serveCommand(), reloadCommand(), statusCommand(), controlCommand(), checkCommand(), testCommand(), replayCommand(), importCommand(),
 			versionCommand(), manCommand(), completionCommand()},
 		ExitErrHandler: func(c *cli.Context, err error) {
 			if err == nil {

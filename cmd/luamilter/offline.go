@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/luamilter/luamilter/milter"
-	"github.com/luamilter/luamilter/policy"
 )
 
 // offlineServer is the real milter server on a private unix socket: what
@@ -19,9 +18,9 @@ type offlineServer struct {
 	srv       *milter.Server
 }
 
-// startOffline serves eng on a fresh socket in a private directory, which
+// startOffline serves eng (a policy engine, or one wrapped) on a fresh socket in a private directory, which
 // is also the spool directory.
-func startOffline(eng *policy.Engine, needs func() milter.Needs) (*offlineServer, error) {
+func startOffline(eng milter.Backend, needs func() milter.Needs) (*offlineServer, error) {
 	dir, err := os.MkdirTemp("", "luamilter-test-")
 	if err != nil {
 		return nil, fmt.Errorf("offline server: %w", err)

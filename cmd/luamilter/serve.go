@@ -48,6 +48,12 @@ func serveFlags() []cli.Flag {
 			Usage: "how long one milter packet may take to arrive once it has begun"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: def.IdleTimeout,
 			Usage: "how long a milter connection may wait for the MTA's next command"},
+		&cli.StringFlag{Name: "record",
+			Usage: "record each transaction (envelope, macros, headers, body, verdicts, changes) to `DIR` for `luamilter replay`"},
+		&cli.Int64Flag{Name: "record-max-bytes", Value: def.RecordMaxBytes,
+			Usage: "bound on the recording's size; the oldest files are removed first"},
+		&cli.Float64Flag{Name: "record-sample", Value: def.RecordSample,
+			Usage: "fraction (0 to 1) of transactions recorded"},
 	}
 }
 

@@ -1,0 +1,114 @@
+package record
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/luamilter/luamilter/milter"
+)
+
+// Transaction is what the MTA sent in r, to play again with milter.Play:
+// the same client, macros per stage, envelope with ESMTP args, header
+// fields and body, ending where the MTA's session ended.
+func Transaction(r *Record) milter.Transaction {
+	tx := milter.Transaction{ClientIP: r.Conn.Addr, ClientName: r.Conn.Host, ClientPort: r.Conn.Port,
+		Helo: r.Helo, Macros: map[string]string{}, StageMacros: r.Macros, Exact: true}
+	if r.From != nil {
+		tx.From, tx.MailArgs = r.From.Addr, r.From.Args
+	}
+	for _, a := range r.Rcpts {
+		tx.Rcpts = append(tx.Rcpts, a.Addr)
+		tx.RcptArgs = append(tx.RcptArgs, a.Args)
+		tx.RcptMacros = append(tx.RcptMacros, a.Macros)
+	}
+	if r.Last != "eom" {
+		tx.Until = r.Last
+	}
+	if len(r.Headers) > 0 || len(r.Body) > 0 {
+		var b strings.Builder
+		for _, h := range r.Headers {
+			b.WriteString(h.Name + ":" + h.Value + "\r\n")
+		}
+		b.WriteString("\r\n")
+		b.Write(r.Body)
+		tx.Message = []byte(b.String())
+	}
+	return tx
+}
+
+// Diff lists how got's answers differ from old's: verdicts stage by stage,
+// then the changes. Nothing is normalised: a header value with a date in
+// it that differs is a difference.
+func Diff(old, got *Record) []string {
+	var d []string
+	n := max(len(old.Verdicts), len(got.Verdicts))
+	for i := range n {
+		var a, b string
+		if i < len(old.Verdicts) {
+			a = showVerdict(old.Verdicts[i])
+		}
+		if i < len(got.Verdicts) {
+			b = showVerdict(got.Verdicts[i])
+		}
+		if a != b {
+			d = append(d, fmt.Sprintf("verdict #%d: %s -> %s", i+1, orNone(a), orNone(b)))
+		}
+	}
+	n = max(len(old.Changes), len(got.Changes))
+	for i := range n {
+		var a, b string
+		if i < len(old.Changes) {
+			a = ShowChange(old.Changes[i])
+		}
+		if i < len(got.Changes) {
+			b = ShowChange(got.Changes[i])
+		}
+		if a != b {
+			d = append(d, fmt.Sprintf("change #%d: %s -> %s", i+1, orNone(a), orNone(b)))
+		}
+	}
+	return d
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func showVerdict(v Verdict) string {
+	s := v.Stage
+	if v.Arg != "" {
+		s += " " + v.Arg
+	}
+	s += ": " + ShowReply(v)
+	return s
+}
+
+// ShowReply renders a verdict's action and reply: "reject 550 5.7.1 text".
+func ShowReply(v Verdict) string {
+	if v.Code == 0 {
+		return v.Action
+	}
+	return fmt.Sprintf("%s %d %s", v.Action, v.Code, strings.ReplaceAll(v.Text, "\n", `\n`))
+}
+
+// ShowChange renders a change on one line.
+func ShowChange(c Change) string {
+	switch c.Kind {
+	case "add_header":
+		return fmt.Sprintf("add_header %s:%q", c.Name, c.Value)
+	case "insert_header":
+		return fmt.Sprintf("insert_header %d %s:%q", c.Index, c.Name, c.Value)
+	case "change_header":
+		return fmt.Sprintf("change_header %s[%d]:%q", c.Name, c.Index, c.Value)
+	case "add_rcpt", "change_from":
+		return fmt.Sprintf("%s <%s> %q", c.Kind, c.Addr, c.Args)
+	case "del_rcpt":
+		return fmt.Sprintf("del_rcpt <%s>", c.Addr)
+	case "replace_body":
+		return fmt.Sprintf("replace_body %d bytes", c.BodySize)
+	}
+	return fmt.Sprintf("quarantine %q", c.Reason)
+}
