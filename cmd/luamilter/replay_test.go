@@ -161,3 +161,38 @@ func TestRecordReplay(t *testing.T) {
 		})
 	}
 }
+
+// TestReplaySpeed measures replay on 10,000 recorded transactions; it
+// runs only with LUAMILTER_REPLAY_SPEED=1 and asserts nothing timed.
+func TestReplaySpeed(t *testing.T) {
+	if os.Getenv("LUAMILTER_REPLAY_SPEED") == "" {
+		t.Skip("set LUAMILTER_REPLAY_SPEED=1 to measure")
+	}
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.lua")
+	os.WriteFile(a, []byte(replayPolicy("nobody")), 0o644)
+	const n = 10000
+	txs := make([]milter.Transaction, n)
+	for i := range txs {
+		txs[i] = milter.Transaction{ClientIP: "192.0.2.1", ClientName: "client.example.net", Helo: "client.example.net",
+			From: "sender@example.org", Rcpts: []string{[]string{"ok@example.com", "nobody@example.com"}[i%10/9]}, QueueID: fmt.Sprintf("Q%d", i),
+			Message: []byte("From: sender@example.org\r\nTo: ok@example.com\r\nSubject: load test\r\nMessage-ID: <x@example.org>\r\n\r\n" + strings.Repeat("body line\r\n", 100))}
+	}
+	rec := filepath.Join(dir, "rec")
+	recordWith(t, a, rec, txs)
+	files, _ := filepath.Glob(filepath.Join(rec, "record-*.jsonl"))
+	var size int64
+	for _, f := range files {
+		fi, _ := os.Stat(f)
+		size += fi.Size()
+	}
+	start := time.Now()
+	rc, out := runBinary(t, nil, "replay", "--log-level", "error", "--json", "--script", a, rec)
+	took := time.Since(start)
+	var rep replayReport
+	if rc != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.Total != n || rep.Changed != 0 {
+		t.Fatalf("exit %d, total %d, changed %d", rc, rep.Total, rep.Changed)
+	}
+	t.Logf("%d transactions, %d bytes recorded (%d per transaction); replay took %v: %.0f transactions/s",
+		n, size, size/n, took, float64(n)/took.Seconds())
+}
