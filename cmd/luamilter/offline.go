@@ -7,7 +7,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
+	"github.com/luamilter/luamilter/daemon"
+	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/policy"
 )
 
 // offlineServer is the real milter server on a private unix socket: what
@@ -48,4 +53,38 @@ func (o *offlineServer) Close() {
 	defer cancel()
 	o.srv.Shutdown(ctx)
 	os.RemoveAll(o.dir)
+}
+
+// offlineEngine builds the engine `test` and `replay` play against, from
+// the same libraries, scripts and engine settings serve would use, keeping
+// jobs idle Lua threads. done closes it and the libraries.
+func offlineEngine(c *cli.Context, jobs int) (eng *policy.Engine, done func(), err error) {
+	off, err := offlineRuntime(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			off.mods.Close()
+		}
+	}()
+	if len(off.cfg.Scripts) == 0 {
+		return nil, nil, cli.Exit("no policy script: give --script FILE or a config file with [[script]] entries", 2)
+	}
+	ecfg, err := daemon.EngineConfig(off.cfg, off.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	ecfg.Accounting = off.mods.Audit
+	ecfg.Regex = off.mods.PCRE
+	off.rt.PoolSize = jobs
+	rt, err := luart.New(off.rt)
+	if err != nil {
+		return nil, nil, cli.Exit(err.Error(), 1)
+	}
+	eng, err = policy.NewEngine(context.Background(), rt, ecfg)
+	if err != nil {
+		return nil, nil, cli.Exit(err.Error(), 1)
+	}
+	return eng, func() { eng.Close(context.Background()); off.mods.Close() }, nil
 }

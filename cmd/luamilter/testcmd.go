@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,9 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/luamilter/luamilter/daemon"
-	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
-	"github.com/luamilter/luamilter/policy"
 )
 
 func testCommand() *cli.Command {
@@ -67,31 +64,12 @@ func runTest(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	off, err := offlineRuntime(c)
-	if err != nil {
-		return err
-	}
-	defer off.mods.Close()
-	if len(off.cfg.Scripts) == 0 {
-		return cli.Exit("no policy script: give --script FILE or a config file with [[script]] entries", 2)
-	}
-	ecfg, err := daemon.EngineConfig(off.cfg, off.log)
-	if err != nil {
-		return err
-	}
-	ecfg.Accounting = off.mods.Audit
-	ecfg.Regex = off.mods.PCRE
 	jobs := max(1, min(c.Int("jobs"), len(cases)))
-	off.rt.PoolSize = jobs
-	rt, err := luart.New(off.rt)
+	eng, done, err := offlineEngine(c, jobs)
 	if err != nil {
-		return cli.Exit(err.Error(), 1)
+		return err
 	}
-	eng, err := policy.NewEngine(context.Background(), rt, ecfg)
-	if err != nil {
-		return cli.Exit(err.Error(), 1)
-	}
-	defer eng.Close(context.Background())
+	defer done()
 	srv, err := startOffline(eng, daemon.NeedsFunc(c.String("negotiate"), eng))
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
