@@ -47,7 +47,7 @@ fi
 PACKAGES="postfix swaks lua5.1 redis-server postgresql dnsmasq-base
 	m4 make python3 iproute2 util-linux ca-certificates miltertest
 	libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2 libssl3 libwrap0
-	gcc libpcre2-dev pcre2-utils spamassassin
+	gcc libc6-dev libpcre2-dev pcre2-utils spamassassin
 	libpython3.11-testsuite systemd"
 MISSING=""
 for p in $PACKAGES; do
