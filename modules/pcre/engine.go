@@ -148,7 +148,7 @@ func (e *Engine) build(pattern string) (*compiled, error) {
 	c := &compiled{code: code, codeInfo: info, pattern: pattern, noJIT: e.opts.NoJIT}
 	c.utf = info.options&optionUTF != 0
 	c.crlf = info.newline == newlineCRLF || info.newline == newlineAny || info.newline == newlineAnyCRLF
-	c.sliced = info.options&optionAnchoredInfo == 0 && !c.crlf &&
+	c.sliced = info.options&optAnchored == 0 && !c.crlf &&
 		!strings.Contains(pattern, `\G`) && !strings.Contains(pattern, "(*COMMIT") &&
 		!strings.Contains(pattern, "(*SKIP")
 	return c, nil
