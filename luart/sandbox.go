@@ -410,6 +410,5 @@ func (st *State) readOnly(t *lua.LTable, name string) *lua.LTable {
 	mt.RawSetString("__newindex", st.refuseWrite)
 	mt.RawSetString("__metatable", lua.LFalse)
 	proxy.Metatable = mt
-	st.proxies = append(st.proxies, proxy)
 	return proxy
 }

@@ -8,13 +8,6 @@ import (
 // which names they use, so the policy can leave out what no script asks
 // for, such as the message body.
 
-// opcode and argBx decode an instruction as gopher-lua v1.1 lays it out
-// (the opcode in the top six bits, Bx in the low 18); TestAssignedGlobals
-// fails if that changes.
-func opcode(inst uint32) int { return int(inst >> 26) }
-
-func argBx(inst uint32) int { return int(inst & 0x3ffff) }
-
 // codeLoaders are the names through which code not compiled with the
 // scripts can run.
 var codeLoaders = map[string]bool{"loadstring": true, "load": true, "dofile": true, "loadfile": true}

@@ -62,7 +62,6 @@ type world struct {
 	pkgLoaded   *lua.LTable    // package.loaded; see loaded
 	coCreate    lua.LGFunction // gopher-lua's coroutine.create
 	coResume    lua.LGFunction // gopher-lua's coroutine.resume
-	proxies     []*lua.LTable  // read-only library views
 }
 
 // newMainState builds the sandboxed main state and runs every script in
@@ -212,7 +211,7 @@ var calloutNames = map[string]struct{}{
 }
 
 var ignoredHooks = map[string]struct{}{
-	"core_final_validation2": {},
+	"core_final_validation2":  {},
 	"core_post_msg_each_rcpt": {}, "msg_gen_data_spool": {}, "core_log_delivery_v1": {},
 	"core_log_transient_failure_v1": {}, "core_log_permanent_failure_v1": {},
 	"outbound_smtp_auth_config": {}, "core_get_outbound_tls_parameters": {},
