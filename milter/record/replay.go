@@ -40,31 +40,23 @@ func Transaction(r *Record) milter.Transaction {
 // then the changes. Nothing is normalised: a header value with a date in
 // it that differs is a difference.
 func Diff(old, got *Record) []string {
-	var d []string
-	n := max(len(old.Verdicts), len(got.Verdicts))
-	for i := range n {
+	d := diffLists(nil, "verdict", old.Verdicts, got.Verdicts, showVerdict)
+	return diffLists(d, "change", old.Changes, got.Changes, ShowChange)
+}
+
+// diffLists appends to d a line for each position where old and got,
+// rendered by show, differ.
+func diffLists[T any](d []string, what string, old, got []T, show func(T) string) []string {
+	for i := range max(len(old), len(got)) {
 		var a, b string
-		if i < len(old.Verdicts) {
-			a = showVerdict(old.Verdicts[i])
+		if i < len(old) {
+			a = show(old[i])
 		}
-		if i < len(got.Verdicts) {
-			b = showVerdict(got.Verdicts[i])
+		if i < len(got) {
+			b = show(got[i])
 		}
 		if a != b {
-			d = append(d, fmt.Sprintf("verdict #%d: %s -> %s", i+1, orNone(a), orNone(b)))
-		}
-	}
-	n = max(len(old.Changes), len(got.Changes))
-	for i := range n {
-		var a, b string
-		if i < len(old.Changes) {
-			a = ShowChange(old.Changes[i])
-		}
-		if i < len(got.Changes) {
-			b = ShowChange(got.Changes[i])
-		}
-		if a != b {
-			d = append(d, fmt.Sprintf("change #%d: %s -> %s", i+1, orNone(a), orNone(b)))
+			d = append(d, fmt.Sprintf("%s #%d: %s -> %s", what, i+1, orNone(a), orNone(b)))
 		}
 	}
 	return d
