@@ -64,15 +64,7 @@ msys.registerModule("t", mod)`, []string{"a@example.com"}, "discard", nil, ""},
 		t.Run(tc.name, func(t *testing.T) {
 			s := startMsg(t, milttest.Options{}, tc.script)
 			tr := play(t, s, plainMsg, tc.rcpts...)
-			if tr.Final.Action != tc.final {
-				t.Fatalf("final %+v, want %s\n%s", tr.Final, tc.final, s.Logs())
-			}
-			if got, want := mods(tr), strings.Join(tc.mods, "\n"); got != want {
-				t.Fatalf("modifications:\n%s\nwant:\n%s", got, want)
-			}
-			if !strings.Contains(s.Logs(), tc.log) {
-				t.Fatalf("log lacks %q:\n%s", tc.log, s.Logs())
-			}
+			wantOutcome(t, s, tr, tc.final, tc.mods, tc.log)
 			if strings.Contains(s.Logs(), "callout returned nothing") {
 				t.Fatalf("a hook that returns nothing was warned about:\n%s", s.Logs())
 			}

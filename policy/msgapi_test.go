@@ -170,15 +170,7 @@ func TestEachRecipient(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startMsg(t, milttest.Options{}, eachRcptScript(tc.lua))
 			tr := play(t, s, plainMsg, tc.rcpts...)
-			if tr.Final.Action != tc.final {
-				t.Fatalf("final %+v, want %s\n%s", tr.Final, tc.final, s.Logs())
-			}
-			if got, want := mods(tr), strings.Join(tc.mods, "\n"); got != want {
-				t.Fatalf("modifications:\n%s\nwant:\n%s", got, want)
-			}
-			if !strings.Contains(s.Logs(), tc.log) {
-				t.Fatalf("log lacks %q:\n%s", tc.log, s.Logs())
-			}
+			wantOutcome(t, s, tr, tc.final, tc.mods, tc.log)
 		})
 	}
 }

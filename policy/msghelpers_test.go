@@ -97,11 +97,21 @@ func wantReported(t *testing.T, s *milttest.Server, tr *milter.Trace, want []str
 // modifications want.
 func wantAccepted(t *testing.T, s *milttest.Server, tr *milter.Trace, want []string) {
 	t.Helper()
-	if tr.Final.Action != "accept" {
-		t.Fatalf("final %+v\n%s", tr.Final, s.Logs())
+	wantOutcome(t, s, tr, "accept", want, "")
+}
+
+// wantOutcome fails t unless the message ended with final and exactly
+// the modifications want, and the log holds log.
+func wantOutcome(t *testing.T, s *milttest.Server, tr *milter.Trace, final string, want []string, log string) {
+	t.Helper()
+	if tr.Final.Action != final {
+		t.Fatalf("final %+v, want %s\n%s", tr.Final, final, s.Logs())
 	}
 	if got, want := mods(tr), strings.Join(want, "\n"); got != want {
 		t.Fatalf("modifications:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.Contains(s.Logs(), log) {
+		t.Fatalf("log lacks %q:\n%s", log, s.Logs())
 	}
 }
 
