@@ -308,8 +308,7 @@ func (rt *Runtime) AcquireAgain(ctx context.Context, last uint64) (*State, error
 		return nil, err
 	}
 	st := rt.pool.get(last)
-	st.entered = true
-	st.L.G.CurrentThread = st.L
+	st.hold()
 	return st, nil
 }
 
@@ -336,11 +335,17 @@ func (st *State) Enter(ctx context.Context) error {
 	if err := st.rt.lock(ctx); err != nil {
 		return err
 	}
-	st.entered = true
-	// gopher-lua keeps the running coroutine in the shared state; the
-	// thread that ran last may have left one of its own there.
-	st.L.G.CurrentThread = st.L
+	st.hold()
 	return nil
+}
+
+// hold marks st as holding the generation's lock, just taken, and makes
+// it the running thread: gopher-lua keeps the running coroutine in the
+// shared state, and the thread that ran last may have left one of its
+// own there.
+func (st *State) hold() {
+	st.entered = true
+	st.L.G.CurrentThread = st.L
 }
 
 // lock takes the generation's lock, waiting until ctx ends.
