@@ -49,9 +49,6 @@ func (s *session) settle() {
 	s.st = nil
 }
 
-// endLease gives the thread back at close.
-func (s *session) endLease() { s.settle() }
-
 // noState answers a command that needs Lua when no State can be had:
 // a temporary failure, since the fault is ours, not the message's.
 func (s *session) noState(err error) milter.Verdict {

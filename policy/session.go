@@ -199,7 +199,7 @@ func (s *session) Close(ctx context.Context) {
 			s.logger().Warn("session accounting", "err", err)
 		}
 	}
-	s.endLease()
+	s.settle()
 	s.eng.drop(s.gen)
 }
 
