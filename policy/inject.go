@@ -100,10 +100,7 @@ func (m *message) submit(L *lua.LState, method, from string, to []string, raw st
 		return injectFailed(L, fmt.Errorf("msg:%s: no recipient", method))
 	}
 	relay := m.s.eng.relayAddr()
-	ctx := L.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := callContext(L)
 	// Only Go values cross into the closure: it runs without the Lua
 	// lock, while other sessions may be running Lua.
 	var err error
