@@ -144,7 +144,7 @@ func (b *backend) NewSession(ctx context.Context, info milter.SessionInfo) (milt
 	if err != nil {
 		return nil, err
 	}
-	return &session{next: s, b: b, on: true}, nil
+	return &session{next: s, b: b}, nil
 }
 
 type session struct {
@@ -154,7 +154,6 @@ type session struct {
 	// starts from; cur is the transaction being recorded, if any.
 	conn    Record
 	cur     *Record
-	on      bool // the current transaction is sampled
 	emitted bool // some transaction of the session was given to the sink
 }
 
@@ -221,8 +220,7 @@ func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter
 func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macros) milter.Verdict {
 	s.finish() // a MAIL FROM without Abort after the last message
 	v := s.next.MailFrom(ctx, from, args, m)
-	s.on = s.b.sample == nil || s.b.sample()
-	if !s.on {
+	if s.b.sample != nil && !s.b.sample() {
 		s.emitted = true // sampled out counts as handled
 		return v
 	}

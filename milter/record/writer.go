@@ -37,8 +37,6 @@ type Writer struct {
 	old     []oldFile // closed files, oldest first
 	oldSize int64
 	seq     int
-	dropped int64
-	err     error // the last write error, reported once
 }
 
 type oldFile struct {
@@ -106,7 +104,6 @@ func (w *Writer) Write(r *Record) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if n > w.maxBytes {
-		w.dropped++
 		return fmt.Errorf("record: a %d-byte record exceeds the %d-byte bound; dropped", n, w.maxBytes)
 	}
 	hour := r.Time.UTC().Format("20060102T15")
@@ -150,13 +147,6 @@ func (w *Writer) rotate() {
 	w.old = append(w.old, oldFile{w.f.Name(), w.size})
 	w.oldSize += w.size
 	w.f, w.size = nil, 0
-}
-
-// Dropped is how many records were too large to keep.
-func (w *Writer) Dropped() int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.dropped
 }
 
 // Close closes the current file.
