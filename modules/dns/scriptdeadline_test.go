@@ -1,42 +1,20 @@
-package dns_test
+package dns
 
 import (
-	"net"
 	"testing"
 	"time"
 
 	"github.com/luamilter/luamilter/internal/milttest"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
-	"github.com/luamilter/luamilter/modules/dns"
 )
-
-// droppingServer is a UDP socket on loopback that reads every query and
-// answers none.
-func droppingServer(t *testing.T) string {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := c.ReadFrom(buf); err != nil {
-				return
-			}
-		}
-	}()
-	return c.LocalAddr().String()
-}
 
 // TestLookupLeavesScriptTime plays, through the real milter path, a
 // script whose DNS server never answers, with a script timeout shorter
 // than the DNS timeout: the lookup must time out first and the script's
 // own reply reach the client, every time.
 func TestLookupLeavesScriptTime(t *testing.T) {
-	server := droppingServer(t)
+	server := silentServer(t)
 	const script = `local mod = {}
 function mod:validate_rcptto(msg, str, ac, vctx)
   local r, err = msys.dnsLookup("rbl.example.test", "A")
@@ -52,13 +30,13 @@ msys.registerModule("rbl", mod)`
 		scriptTimeout time.Duration
 		dnsTimeout    time.Duration
 	}{
-		{"defaults: 2s script, 5s DNS", 2 * time.Second, dns.DefaultTimeout},
-		{"short script timeout", 300 * time.Millisecond, dns.DefaultTimeout},
+		{"defaults: 2s script, 5s DNS", 2 * time.Second, DefaultTimeout},
+		{"short script timeout", 300 * time.Millisecond, DefaultTimeout},
 		{"DNS timeout just under the script timeout", 300 * time.Millisecond, 290 * time.Millisecond},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := dns.New(dns.Options{Servers: []string{server}, Timeout: tc.dnsTimeout, CacheSize: -1})
+			r, err := New(Options{Servers: []string{server}, Timeout: tc.dnsTimeout, CacheSize: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
