@@ -61,21 +61,6 @@ func controlNames(L *lua.LState) []string {
 	return names
 }
 
-// Controls lists the console commands the current generation's scripts
-// registered with msys.registerControl, sorted.
-func (e *Engine) Controls(ctx context.Context) ([]string, error) {
-	g := e.hold()
-	defer e.drop(g)
-	s := g.timers
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := g.sched.Enter(ctx); err != nil {
-		return nil, err
-	}
-	defer g.sched.Leave()
-	return controlNames(g.sched.L), nil
-}
-
 // Control runs the console command name, registered by the current
 // generation's scripts with msys.registerControl, with args. It returns
 // what the function printed (Momentum's console shows a control's print
