@@ -72,6 +72,21 @@ func twoSessions(t *testing.T, rt *Runtime, probe string) session {
 	return s
 }
 
+// checkWrite runs body as a callout in one session and probe in the
+// next: the callout must fail with an error containing wantErr ("" for
+// none), and the probe must answer want.
+func checkWrite(t *testing.T, body, wantErr, probe, want string) {
+	t.Helper()
+	rt := testRuntime(t, isolationScript(body), Config{PoolSize: 1})
+	s := twoSessions(t, rt, probe)
+	if wantErr == "" && s.err != nil || wantErr != "" && (s.err == nil || !strings.Contains(s.err.Error(), wantErr)) {
+		t.Errorf("callout error %v, want %q", s.err, wantErr)
+	}
+	if s.probe != want {
+		t.Errorf("next session got %q, want %q", s.probe, want)
+	}
+}
+
 // TestStringLibraryIsolation checks that no session can change the
 // string functions a later session gets, through the string metatable or
 // the string table, and that string methods keep working.
@@ -91,16 +106,7 @@ func TestStringLibraryIsolation(t *testing.T) {
 		{"string.__index", `string.__index.upper = function() return "evil" end`, "attempt to index"},
 		{"string.__metatable", `string.__metatable.__index.upper = function() return "evil" end`, "attempt to index"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rt := testRuntime(t, isolationScript(tc.body), Config{PoolSize: 1})
-			s := twoSessions(t, rt, probe)
-			if tc.err == "" && s.err != nil || tc.err != "" && (s.err == nil || !strings.Contains(s.err.Error(), tc.err)) {
-				t.Errorf("callout error %v, want %q", s.err, tc.err)
-			}
-			if s.probe != want {
-				t.Errorf("next session got %q, want %q", s.probe, want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkWrite(t, tc.body, tc.err, probe, want) })
 	}
 }
 
@@ -116,16 +122,7 @@ func TestLibraryViewsThroughPackageLoaded(t *testing.T) {
 		{"rawset on require", `rawset(require("msys.core"), "extra", 1)`, "read-only table 'msys.core'"},
 		{"package.loaded.msys", `package.loaded.msys.core.VALIDATE_DONE = 0`, "read-only table 'msys.core'"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rt := testRuntime(t, isolationScript(tc.body), Config{PoolSize: 1})
-			s := twoSessions(t, rt, probe)
-			if tc.err == "" && s.err != nil || tc.err != "" && (s.err == nil || !strings.Contains(s.err.Error(), tc.err)) {
-				t.Errorf("callout error %v, want %q", s.err, tc.err)
-			}
-			if s.probe != want {
-				t.Errorf("next session got %q, want %q", s.probe, want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkWrite(t, tc.body, tc.err, probe, want) })
 	}
 }
 
