@@ -2,7 +2,6 @@ package milter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -166,18 +165,16 @@ func (a *adapter) BodyChunk(chunk []byte, _ gomilter.Modifier) (*gomilter.Respon
 	// it after BodyChunk returns, so the chunk is kept without a copy
 	// (TestBodyChunksKeptWithoutCopy guards this).
 	if err := a.spool.Adopt(chunk); err != nil {
-		if errors.Is(err, ErrTooBig) {
-			a.tooBig = true
-		} else {
-			a.spoolEr = err
-		}
+		a.spoolEr = err
 		a.spool.Close()
 	}
 	return gomilter.RespContinue, nil
 }
 
+// newSpool has no size limit of its own: BodyChunk checks MaxMessageSize
+// against the header block and the body together.
 func (a *adapter) newSpool() *Spool {
-	return NewSpool(a.srv.cfg.SpoolDir, a.srv.cfg.SpoolThreshold, a.srv.cfg.MaxMessageSize)
+	return NewSpool(a.srv.cfg.SpoolDir, a.srv.cfg.SpoolThreshold, 0)
 }
 
 func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) {
