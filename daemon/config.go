@@ -207,9 +207,7 @@ func (c *Config) Validate() error {
 	if c.ScriptTimeout <= 0 {
 		bad("script_timeout", c.ScriptTimeout, "must be greater than 0: every callout needs a deadline")
 	}
-	if c.OnError == "" {
-		bad("on_error", c.OnError, "want tempfail, accept or reject")
-	} else if _, err := policy.ParseOnError(c.OnError); err != nil {
+	if _, err := policy.ParseOnError(c.OnError); err != nil || c.OnError == "" {
 		bad("on_error", c.OnError, "want tempfail, accept or reject")
 	}
 	for _, n := range c.RelayNetworks {
