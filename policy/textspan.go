@@ -97,14 +97,11 @@ func (p *mimePart) spans() []*textSpan {
 	cs := p.charset()
 	for _, s := range out {
 		if s.ok {
-			s.pieces = charsetPieces(s.decoded(), cs)
+			s.pieces = charsetPieces(s.dec, cs)
 		}
 	}
 	return out
 }
-
-// decoded is an ok span's content with the transfer encoding undone.
-func (s *textSpan) decoded() []byte { return s.dec }
 
 // qpSpans splits a quoted-printable body. A physical line is clean when
 // it ends in CRLF (or ends the body), holds no other CR or LF, and every
