@@ -117,13 +117,6 @@ func lintCallouts(rt *luart.Runtime) []Finding {
 	return out
 }
 
-// calloutList are the Momentum callouts and hooks luamilter runs, for
-// "did you mean"; luart.KnownCallout is the authority on what runs.
-var calloutList = []string{"init", "deinit", "validate_connect", "validate_ehlo",
-	"validate_mailfrom", "validate_rcptto", "validate_rcptto_list", "validate_rcptto_list_final",
-	"validate_data", "validate_data_spool", "validate_data_spool_each_rcpt",
-	"validate_set_binding", "validate_dealloc", "core_validate_accept", "core_final_validation"}
-
 // Why each kind of Momentum hook has no place in a milter. A milter sees
 // one SMTP reception through the MTA's eyes, between connect and the
 // end-of-message reply; everything before the MTA hands it the session
@@ -179,7 +172,7 @@ func hookWhy(hook string) string {
 // knownHookNames are the names a module function may carry on purpose:
 // the callouts and the documented hooks, sorted for stable suggestions.
 func knownHookNames() []string {
-	names := slices.Clone(calloutList)
+	names := luart.Callouts()
 	for h := range hookWhys {
 		names = append(names, h)
 	}

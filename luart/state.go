@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -193,6 +195,11 @@ func (st *State) logger() *slog.Logger {
 func KnownCallout(name string) bool {
 	_, ok := calloutNames[name]
 	return ok
+}
+
+// Callouts returns the names of the callouts luamilter runs, sorted.
+func Callouts() []string {
+	return slices.Sorted(maps.Keys(calloutNames))
 }
 
 // IgnoredHook reports whether name is a Momentum hook that luamilter
