@@ -2,7 +2,7 @@ package policy
 
 import (
 	"context"
-	"slices"
+	"maps"
 	"strings"
 
 	"github.com/luamilter/luamilter/milter"
@@ -44,21 +44,8 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 			return milter.Result{Verdict: v}
 		}
 	}
-	dropped, res, done := s.eachRecipient(ctx, msg)
-	if done {
+	if res, done := s.perRecipient(ctx, msg); done {
 		return res
-	}
-	if s.gen.rt.Defines("validate_set_binding") {
-		msg.phase = "validate_set_binding"
-		for _, r := range msg.recipients() {
-			if dropped[strings.ToLower(r.addr)] {
-				continue
-			}
-			msg.current = r.addr
-			if failed, v := s.runModules(ctx, "validate_set_binding", s.objs.message(msg)); failed {
-				return milter.Result{Verdict: v}
-			}
-		}
 	}
 	if !msg.discard { // a discarded message is never queued, so never signed
 		if v, done := s.finalValidation(ctx, msg); done {
@@ -70,13 +57,6 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 		return milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}
 	}
 	changes := msg.changes()
-	if len(dropped) > 0 {
-		for _, r := range msg.recipients() {
-			if dropped[strings.ToLower(r.addr)] {
-				changes = append(changes, milter.Change{Kind: milter.DelRcpt, Addr: r.addr})
-			}
-		}
-	}
 	return milter.Result{Verdict: milter.Verdict{Action: milter.Continue}, Changes: changes}
 }
 
@@ -105,64 +85,99 @@ func (s *session) finalValidation(ctx context.Context, msg *message) (milter.Ver
 	return milter.Verdict{}, false
 }
 
-// eachRecipient runs validate_data_spool_each_rcpt per recipient. A 5xx
-// or msg:discard() drops that recipient. As on Momentum, the client hears
-// of a failure only when every recipient was rejected: then the message
-// gets the last reply. When every recipient was dropped but some only
-// discarded, the client sees success and nothing is delivered (a
-// discard); the rejected ones get no bounce either way. A 4xx for one
+// perRecipient runs validate_data_spool_each_rcpt for every recipient,
+// then validate_set_binding for every recipient still there, each on the
+// recipient's own copy of the message and of its context dictionary
+// (rcptcopy.go), and merges the copies back into msg.
+//
+// A 5xx or msg:discard() drops that recipient. As on Momentum, the
+// client hears of a failure only when every recipient was rejected: then
+// the message gets the last reply. When every recipient was dropped but
+// some only discarded, the client sees success and nothing is delivered
+// (a discard); the rejected ones get no bounce either way. A 4xx for one
 // recipient can't be expressed after DATA, so it tempfails the message:
 // retrying all is safe, dropping one would lose it.
-func (s *session) eachRecipient(ctx context.Context, msg *message) (map[string]bool, milter.Result, bool) {
-	if !s.gen.rt.Defines("validate_data_spool_each_rcpt") {
-		return nil, milter.Result{}, false
+func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result, bool) {
+	each, bind := s.gen.rt.Defines("validate_data_spool_each_rcpt"), s.gen.rt.Defines("validate_set_binding")
+	if !each && !bind {
+		return milter.Result{}, false
 	}
-	dropped := map[string]bool{}
-	rcpts := msg.recipients()
-	multi := len(rcpts) > 1
-	var before []hdr
-	var beforeBody bodyEdit
-	if multi {
-		before = append([]hdr(nil), msg.headers...)
-		beforeBody = msg.saveBody()
+	base := s.mess
+	var copies []*rcptCopy
+	for _, r := range msg.recipients() {
+		copies = append(copies, &rcptCopy{addr: r.addr, msg: msg.copyFor(r.addr), mess: maps.Clone(base)})
 	}
-	msg.phase = "validate_data_spool_each_rcpt"
+	// Whatever happens, the session is back on the whole message, which
+	// owns every spool the copies made.
+	defer func() {
+		s.msg = msg
+		for _, c := range copies {
+			msg.spools = append(msg.spools, c.msg.spools...)
+			c.msg.spools = nil
+		}
+	}()
+	enter := func(c *rcptCopy, callout string) {
+		s.msg, s.mess = c.msg, c.mess
+		c.msg.phase = callout
+		s.beginPhase()
+	}
 	var last milter.Verdict
 	rejects := 0
-	for _, r := range rcpts {
-		msg.current = r.addr
-		msg.dropOne = false
-		s.beginPhase()
-		if failed, v := s.runModules(ctx, "validate_data_spool_each_rcpt", s.objs.message(msg), s.objs.ac, s.objs.vctx); failed {
-			return nil, milter.Result{Verdict: v}, true
+	for _, c := range copies {
+		if !each {
+			break
+		}
+		enter(c, "validate_data_spool_each_rcpt")
+		if failed, v := s.runModules(ctx, "validate_data_spool_each_rcpt", s.objs.message(c.msg), s.objs.ac, s.objs.vctx); failed {
+			s.mess = base
+			return milter.Result{Verdict: v}, true
 		}
 		v := s.verdict()
 		switch {
 		case v.Action == milter.TempFail:
-			return nil, milter.Result{Verdict: v}, true
+			s.mess = base
+			return milter.Result{Verdict: v}, true
 		case v.Action == milter.Reject:
-			dropped[strings.ToLower(r.addr)] = true
+			c.dropped = true
 			last = v
 			rejects++
-			s.logger().Info("recipient rejected at end of message; a milter can't send a bounce for it", "rcpt", r.addr, "reply", v.String())
-			s.trail.rejectAtEOM(r.addr, v)
-		case msg.dropOne || (msg.discard && multi):
-			dropped[strings.ToLower(r.addr)] = true
-			msg.discard = false
+			s.logger().Info("recipient rejected at end of message; a milter can't send a bounce for it", "rcpt", c.addr, "reply", v.String())
+			s.trail.rejectAtEOM(c.addr, v)
+		case c.msg.discard:
+			c.dropped = true
 		}
 	}
-	if multi && (!slices.Equal(before, msg.headers) || msg.saveBody().gen != beforeBody.gen) {
-		msg.headers = before
-		msg.restoreBody(beforeBody)
-		s.logger().Warn("per-recipient header or body edits in validate_data_spool_each_rcpt can't be expressed through a milter with several recipients; none were applied")
-	}
-	if len(rcpts) > 0 && len(dropped) == len(rcpts) {
-		if rejects == len(rcpts) {
-			return dropped, milter.Result{Verdict: last}, true
+	for _, c := range copies {
+		if !bind || c.dropped {
+			continue
 		}
-		return dropped, milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}, true
+		enter(c, "validate_set_binding")
+		if failed, v := s.runModules(ctx, "validate_set_binding", s.objs.message(c.msg)); failed {
+			s.mess = base
+			return milter.Result{Verdict: v}, true
+		}
+		c.dropped = c.msg.discard
 	}
-	return dropped, milter.Result{}, false
+	s.mess = mergeContext(base, copies)
+	dropped := 0
+	for _, c := range copies {
+		if c.dropped {
+			dropped++
+			msg.removeRecipient(c.addr)
+		}
+	}
+	if len(copies) > 0 && dropped == len(copies) {
+		if rejects == len(copies) {
+			return milter.Result{Verdict: last}, true
+		}
+		return milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}, true
+	}
+	s.msg = msg
+	if differ := msg.mergeCopies(copies); len(differ) > 0 {
+		s.logger().Warn("per-recipient edits differ between recipients and can't be expressed through a milter; the message keeps them as before the per-recipient phases (per_recipient_edits = \"split\" takes one recipient per transaction)",
+			"not_applied", strings.Join(differ, ", "), "recipients", len(copies)-dropped)
+	}
+	return milter.Result{}, false
 }
 
 // account tells msys.audit whether the message was received or rejected.

@@ -103,7 +103,6 @@ type message struct {
 
 	discard       bool
 	discardReason string
-	dropOne       bool // msg:discard in each_rcpt with several recipients
 	quarantine    string
 	priority      int // msg.priority: read back, no milter effect
 	ud            *lua.LUserData

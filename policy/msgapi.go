@@ -495,19 +495,15 @@ func msgGetMessageSize(L *lua.LState) int {
 	return 1
 }
 
-// msgDiscard drops the message quietly; in each_rcpt with several
-// recipients it drops only the current recipient.
+// msgDiscard drops the message quietly; in the per-recipient phases,
+// where each recipient has its own copy, it drops only that recipient.
 func msgDiscard(L *lua.LState) int {
 	m := checkMessage(L, "discard", false)
 	reason := L.OptString(2, "550 5.7.0 discarded by policy")
 	if len(reason) < 3 || reason[0] < '2' || reason[0] > '5' {
 		reason = "550 5.7.1 [internal] discarded by policy"
 	}
-	if m.phase == "validate_data_spool_each_rcpt" && len(m.recipients()) > 1 {
-		m.dropOne = true
-	} else {
-		m.discard = true
-	}
+	m.discard = true
 	m.discardReason = reason
 	m.s.modLog(m.s.info.Module).Info("message discarded by policy", "reason", reason)
 	return 0

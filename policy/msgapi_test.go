@@ -132,6 +132,8 @@ func eachRcptScript(body string) string {
 
 func TestEachRecipient(t *testing.T) {
 	two := []string{"a@example.com", "b@example.com"}
+	mimeHeaders := []string{"insert_header 65536 Content-Type: text/plain; charset=utf-8",
+		"insert_header 65536 Content-Transfer-Encoding: 7bit", "insert_header 65536 MIME-Version: 1.0"}
 	cases := []struct {
 		name, lua string
 		rcpts     []string
@@ -145,12 +147,22 @@ func TestEachRecipient(t *testing.T) {
 		{"discard the only one", `msg:discard()`, []string{"a@example.com"}, "discard", nil, ""},
 		{"header edit with one recipient applies", `msg:header("X-Rcpt", msg:rcptto(), "append")`, []string{"a@example.com"}, "accept",
 			[]string{"insert_header 65536 X-Rcpt: a@example.com"}, ""},
-		{"header edit with two recipients is dropped", `msg:header("X-Rcpt", msg:rcptto(), "append")`, two, "accept",
-			nil, "per-recipient header or body edits"},
-		{"body edit with two recipients is dropped", `msg:body("per " .. msg:rcptto() .. "\r\n.\r\n")`, two, "accept",
-			nil, "per-recipient header or body edits"},
-		{"mime edit with two recipients is dropped", `msg:mime(false):text("x")`, two, "accept",
-			nil, "per-recipient header or body edits"},
+		{"identical header edit with two recipients applies", `msg:header("X-Scanned", "yes", "append")`, two, "accept",
+			[]string{"insert_header 65536 X-Scanned: yes"}, ""},
+		{"differing header edit with two recipients is not applied", `msg:header("X-Rcpt", msg:rcptto(), "append")`, two, "accept",
+			nil, "per-recipient edits differ"},
+		{"one header agrees, the other differs", `msg:header("X-Scanned", "yes", "append"); msg:header("X-Rcpt", msg:rcptto(), "append")`, two, "accept",
+			[]string{"insert_header 65536 X-Scanned: yes"}, "not_applied=X-Rcpt"},
+		{"identical body edit with two recipients applies", `msg:body("same\r\n.\r\n")`, two, "accept",
+			[]string{`replace_body "same\r\n"`}, ""},
+		{"differing body edit with two recipients is not applied", `msg:body("per " .. msg:rcptto() .. "\r\n.\r\n")`, two, "accept",
+			nil, "not_applied=body"},
+		{"identical mime edit with two recipients applies", `msg:mime(false):text("x")`, two, "accept",
+			append(mimeHeaders, `replace_body "x\r\n"`), ""},
+		// The MIME headers text() adds are the same for both recipients
+		// and apply; the bodies differ and don't.
+		{"differing mime edit with two recipients is not applied", `msg:mime(false):text(msg:rcptto())`, two, "accept",
+			mimeHeaders, "not_applied=body"},
 		{"rcptto change", `if msg:rcptto() == "a@example.com" then msg:rcptto("c@example.com") end`, two, "accept",
 			[]string{"del_rcpt <a@example.com>", "add_rcpt <c@example.com>"}, ""},
 		{"reject one", `if msg:rcptto() == "a@example.com" then vctx:set_code(550, "5.1.1 no") end`, two, "accept",
@@ -176,7 +188,8 @@ func TestEachRecipient(t *testing.T) {
 }
 
 // TestEachRecipientSeesDataEdits: per-recipient reads see what
-// validate_data changed, and those edits are still applied.
+// validate_data changed, and those edits are still applied beside the
+// per-recipient edit every recipient made.
 func TestEachRecipientSeesDataEdits(t *testing.T) {
 	s := startMsg(t, milttest.Options{}, `
 local mod = {}
@@ -186,13 +199,13 @@ function mod:validate_data(msg, ac, vctx)
 end
 function mod:validate_data_spool_each_rcpt(msg, ac, vctx)
   if msg:body() ~= "edited\r\n" then error("each_rcpt saw " .. msg:body()) end
-  msg:header("X-Dropped", "1")
+  msg:header("X-Each", "1")
   return msys.core.VALIDATE_CONT
 end
 msys.registerModule("t", mod)`)
 	tr := play(t, s, plainMsg, "a@example.com", "b@example.com")
 	body, ok := bodyOf(tr)
-	if tr.Final.Action != "accept" || !ok || body != "edited\r\n" || len(tr.Modifications) != 1 {
+	if tr.Final.Action != "accept" || !ok || body != "edited\r\n" || len(tr.Modifications) != 2 {
 		t.Fatalf("final %+v mods %v\n%s", tr.Final, tr.Modifications, s.Logs())
 	}
 }

@@ -557,8 +557,7 @@ func eachRcptPlays() []samplePlay {
 		{name: "two recipients", with: []standIn{observe("ECMESS_CTX_MESS", "binding")},
 			tx:    sampleTx("192.0.2.10", "sender@example.org", rcpts("someemail@example.com", "bounce@example.com"), msg),
 			final: "eom accept", mods: []string{"delete_header X-Binding[1]"},
-			logs:   []string{"observed binding=pool-b", "observed binding=pool-b"},
-			broken: "edits in validate_data_spool_each_rcpt dropped with two recipients (every copy loses X-Binding on Momentum)"},
+			logs: []string{"observed binding=pool-b", "observed binding=pool-b"}},
 	}
 }
 

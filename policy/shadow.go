@@ -41,7 +41,7 @@ func (m *message) saveEdits() message {
 func (m *message) restoreEdits(c message) {
 	m.newFrom, m.added, m.removed, m.headers = c.newFrom, c.added, c.removed, c.headers
 	m.restoreBody(bodyEdit{newBody: c.newBody, cur: c.cur, curOK: c.curOK, gen: c.bodyGen})
-	m.discard, m.discardReason, m.dropOne, m.quarantine = c.discard, c.discardReason, c.dropOne, c.quarantine
+	m.discard, m.discardReason, m.quarantine = c.discard, c.discardReason, c.quarantine
 }
 
 // dryRun reports whether mod runs in shadow mode in this generation.
@@ -90,7 +90,7 @@ func (s *session) shadowEnd(mod *luart.Module, callout string, snap *shadowSnap,
 	if m := s.msg; m != nil && m == snap.msg {
 		after := m.saveEdits()
 		m.restoreEdits(snap.edits)
-		if after.discard != snap.edits.discard || after.dropOne != snap.edits.dropOne {
+		if after.discard != snap.edits.discard {
 			report("discard", "reason", after.discardReason)
 		}
 		base := changeStrings(m.changes())
