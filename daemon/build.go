@@ -107,7 +107,12 @@ func EngineConfig(cfg Config, log *slog.Logger) (policy.Config, error) {
 	if err != nil {
 		return policy.Config{}, err
 	}
-	return policy.Config{OnError: onErr, Log: log, RelayNetworks: nets,
+	splitNets, err := parseNetworks(cfg.SplitNetworks)
+	if err != nil {
+		return policy.Config{}, err
+	}
+	split := policy.RecipientSplit{On: cfg.PerRecipientEdits == "split", Networks: splitNets, Listeners: cfg.SplitListeners}
+	return policy.Config{OnError: onErr, Log: log, RelayNetworks: nets, Split: split,
 		DryRun: cfg.DryRun, DryRunScripts: cfg.dryRunScripts(), InjectRelay: cfg.InjectRelay}, nil
 }
 
@@ -117,7 +122,7 @@ func parseNetworks(specs []string) ([]*net.IPNet, error) {
 	for _, s := range specs {
 		n, err := parseNetwork(s)
 		if err != nil {
-			return nil, fmt.Errorf("relay network: %w", err)
+			return nil, fmt.Errorf("network: %w", err)
 		}
 		out = append(out, n)
 	}

@@ -36,8 +36,15 @@ type Config struct {
 	DryRun        bool          `toml:"dry_run" flag:"dry-run"`
 	UnsafeLua     bool          `toml:"unsafe_lua" flag:"unsafe-lua"`
 	RelayNetworks []string      `toml:"relay_networks" flag:"relay-network"`
-	LogFormat     string        `toml:"log_format" flag:"log-format"`
-	LogLevel      string        `toml:"log_level" flag:"log-level"`
+	// PerRecipientEdits is "merge" (per-recipient message copies are
+	// merged; edits that differ between recipients are not applied) or
+	// "split" (one recipient per transaction, see policy.RecipientSplit),
+	// narrowed by SplitNetworks and SplitListeners when set.
+	PerRecipientEdits string   `toml:"per_recipient_edits" flag:"per-recipient-edits"`
+	SplitNetworks     []string `toml:"split_networks" flag:"split-network"`
+	SplitListeners    []string `toml:"split_listeners" flag:"split-listener"`
+	LogFormat         string   `toml:"log_format" flag:"log-format"`
+	LogLevel          string   `toml:"log_level" flag:"log-level"`
 	// ScriptEnv names the environment variables os.getenv returns to
 	// scripts; every other name reads as unset.
 	ScriptEnv []string `toml:"script_env" flag:"script-env"`
@@ -108,26 +115,30 @@ const DefaultControlSocket = "/run/luamilter/control.sock"
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
-		ScriptTimeout:   2 * time.Second,
-		OnError:         "tempfail",
-		LogFormat:       "text",
-		LogLevel:        "info",
-		Listen:          []string{"inet:127.0.0.1:8891"},
-		ControlSocket:   DefaultControlSocket,
-		MaxSessions:     1000,
-		SpoolDir:        DefaultSpoolDir,
-		SpoolThreshold:  1 << 20,
-		MaxMessageSize:  50 << 20,
-		MemoryLimit:     1 << 30,
-		Negotiate:       "need",
-		ShutdownTimeout: 30 * time.Second,
-		ReadTimeout:     milter.DefaultReadTimeout,
-		IdleTimeout:     milter.DefaultIdleTimeout,
-		InjectRelay:     policy.DefaultInjectRelay,
-		RecordMaxBytes:  1 << 30,
-		RecordSample:    1,
-		DNS:             DNS{Timeout: 5 * time.Second},
-		Store:           Store{Backend: "memory", Fail: "open"},
+		ScriptTimeout: 2 * time.Second,
+		OnError:       "tempfail",
+		// Merge, not split: splitting delays the deferred recipients
+		// (a Sendmail sender holds them until its next queue run) and
+		// some mail clients give up on 452; see the README.
+		PerRecipientEdits: "merge",
+		LogFormat:         "text",
+		LogLevel:          "info",
+		Listen:            []string{"inet:127.0.0.1:8891"},
+		ControlSocket:     DefaultControlSocket,
+		MaxSessions:       1000,
+		SpoolDir:          DefaultSpoolDir,
+		SpoolThreshold:    1 << 20,
+		MaxMessageSize:    50 << 20,
+		MemoryLimit:       1 << 30,
+		Negotiate:         "need",
+		ShutdownTimeout:   30 * time.Second,
+		ReadTimeout:       milter.DefaultReadTimeout,
+		IdleTimeout:       milter.DefaultIdleTimeout,
+		InjectRelay:       policy.DefaultInjectRelay,
+		RecordMaxBytes:    1 << 30,
+		RecordSample:      1,
+		DNS:               DNS{Timeout: 5 * time.Second},
+		Store:             Store{Backend: "memory", Fail: "open"},
 	}
 }
 
@@ -213,6 +224,16 @@ func (c *Config) Validate() error {
 	for _, n := range c.RelayNetworks {
 		if _, err := parseNetwork(n); err != nil {
 			bad("relay_networks", n, "want a CIDR like 192.0.2.0/24 or a single address")
+		}
+	}
+	switch c.PerRecipientEdits {
+	case "merge", "split":
+	default:
+		bad("per_recipient_edits", c.PerRecipientEdits, "want merge or split")
+	}
+	for _, n := range c.SplitNetworks {
+		if _, err := parseNetwork(n); err != nil {
+			bad("split_networks", n, "want a CIDR like 192.0.2.0/24 or a single address")
 		}
 	}
 	switch c.LogFormat {

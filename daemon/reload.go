@@ -82,7 +82,7 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 		return ReloadResult{}, err
 	}
 	opts := policy.GenerationOptions{DryRun: ecfg.DryRun, DryRunScripts: ecfg.DryRunScripts,
-		OnError: ecfg.OnError, RelayNetworks: ecfg.RelayNetworks}
+		OnError: ecfg.OnError, RelayNetworks: ecfg.RelayNetworks, Split: ecfg.Split}
 	if err := d.eng.SwapWith(ctx, rt, opts); err != nil {
 		rt.Close()
 		return ReloadResult{}, err
@@ -111,6 +111,9 @@ func reloadable(old, cfg Config) (Config, []string) {
 	next.UnsafeLua = cfg.UnsafeLua
 	next.OnError = cfg.OnError
 	next.RelayNetworks = cfg.RelayNetworks
+	next.PerRecipientEdits = cfg.PerRecipientEdits
+	next.SplitNetworks = cfg.SplitNetworks
+	next.SplitListeners = cfg.SplitListeners
 	next.LogLevel = cfg.LogLevel
 	next.Strict = cfg.Strict
 	// Compared field by field rather than from a list, so that a

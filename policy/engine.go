@@ -55,6 +55,9 @@ type Config struct {
 	// RelayNetworks are client networks whose sessions get can_relay=true
 	// (authenticated sessions always do).
 	RelayNetworks []*net.IPNet
+	// Split is the per_recipient_edits = "split" rule (split.go); the
+	// zero value merges per-recipient copies instead.
+	Split RecipientSplit
 	// Observer, when set, is told about every finished message.
 	Observer func(Summary)
 	// CalloutObserver, when set, is told about every callout run, with
@@ -102,12 +105,14 @@ type GenerationOptions struct {
 	DryRunScripts []string // modules registered by these files in shadow mode
 	OnError       OnError
 	RelayNetworks []*net.IPNet
+	// Split is the per_recipient_edits = "split" rule (split.go).
+	Split RecipientSplit
 }
 
 // generationOptions are the options of cfg.
 func (cfg *Config) generationOptions() GenerationOptions {
 	return GenerationOptions{DryRun: cfg.DryRun, DryRunScripts: cfg.DryRunScripts,
-		OnError: cfg.OnError, RelayNetworks: cfg.RelayNetworks}
+		OnError: cfg.OnError, RelayNetworks: cfg.RelayNetworks, Split: cfg.Split}
 }
 
 // Accounting receives luamilter's own session accounting.
@@ -150,8 +155,12 @@ type generation struct {
 	dryScripts map[string]bool
 	onError    OnError
 	relay      []*net.IPNet
-	readsBody  bool // the scripts name a body reader
-	metas      objectMetas
+	split      RecipientSplit
+	// editsPerRecipient: the scripts define a per-recipient phase, so
+	// the split rule applies.
+	editsPerRecipient bool
+	readsBody         bool // the scripts name a body reader
+	metas             objectMetas
 	// bypass[i] is the connection context key that, set to "true",
 	// skips module i (Momentum's __bypass_NAME), built once instead of
 	// for every callout.
@@ -198,7 +207,8 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 	}
 	defer st.Leave()
 	g := &generation{rt: rt, sched: st, readsBody: rt.Mentions(bodyReaders...), timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
-		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks, metas: newObjectMetas(rt)}
+		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks, metas: newObjectMetas(rt),
+		split: opts.Split, editsPerRecipient: rt.Defines("validate_data_spool_each_rcpt") || rt.Defines("validate_set_binding")}
 	for _, path := range opts.DryRunScripts {
 		g.dryScripts[path] = true
 	}
@@ -354,7 +364,7 @@ func (e *Engine) Needs() milter.Needs {
 		ConnectReply: rt.Defines("validate_connect") || rt.Defines("core_validate_accept"),
 		HeloReply:    rt.Defines("validate_ehlo"),
 		MailReply:    rt.Defines("validate_mailfrom"),
-		RcptReply:    rt.Defines("validate_rcptto") || rt.Defines("validate_rcptto_list"),
+		RcptReply:    rt.Defines("validate_rcptto") || rt.Defines("validate_rcptto_list") || (g.split.On && g.editsPerRecipient),
 		Data:         rt.Defines("validate_rcptto_list_final"),
 		Headers:      eom,
 		Body:         eom && g.readsBody,

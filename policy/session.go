@@ -145,6 +145,9 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 		s.msg = newMessage(s, "", "")
 		s.trail.begin()
 	}
+	if s.splits() {
+		return s.rcptRefused(rcpt, splitReply())
+	}
 	line := "RCPT TO:<" + rcpt + ">" + argSuffix(args)
 	local, domain := splitAddr(rcpt)
 	s.mess["rcptto_string"] = line
