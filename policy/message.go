@@ -46,10 +46,12 @@ type hdr struct {
 //
 // What a milter can't do, and what luamilter does instead:
 //
-//   - Per-recipient copies. In validate_data_spool_each_rcpt Momentum can
-//     give each recipient its own headers and body. A milter has one copy:
-//     with one recipient the edits apply, with several none apply and a
-//     warning is logged. msg:discard() there removes that recipient.
+//   - Per-recipient copies. In validate_data_spool_each_rcpt and
+//     validate_set_binding each recipient has its own copy (rcptcopy.go);
+//     a milter has one message, so the copies merge back and edits that
+//     differ between recipients are left out with a warning, unless the
+//     split setting takes one recipient per transaction (split.go).
+//     msg:discard() there removes that recipient.
 //   - A 5xx for one recipient after DATA: the recipient is removed (the
 //     MTA can't bounce it for us); a 4xx tempfails the whole message.
 //   - Bindings and routing (msg:binding, binding_group, routing_domain):
