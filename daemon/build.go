@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/modules"
@@ -69,6 +70,7 @@ func modulesConfig(cfg Config, log *slog.Logger) modules.Config {
 // scripts with the process's libraries and memory brake.
 func RuntimeConfig(cfg Config, libs []luart.Library, brake *luart.Brake, log *slog.Logger) luart.Config {
 	return luart.Config{
+		Callouts:   callout.Names(),
 		Scripts:    cfg.ScriptPaths(),
 		ScriptDirs: cfg.ScriptDirs,
 		Timeout:    cfg.ScriptTimeout,

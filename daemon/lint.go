@@ -13,6 +13,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/luart"
 )
 
@@ -92,7 +93,7 @@ func lintCallouts(rt *luart.Runtime) []Finding {
 		})
 		sort.Strings(names)
 		for _, name := range names {
-			if luart.KnownCallout(name) {
+			if _, ok := callout.Lookup(name); ok {
 				continue
 			}
 			fn := m.Table.RawGetString(name).(*lua.LFunction)
@@ -101,13 +102,13 @@ func lintCallouts(rt *luart.Runtime) []Finding {
 				line = fn.Proto.LineDefined
 			}
 			f := Finding{File: m.Script, Line: line, Module: m.Name}
-			if luart.IgnoredHook(name) {
+			if why, ok := callout.NeverRuns(name); ok {
 				f.Kind, f.Note = "ignored_hook", true
-				f.Msg = fmt.Sprintf("module %q: %q is a Momentum hook that never runs under luamilter: %s", m.Name, name, hookWhy(name))
+				f.Msg = fmt.Sprintf("module %q: %q is a Momentum hook that never runs under luamilter: %s", m.Name, name, why)
 			} else {
 				f.Kind = "unknown_callout"
 				f.Msg = fmt.Sprintf("module %q: %q is not a callout luamilter knows (misspelled? it will never run)", m.Name, name)
-				if near := closest(name, knownHookNames()); near != "" {
+				if near := closest(name, callout.KnownNames()); near != "" {
 					f.Msg += fmt.Sprintf("; did you mean %q?", near)
 				}
 			}
@@ -115,69 +116,6 @@ func lintCallouts(rt *luart.Runtime) []Finding {
 		}
 	}
 	return out
-}
-
-// Why each kind of Momentum hook has no place in a milter. A milter sees
-// one SMTP reception through the MTA's eyes, between connect and the
-// end-of-message reply; everything before the MTA hands it the session
-// (TLS, AUTH) and after its reply (queueing, delivery, logging) is the
-// MTA's own business.
-const (
-	whyDelivery = "Momentum calls it while delivering or queueing the message; with a milter the MTA delivers and queues after luamilter's end-of-message reply"
-	whyLog      = "Momentum calls it when it writes a log record; the MTA keeps its own logs (luamilter logs every verdict itself)"
-	whyAuth     = "SMTP AUTH is done by the MTA (SASL) before the milter hears of it; the result arrives in the {auth_authen} macro (msys.expandMacro, vctx connection context)"
-	whyTLS      = "TLS is negotiated by the MTA; the milter never sees the handshake"
-	whyEachRcpt = "Momentum calls it around each per-recipient copy it makes of the message; a milter sees one message for all recipients; use validate_data_spool_each_rcpt"
-	whyFinal    = "it runs after validation, when Momentum signs and enqueues each message; a milter has no such point (sign with the MTA's DKIM milter, or edit the message in validate_data)"
-)
-
-// hookWhys says, for each hook luart.IgnoredHook accepts, why it never
-// runs. TestHookWhys checks that every name here is an IgnoredHook.
-var hookWhys = map[string]string{
-	"core_final_validation2":                 whyFinal,
-	"core_post_final_validation":             whyFinal,
-	"core_pre_msg_each_rcpt":                 whyEachRcpt,
-	"core_post_msg_each_rcpt":                whyEachRcpt,
-	"msg_gen_data_spool":                     "it runs for messages Momentum generates itself (msg_gen, HTTP injection), which never pass through a milter",
-	"core_log_delivery_v1":                   whyLog,
-	"core_log_transient_failure_v1":          whyLog,
-	"core_log_permanent_failure_v1":          whyLog,
-	"core_log_reception_v1":                  whyLog,
-	"core_log_rejection":                     whyLog,
-	"core_log_attempt_v1":                    whyLog,
-	"outbound_smtp_auth_config":              whyDelivery,
-	"core_get_outbound_tls_parameters":       whyDelivery,
-	"core_config_get_message_routing_domain": whyDelivery,
-	"core_pre_mailq_message_requeue":         whyDelivery,
-	"core_get_msg_expiration_params":         whyDelivery,
-	"core_bounce_error_classify":             whyDelivery,
-	"core_smtp_error_classify":               whyDelivery,
-	"core_get_inbound_tls_parameters":        whyTLS,
-	"ac_auth_perform_auth":                   whyAuth,
-	"core_validate_auth":                     whyAuth,
-	"core_pre_esmtp_auth":                    whyAuth,
-	"core_get_received_header_text":          "the Received header is written by the MTA, not by the milter",
-	"rsrc_setup":                             "it registers resources (HTTP endpoints) with Momentum's configuration; luamilter serves no such resources",
-}
-
-// hookWhy says why hook never runs; a hook added to luart's list without
-// a reason here still gets an honest, general one.
-func hookWhy(hook string) string {
-	if why, ok := hookWhys[hook]; ok {
-		return why
-	}
-	return "Momentum calls it outside the SMTP reception a milter takes part in"
-}
-
-// knownHookNames are the names a module function may carry on purpose:
-// the callouts and the documented hooks, sorted for stable suggestions.
-func knownHookNames() []string {
-	names := luart.Callouts()
-	for h := range hookWhys {
-		names = append(names, h)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // CoreNames returns the names msys.core really has in rt: its constants,

@@ -135,16 +135,6 @@ func TestLint(t *testing.T) {
 	}
 }
 
-// TestHookWhys checks that every hook given a reason is one luart lets a
-// module define, and every name suggested is one that runs or is known.
-func TestHookWhys(t *testing.T) {
-	for _, name := range knownHookNames() {
-		if !luart.KnownCallout(name) && !luart.IgnoredHook(name) {
-			t.Errorf("%q has a reason or is suggested but luart knows neither callout nor hook", name)
-		}
-	}
-}
-
 // TestNotesDoNotCountOrRefuse checks that a hook a milter never calls is
 // logged as a note at start, neither counted as a finding nor refused in
 // strict mode, while a msys.core typo is a finding that strict refuses.

@@ -64,6 +64,10 @@ type Config struct {
 	Setting func(name string) (string, bool)
 	// Brake is the process-wide memory brake; nil disables it.
 	Brake *Brake
+	// Callouts are the function names the embedding program calls in a
+	// module table; a module registered with none of them is warned
+	// about. Nil skips the warning.
+	Callouts []string
 }
 
 // Limits bound the work one built-in may do for a script.

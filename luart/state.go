@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 
 	lua "github.com/yuin/gopher-lua"
@@ -131,9 +130,9 @@ func (st *State) registerModule(L *lua.LState) int {
 			L.RaiseError("module %q registered twice", name)
 		}
 	}
-	usable := false
+	usable := st.rt.cfg.Callouts == nil
 	tbl.ForEach(func(k, v lua.LValue) {
-		if _, ok := v.(*lua.LFunction); ok && KnownCallout(k.String()) {
+		if _, ok := v.(*lua.LFunction); ok && slices.Contains(st.rt.cfg.Callouts, k.String()) {
 			usable = true
 		}
 	})
@@ -189,48 +188,6 @@ func (st *State) logger() *slog.Logger {
 		l = l.With("script", st.loading)
 	}
 	return l
-}
-
-// KnownCallout reports whether name is a callout luamilter can run.
-func KnownCallout(name string) bool {
-	_, ok := calloutNames[name]
-	return ok
-}
-
-// Callouts returns the names of the callouts luamilter runs, sorted.
-func Callouts() []string {
-	return slices.Sorted(maps.Keys(calloutNames))
-}
-
-// IgnoredHook reports whether name is a Momentum hook that luamilter
-// accepts in a module table but never calls.
-func IgnoredHook(name string) bool {
-	_, ok := ignoredHooks[name]
-	return ok
-}
-
-var calloutNames = map[string]struct{}{
-	"init": {}, "deinit": {}, "validate_connect": {}, "validate_ehlo": {},
-	"validate_mailfrom": {}, "validate_rcptto": {}, "validate_rcptto_list": {},
-	"validate_rcptto_list_final": {}, "validate_data": {}, "validate_data_spool": {},
-	"validate_data_spool_each_rcpt": {}, "validate_set_binding": {}, "validate_dealloc": {},
-	"core_validate_accept": {}, "core_final_validation": {},
-}
-
-var ignoredHooks = map[string]struct{}{
-	"core_final_validation2":  {},
-	"core_post_msg_each_rcpt": {}, "msg_gen_data_spool": {}, "core_log_delivery_v1": {},
-	"core_log_transient_failure_v1": {}, "core_log_permanent_failure_v1": {},
-	"outbound_smtp_auth_config": {}, "core_get_outbound_tls_parameters": {},
-	"rsrc_setup": {}, "ac_auth_perform_auth": {},
-	// Further documented Momentum hooks: routing, queue, logging, TLS,
-	// AUTH and Received-header points that lie outside a milter's view.
-	"core_config_get_message_routing_domain": {}, "core_post_final_validation": {},
-	"core_log_reception_v1": {}, "core_log_rejection": {}, "core_log_attempt_v1": {},
-	"core_pre_mailq_message_requeue": {}, "core_get_msg_expiration_params": {},
-	"core_bounce_error_classify": {}, "core_smtp_error_classify": {},
-	"core_get_inbound_tls_parameters": {}, "core_validate_auth": {}, "core_pre_esmtp_auth": {},
-	"core_get_received_header_text": {}, "core_pre_msg_each_rcpt": {},
 }
 
 // Meta returns the host object metatable registered under name; see

@@ -19,6 +19,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 )
@@ -159,7 +160,8 @@ type generation struct {
 	// editsPerRecipient: the scripts define a per-recipient phase, so
 	// the split rule applies.
 	editsPerRecipient bool
-	readsBody         bool // the scripts name a body reader
+	needs             milter.Needs // what the MTA is asked to send
+	readsBody         bool         // the scripts name a body reader
 	metas             objectMetas
 	// bypass[i] is the connection context key that, set to "true",
 	// skips module i (Momentum's __bypass_NAME), built once instead of
@@ -208,7 +210,11 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 	defer st.Leave()
 	g := &generation{rt: rt, sched: st, readsBody: rt.Mentions(bodyReaders...), timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
 		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks, metas: newObjectMetas(rt),
-		split: opts.Split, editsPerRecipient: rt.Defines("validate_data_spool_each_rcpt") || rt.Defines("validate_set_binding")}
+		split: opts.Split}
+	for _, c := range callout.All() {
+		g.editsPerRecipient = g.editsPerRecipient || (c.PerRecipient && rt.Defines(c.Name))
+	}
+	g.needs = g.deriveNeeds()
 	for _, path := range opts.DryRunScripts {
 		g.dryScripts[path] = true
 	}
@@ -217,11 +223,11 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 		g.bypass[i] = "__bypass_" + m.Name
 	}
 	for i, m := range st.Modules {
-		fn := m.Callout("init")
+		fn := m.Callout(callout.Init)
 		if fn == nil {
 			continue
 		}
-		ret, err := st.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: "init", Host: g.timers}, fn, m.Table)
+		ret, err := st.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: callout.Init, Host: g.timers}, fn, m.Table)
 		if err == nil && (len(ret) == 0 || ret[0] != lua.LTrue) {
 			got := "nothing"
 			if len(ret) > 0 {
@@ -247,8 +253,8 @@ func (e *Engine) deinit(ctx context.Context, st *luart.State, mods []*luart.Modu
 	}
 	defer st.Leave()
 	for _, m := range mods {
-		if fn := m.Callout("deinit"); fn != nil {
-			if _, err := st.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: "deinit"}, fn, m.Table); err != nil {
+		if fn := m.Callout(callout.Deinit); fn != nil {
+			if _, err := st.Call(ctx, &luart.CallInfo{Module: m.Name, Callout: callout.Deinit}, fn, m.Table); err != nil {
 				e.log.Error("deinit failed", "module", m.Name, "err", err)
 			}
 		}
@@ -353,22 +359,35 @@ func (e *Engine) retire(ctx context.Context, g *generation) {
 }
 
 // Needs tells the milter layer which events the current scripts use.
-func (e *Engine) Needs() milter.Needs {
-	g := e.cur.Load()
-	rt := g.rt
-	eom := false
-	for _, c := range []string{"validate_data", "validate_data_spool", "validate_data_spool_each_rcpt", "validate_set_binding", "core_final_validation"} {
-		eom = eom || rt.Defines(c)
+func (e *Engine) Needs() milter.Needs { return e.cur.Load().needs }
+
+// deriveNeeds derives what to ask of the MTA from the callouts the scripts
+// define and the stage each runs at (package callout).
+func (g *generation) deriveNeeds() milter.Needs {
+	var n milter.Needs
+	for _, c := range callout.All() {
+		if !g.rt.Defines(c.Name) {
+			continue
+		}
+		switch c.Stage {
+		case callout.Connect:
+			n.ConnectReply = true
+		case callout.Helo:
+			n.HeloReply = true
+		case callout.Mail:
+			n.MailReply = true
+		case callout.Rcpt:
+			n.RcptReply = true
+		case callout.Data:
+			n.Data = true
+		case callout.EndOfMessage:
+			n.Headers = true
+		}
 	}
-	return milter.Needs{
-		ConnectReply: rt.Defines("validate_connect") || rt.Defines("core_validate_accept"),
-		HeloReply:    rt.Defines("validate_ehlo"),
-		MailReply:    rt.Defines("validate_mailfrom"),
-		RcptReply:    rt.Defines("validate_rcptto") || rt.Defines("validate_rcptto_list") || (g.split.On && g.editsPerRecipient),
-		Data:         rt.Defines("validate_rcptto_list_final"),
-		Headers:      eom,
-		Body:         eom && g.readsBody,
-	}
+	// The split rule answers RCPT itself.
+	n.RcptReply = n.RcptReply || (g.split.On && g.editsPerRecipient)
+	n.Body = n.Headers && g.readsBody
+	return n
 }
 
 // bodyReaders are the methods and functions through which a script can

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/milter"
 )
 
@@ -34,10 +35,10 @@ func (s *session) EndOfMessage(ctx context.Context, mm *milter.Message, macros m
 
 func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 	ud := s.objs.message(msg)
-	for _, callout := range []string{"validate_data", "validate_data_spool"} {
-		msg.phase = callout
+	for _, name := range []string{callout.ValidateData, callout.ValidateDataSpool} {
+		msg.phase = name
 		s.beginPhase()
-		if failed, v := s.runModules(ctx, callout, ud, s.objs.ac, s.objs.vctx); failed {
+		if failed, v := s.runModules(ctx, name, ud, s.objs.ac, s.objs.vctx); failed {
 			return milter.Result{Verdict: v}
 		}
 		if v := s.verdict(); v.Action != milter.Continue {
@@ -68,7 +69,7 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 // code set there is logged and ignored; a script error still gets the
 // --on-error action, since a failed signer must not pass unnoticed.
 func (s *session) finalValidation(ctx context.Context, msg *message) (milter.Verdict, bool) {
-	const hook = "core_final_validation"
+	const hook = callout.CoreFinalValidation
 	if !s.gen.rt.Defines(hook) {
 		return milter.Verdict{}, false
 	}
@@ -98,7 +99,7 @@ func (s *session) finalValidation(ctx context.Context, msg *message) (milter.Ver
 // recipient can't be expressed after DATA, so it tempfails the message:
 // retrying all is safe, dropping one would lose it.
 func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result, bool) {
-	each, bind := s.gen.rt.Defines("validate_data_spool_each_rcpt"), s.gen.rt.Defines("validate_set_binding")
+	each, bind := s.gen.rt.Defines(callout.ValidateDataSpoolEachRcpt), s.gen.rt.Defines(callout.ValidateSetBinding)
 	if !each && !bind {
 		return milter.Result{}, false
 	}
@@ -116,9 +117,9 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 			c.msg.spools = nil
 		}
 	}()
-	enter := func(c *rcptCopy, callout string) {
+	enter := func(c *rcptCopy, name string) {
 		s.msg, s.mess = c.msg, c.mess
-		c.msg.phase = callout
+		c.msg.phase = name
 		s.beginPhase()
 	}
 	var last milter.Verdict
@@ -127,8 +128,8 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 		if !each {
 			break
 		}
-		enter(c, "validate_data_spool_each_rcpt")
-		if failed, v := s.runModules(ctx, "validate_data_spool_each_rcpt", s.objs.message(c.msg), s.objs.ac, s.objs.vctx); failed {
+		enter(c, callout.ValidateDataSpoolEachRcpt)
+		if failed, v := s.runModules(ctx, callout.ValidateDataSpoolEachRcpt, s.objs.message(c.msg), s.objs.ac, s.objs.vctx); failed {
 			s.mess = base
 			return milter.Result{Verdict: v}, true
 		}
@@ -151,8 +152,8 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 		if !bind || c.dropped {
 			continue
 		}
-		enter(c, "validate_set_binding")
-		if failed, v := s.runModules(ctx, "validate_set_binding", s.objs.message(c.msg)); failed {
+		enter(c, callout.ValidateSetBinding)
+		if failed, v := s.runModules(ctx, callout.ValidateSetBinding, s.objs.message(c.msg)); failed {
 			s.mess = base
 			return milter.Result{Verdict: v}, true
 		}

@@ -12,6 +12,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 	"golang.org/x/text/encoding/htmlindex"
 
+	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/milter"
 )
 
@@ -310,7 +311,7 @@ func msgMailfrom(L *lua.LState) int {
 func msgRcptto(L *lua.LState) int {
 	m := checkMessage(L, "rcptto", false)
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
-		if m.phase != "validate_data_spool_each_rcpt" && m.phase != "validate_set_binding" {
+		if m.phase != callout.ValidateDataSpoolEachRcpt && m.phase != callout.ValidateSetBinding {
 			L.RaiseError("msg:rcptto(addr) can only change the recipient in validate_data_spool_each_rcpt or later")
 		}
 		addr := strings.Trim(L.CheckString(2), "<>")
@@ -602,9 +603,9 @@ func msgGetEnvelope2(L *lua.LState) int {
 
 // notExpressiblePhases are the callouts Momentum allows each method in.
 var notExpressiblePhases = map[string][]string{
-	"binding":        {"validate_set_binding"},
-	"binding_group":  {"validate_set_binding"},
-	"routing_domain": {"validate_rcptto", "validate_data_spool_each_rcpt", "validate_set_binding"},
+	"binding":        {callout.ValidateSetBinding},
+	"binding_group":  {callout.ValidateSetBinding},
+	"routing_domain": {callout.ValidateRcptTo, callout.ValidateDataSpoolEachRcpt, callout.ValidateSetBinding},
 }
 
 // msgNotExpressible serves the methods a milter has no equivalent for:

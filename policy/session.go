@@ -9,6 +9,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 )
@@ -92,11 +93,11 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 	// first the milter hears of it, still before the MTA's greeting.
 	// Both answer the connection, so a refusal in the first ends it.
 	s.beginPhase()
-	if v := s.phase(ctx, "core_validate_accept", s.objs.ac, s.objs.vctx); v.Action != milter.Continue {
+	if v := s.phase(ctx, callout.CoreValidateAccept, s.objs.ac, s.objs.vctx); v.Action != milter.Continue {
 		return s.refused("connect", s.client, v)
 	}
 	s.beginPhase()
-	return s.refused("connect", s.client, s.phase(ctx, "validate_connect", s.objs.ac, s.objs.vctx))
+	return s.refused("connect", s.client, s.phase(ctx, callout.ValidateConnect, s.objs.ac, s.objs.vctx))
 }
 
 func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter.Verdict {
@@ -108,7 +109,7 @@ func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter
 	s.conn["ehlo_string"] = line
 	s.fillConnMacros(m)
 	s.beginPhase()
-	return s.refused("helo", name, s.phase(ctx, "validate_ehlo", lua.LString(line), s.objs.ac, s.objs.vctx))
+	return s.refused("helo", name, s.phase(ctx, callout.ValidateEHLO, lua.LString(line), s.objs.ac, s.objs.vctx))
 }
 
 func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macros) milter.Verdict {
@@ -129,7 +130,7 @@ func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macr
 	s.conn["message_rcpt_count"] = "0" // a connection variable on Momentum
 	s.setQueueID(m)
 	s.beginPhase()
-	v := s.refused("mail", from, s.phase(ctx, "validate_mailfrom", lua.LString(line), s.objs.ac, s.objs.vctx))
+	v := s.refused("mail", from, s.phase(ctx, callout.ValidateMailFrom, lua.LString(line), s.objs.ac, s.objs.vctx))
 	if v.Action != milter.Continue {
 		s.trail.end = v
 		s.closeMessage()
@@ -156,7 +157,7 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 	s.msg.current = rcpt
 	s.beginPhase()
 	msgUD := s.objs.message(s.msg)
-	v := s.phase(ctx, "validate_rcptto", msgUD, lua.LString(line), s.objs.ac, s.objs.vctx)
+	v := s.phase(ctx, callout.ValidateRcptTo, msgUD, lua.LString(line), s.objs.ac, s.objs.vctx)
 	if v.Action != milter.Continue {
 		return s.rcptRefused(rcpt, v)
 	}
@@ -164,7 +165,7 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 	// reply set in validate_rcptto still stands (same SMTP command).
 	s.msg.addAccepted(rcpt, args)
 	s.conn["message_rcpt_count"] = itoa(len(s.msg.rcpts))
-	v = s.phase(ctx, "validate_rcptto_list", lua.LNil, s.objs.vctx)
+	v = s.phase(ctx, callout.ValidateRcptToList, lua.LNil, s.objs.vctx)
 	if v.Action != milter.Continue {
 		s.msg.rcpts = s.msg.rcpts[:len(s.msg.rcpts)-1]
 		s.conn["message_rcpt_count"] = itoa(len(s.msg.rcpts))
@@ -181,7 +182,7 @@ func (s *session) Data(ctx context.Context, m milter.Macros) milter.Verdict {
 	s.macro = m
 	s.setQueueID(m)
 	s.beginPhase()
-	v := s.refused("data", "", s.phase(ctx, "validate_rcptto_list_final", lua.LNil, s.objs.vctx))
+	v := s.refused("data", "", s.phase(ctx, callout.ValidateRcptToListFinal, lua.LNil, s.objs.vctx))
 	if v.Action != milter.Continue {
 		s.trail.end = v
 	}
@@ -208,7 +209,7 @@ func (s *session) Close(ctx context.Context) {
 
 // dealloc runs validate_dealloc in the modules that ran this session.
 func (s *session) dealloc(ctx context.Context) {
-	if !s.gen.rt.Defines("validate_dealloc") || !slices.Contains(s.ran, true) {
+	if !s.gen.rt.Defines(callout.ValidateDealloc) || !slices.Contains(s.ran, true) {
 		return
 	}
 	if err := s.acquire(ctx); err != nil {
@@ -220,11 +221,11 @@ func (s *session) dealloc(ctx context.Context) {
 			return
 		}
 		mod := s.st.Modules[i]
-		fn := mod.Callout("validate_dealloc")
+		fn := mod.Callout(callout.ValidateDealloc)
 		if fn == nil || !s.ran[i] {
 			continue
 		}
-		if _, err := s.call(ctx, mod, "validate_dealloc", fn, s.selfs[i]); err != nil {
+		if _, err := s.call(ctx, mod, callout.ValidateDealloc, fn, s.selfs[i]); err != nil {
 			s.logScriptError(err)
 		}
 	}
@@ -345,23 +346,23 @@ func (s *session) replaceState(ctx context.Context) {
 }
 
 // returnCode interprets a callout's return: 0 CONT, 1 DONE, 2 AGAIN.
-func (s *session) returnCode(mod *luart.Module, callout string, ret []lua.LValue) int {
-	if callout == "core_final_validation" {
+func (s *session) returnCode(mod *luart.Module, name string, ret []lua.LValue) int {
+	if name == callout.CoreFinalValidation {
 		return 0 // Momentum's hook returns nothing: every module runs
 	}
 	if len(ret) == 0 || ret[0] == lua.LNil {
-		s.modLog(mod.Name).Warn("callout returned nothing; treating it as VALIDATE_CONT", "callout", callout)
+		s.modLog(mod.Name).Warn("callout returned nothing; treating it as VALIDATE_CONT", "callout", name)
 		return 0
 	}
 	if n, ok := ret[0].(lua.LNumber); ok && (n == 0 || n == 1 || n == 2) {
 		if n == 2 {
-			s.modLog(mod.Name).Warn("VALIDATE_AGAIN is not supported by a milter; treating it as VALIDATE_CONT", "callout", callout)
+			s.modLog(mod.Name).Warn("VALIDATE_AGAIN is not supported by a milter; treating it as VALIDATE_CONT", "callout", name)
 			return 0
 		}
 		return int(n)
 	}
 	s.modLog(mod.Name).Warn("must return one of msys.core.VALIDATE_CONT, VALIDATE_DONE or VALIDATE_AGAIN; treating it as VALIDATE_CONT",
-		"callout", callout, "returned", ret[0].String())
+		"callout", name, "returned", ret[0].String())
 	return 0
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/callout"
 )
 
 // vctxMeta is the metatable of Momentum's validate_context.
@@ -147,7 +149,7 @@ func (s *session) msgFor(L *lua.LState, method string, allowRcpt bool) *message 
 	if s.msg == nil {
 		L.RaiseError("vctx:%s is only valid during a transaction (after MAIL FROM)", method)
 	}
-	if s.info.Callout == "validate_rcptto" && !allowRcpt {
+	if s.info.Callout == callout.ValidateRcptTo && !allowRcpt {
 		L.RaiseError("vctx:%s must not be called in validate_rcptto", method)
 	}
 	return s.msg

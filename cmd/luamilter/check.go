@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/policy"
@@ -175,13 +176,13 @@ func checkInit(off offline, rt *luart.Runtime, report func(string, int, string))
 			return
 		}
 		line := 0
-		if fn := m.Callout("init"); fn != nil && fn.Proto != nil {
+		if fn := m.Callout(callout.Init); fn != nil && fn.Proto != nil {
 			line = fn.Proto.LineDefined
 		}
 		report(m.Script, line, fmt.Sprintf("module %q: %s (serve refuses to start with this script)", m.Name, why))
 		return
 	}
-	report("init", 0, err.Error())
+	report(callout.Init, 0, err.Error())
 }
 
 func reportErr(report func(string, int, string), path string, err error) {

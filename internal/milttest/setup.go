@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/internal/logbuf"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
@@ -30,7 +31,7 @@ func StartWith(t testing.TB, dir string, opts Options, setup Setup, paths ...str
 		return nil, err
 	}
 	libs := append(append(policy.Libraries(), opts.Libraries...), extra...)
-	rt, err := luart.New(luart.Config{Scripts: paths, Timeout: opts.Timeout, Libraries: libs, Log: log,
+	rt, err := luart.New(luart.Config{Callouts: callout.Names(), Scripts: paths, Timeout: opts.Timeout, Libraries: libs, Log: log,
 		PoolSize: 2, Brake: opts.Brake})
 	if err != nil {
 		return nil, err
