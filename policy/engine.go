@@ -8,10 +8,10 @@ package policy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -208,7 +208,7 @@ func (e *Engine) prepare(ctx context.Context, rt *luart.Runtime, number uint64, 
 		return nil, fmt.Errorf("scheduler state: %w", err)
 	}
 	defer st.Leave()
-	g := &generation{rt: rt, sched: st, readsBody: rt.Mentions(bodyReaders...), timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
+	g := &generation{rt: rt, sched: st, readsBody: rt.Mentions(bodyReaders()...), timers: newScheduler(st, e.log), number: number, retired: make(chan struct{}),
 		dryAll: opts.DryRun, dryScripts: map[string]bool{}, onError: opts.OnError, relay: opts.RelayNetworks, metas: newObjectMetas(rt),
 		split: opts.Split}
 	for _, c := range callout.All() {
@@ -390,16 +390,33 @@ func (g *generation) deriveNeeds() milter.Needs {
 	return n
 }
 
-// bodyReaders are the methods and functions through which a script can
-// see, change or send the message body. A generation whose scripts name none of
-// them does not ask the MTA for the body.
-var bodyReaders = []string{"body", "raw", "text", "mime", "body_match", "raw_match", "text_match",
-	"body_replace", "raw_replace", "text_replace", "get_message_size", "expandMacro", "inject", "forward"}
+// bodyReaders are the names through which a script can see, change or
+// send the message body: the ec_message methods marked readsBody, and
+// msys.expandMacro, whose body macros read it. A generation whose
+// scripts name none of them does not ask the MTA for the body.
+func bodyReaders() []string {
+	names := []string{"expandMacro"}
+	for name, m := range messageMethods {
+		if m.readsBody {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
 
 // errBodyOmitted is what a body method raises when the body was not asked
 // for: only a method called through a name built at run time gets here.
-var errBodyOmitted = errors.New("the message body was not asked of the MTA because no script names a method that reads it " +
-	"(body, raw, text, mime, the _match and _replace methods, get_message_size, msys.expandMacro, inject, forward); call the method by its name")
+var errBodyOmitted error = bodyOmittedError{}
+
+// bodyOmittedError names the body readers when it is read, not at
+// package initialisation: the method table refers back to it.
+type bodyOmittedError struct{}
+
+func (bodyOmittedError) Error() string {
+	return "the message body was not asked of the MTA because no script names a method that reads it (" +
+		strings.Join(bodyReaders(), ", ") + "); call the method by its name"
+}
 
 // NewSession implements milter.Backend.
 func (e *Engine) NewSession(ctx context.Context, info milter.SessionInfo) (milter.Session, error) {

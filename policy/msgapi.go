@@ -18,46 +18,58 @@ import (
 
 // messageMethods are the ec_message methods; other files add to them
 // through messageExtra.
-var messageMethods = map[string]lua.LGFunction{
-	"header":                 msgHeader,
-	"mailfrom":               msgMailfrom,
-	"rcptto":                 msgRcptto,
-	"context_get":            msgContextGet,
-	"context_set":            msgContextSet,
-	"context_exists":         msgContextExists,
-	"context_exists_and_get": msgContextExistsAndGet,
-	"context_delete":         msgContextDelete,
-	"body":                   msgBody,
-	"raw":                    msgRaw,
-	"get_message_size":       msgGetMessageSize,
-	"discard":                msgDiscard,
-	"quarantine":             msgQuarantine,
-	"code":                   msgCode,
-	"listener_addr":          msgListenerAddr,
-	"reception_peer":         msgReceptionPeer,
-	"get_envelope2":          msgGetEnvelope2,
-	"binding":                msgNotExpressible("binding"),
-	"binding_group":          msgNotExpressible("binding_group"),
-	"routing_domain":         msgNotExpressible("routing_domain"),
-	"text":                   msgText,
-	"body_match":             matchMethod("body", false),
-	"raw_match":              matchMethod("raw", false),
-	"text_match":             matchMethod("text", false),
-	"body_replace":           replaceMethod("body", false),
-	"raw_replace":            replaceMethod("raw", false),
-	"text_replace":           replaceMethod("text", false),
-	"address_header":         addressHeaderMethod(false),
-	"mime":                   msgMime,
-	"makePart":               msgMakePart,
-	"makeContainer":          msgMakeContainer,
-	"makeBoundary":           msgMakeBoundary,
-	"build":                  msgBuild,
-	"inject":                 msgInject,
-	"forward":                msgForward,
+// msgMethod is one ec_message method. readsBody marks the methods that
+// see, change or send the body: a generation whose scripts name none of
+// them does not ask the MTA for the body (bodyReaders).
+type msgMethod struct {
+	fn        lua.LGFunction
+	readsBody bool
+}
+
+var messageMethods = map[string]msgMethod{
+	"header":                 {fn: msgHeader},
+	"mailfrom":               {fn: msgMailfrom},
+	"rcptto":                 {fn: msgRcptto},
+	"context_get":            {fn: msgContextGet},
+	"context_set":            {fn: msgContextSet},
+	"context_exists":         {fn: msgContextExists},
+	"context_exists_and_get": {fn: msgContextExistsAndGet},
+	"context_delete":         {fn: msgContextDelete},
+	"body":                   {fn: msgBody, readsBody: true},
+	"raw":                    {fn: msgRaw, readsBody: true},
+	"get_message_size":       {fn: msgGetMessageSize, readsBody: true},
+	"discard":                {fn: msgDiscard},
+	"quarantine":             {fn: msgQuarantine},
+	"code":                   {fn: msgCode},
+	"listener_addr":          {fn: msgListenerAddr},
+	"reception_peer":         {fn: msgReceptionPeer},
+	"get_envelope2":          {fn: msgGetEnvelope2},
+	"binding":                {fn: msgNotExpressible("binding")},
+	"binding_group":          {fn: msgNotExpressible("binding_group")},
+	"routing_domain":         {fn: msgNotExpressible("routing_domain")},
+	"text":                   {fn: msgText, readsBody: true},
+	"body_match":             {fn: matchMethod("body", false), readsBody: true},
+	"raw_match":              {fn: matchMethod("raw", false), readsBody: true},
+	"text_match":             {fn: matchMethod("text", false), readsBody: true},
+	"body_replace":           {fn: replaceMethod("body", false), readsBody: true},
+	"raw_replace":            {fn: replaceMethod("raw", false), readsBody: true},
+	"text_replace":           {fn: replaceMethod("text", false), readsBody: true},
+	"address_header":         {fn: addressHeaderMethod(false)},
+	"mime":                   {fn: msgMime, readsBody: true},
+	"makePart":               {fn: msgMakePart},
+	"makeContainer":          {fn: msgMakeContainer},
+	"makeBoundary":           {fn: msgMakeBoundary},
+	"build":                  {fn: msgBuild},
+	"inject":                 {fn: msgInject, readsBody: true},
+	"forward":                {fn: msgForward, readsBody: true},
 }
 
 func messageMeta(L *lua.LState) *lua.LTable {
-	mt := methodMeta(L, "ec_message", messageMethods, msgField)
+	fns := make(map[string]lua.LGFunction, len(messageMethods))
+	for name, m := range messageMethods {
+		fns[name] = m.fn
+	}
+	mt := methodMeta(L, "ec_message", fns, msgField)
 	mt.RawSetString("__newindex", L.NewFunction(msgSetField))
 	return mt
 }
