@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	gomilter "github.com/d--j/go-milter"
 )
 
 // Buffer sizes of a coalescing connection. A 4 KB message with its header
@@ -70,9 +72,11 @@ type coalescingConn struct {
 	cfg Config
 	srv *Server // nil in tests that use the connection alone
 
-	guard packetGuard
-	pkt   []byte // the current packet, length prefix included
-	off   int    // bytes of pkt already read by go-milter
+	guard  packetGuard
+	pkt    []byte  // the current packet, length prefix included
+	off    int     // bytes of pkt already read by go-milter
+	small  []byte  // the connection's own buffer, up to keepPacketBuffer
+	pooled *[]byte // the pool buffer pkt lives in, nil for small
 
 	// waitingSince is when the connection began waiting for the MTA's
 	// next packet (UnixNano), 0 while a packet is being read or served.
@@ -120,18 +124,85 @@ func (c *coalescingConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// keepPacketBuffer is the largest packet buffer kept for the next packet;
-// a larger one (a big body chunk or header) goes back to the collector so
-// an idle connection does not hold it.
+// keepPacketBuffer is the largest packet buffer a connection keeps for
+// itself; a larger packet (a body chunk or a big header) is read into a
+// buffer from packetPools, which goes back to its pool when the next
+// packet starts, so an idle connection does not hold it.
 const keepPacketBuffer = 16 << 10
+
+// packetPools hold the buffers of packets larger than keepPacketBuffer,
+// by size. The sizes double up to the largest packet the guard admits,
+// and include the exact size of a full body chunk for each data size an
+// MTA may negotiate: a body arrives as a train of full chunks, each of
+// which then reuses a buffer instead of growing a new one. Without them
+// every chunk of a 10 MB body cost about twice its size in buffers.
+var packetPools = func() []packetPool {
+	sizes := []int{32 << 10, 4 + 1 + int(gomilter.DataSize64K), 128 << 10, 4 + 1 + int(gomilter.DataSize256K),
+		512 << 10, 4 + maxCommandSize}
+	pools := make([]packetPool, len(sizes))
+	for i, n := range sizes {
+		pools[i].size = n
+		pools[i].New = func() any {
+			b := make([]byte, n)
+			return &b
+		}
+	}
+	return pools
+}()
+
+// packetPool is a pool of packet buffers of one size.
+type packetPool struct {
+	sync.Pool
+	size int
+}
+
+// growPacket makes room in c.pkt for at least want bytes in all. Up to
+// keepPacketBuffer the connection's own buffer grows; beyond, the packet
+// moves to the smallest pool buffer that holds want, and the buffer it
+// leaves goes back to its pool.
+func (c *coalescingConn) growPacket(want int) {
+	if want <= keepPacketBuffer {
+		b := make([]byte, len(c.pkt), want)
+		copy(b, c.pkt)
+		c.pkt, c.small = b, b[:0]
+		return
+	}
+	for i := range packetPools {
+		p := &packetPools[i]
+		if p.size < want {
+			continue
+		}
+		b := p.Get().(*[]byte)
+		n := copy(*b, c.pkt)
+		c.releasePacket()
+		c.pkt, c.pooled = (*b)[:n], b
+		return
+	}
+	// The guard refuses longer packets; growing is only a fallback.
+	c.pkt = slices.Grow(c.pkt, want-len(c.pkt))
+}
+
+// releasePacket gives a pool buffer back and makes the connection's own
+// buffer current. go-milter copies every packet out of the buffer, so
+// nothing refers to it any more.
+func (c *coalescingConn) releasePacket() {
+	if c.pooled == nil {
+		return
+	}
+	for i := range packetPools {
+		if p := &packetPools[i]; p.size == cap(*c.pooled) {
+			p.Put(c.pooled)
+			break
+		}
+	}
+	c.pkt, c.pooled = c.small, nil
+}
 
 // nextPacket reads one whole packet into c.pkt and checks it. The length
 // prefix is checked before the payload is read, and the payload's buffer
 // grows as its bytes arrive.
 func (c *coalescingConn) nextPacket() error {
-	if cap(c.pkt) > keepPacketBuffer {
-		c.pkt = nil
-	}
+	c.releasePacket()
 	c.pkt, c.off = c.pkt[:0], 0
 	c.inPacket, c.waitStart = false, time.Time{}
 	c.waitingSince.Store(time.Now().UnixNano())
@@ -155,8 +226,9 @@ func (c *coalescingConn) nextPacket() error {
 		if len(c.pkt) == cap(c.pkt) {
 			// Room for at most as much again as has arrived: what a
 			// stalled connection can make us hold is bounded by what
-			// it sent, not by what it claimed.
-			c.pkt = slices.Grow(c.pkt, min(end-len(c.pkt), max(len(c.pkt), minPacketGrowth)))
+			// it sent, not by what it claimed. A pool buffer may be
+			// up to twice that.
+			c.growPacket(len(c.pkt) + min(end-len(c.pkt), max(len(c.pkt), minPacketGrowth)))
 		}
 		k, err := c.r.Read(c.pkt[len(c.pkt):min(cap(c.pkt), end)])
 		c.pkt = c.pkt[:len(c.pkt)+k]
