@@ -236,7 +236,7 @@ func describe(m gomilter.ModifyAction) string {
 	case gomilter.ActionQuarantine:
 		return fmt.Sprintf("quarantine %q", m.Reason)
 	case gomilter.ActionReplaceBody:
-		return describeBody(m.Body)
+		return describeBody(m.Body, len(m.Body))
 	case gomilter.ActionChangeFrom:
 		return "change_from " + m.From
 	case gomilter.ActionAddHeader:
@@ -261,12 +261,19 @@ func describeAll(mods []gomilter.ModifyAction) []string {
 			out = append(out, describe(mods[i]))
 			continue
 		}
-		var body []byte
+		// Only the size and the quoted start are described: joining
+		// the chunks would copy a large body again.
+		var head []byte
+		size := 0
 		for ; i < len(mods) && mods[i].Type == gomilter.ActionReplaceBody; i++ {
-			body = append(body, mods[i].Body...)
+			b := mods[i].Body
+			size += len(b)
+			if room := maxShownBody + 1 - len(head); room > 0 {
+				head = append(head, b[:min(room, len(b))]...)
+			}
 		}
 		i--
-		out = append(out, describeBody(body))
+		out = append(out, describeBody(head, size))
 	}
 	return out
 }
@@ -274,11 +281,13 @@ func describeAll(mods []gomilter.ModifyAction) []string {
 // maxShownBody is how much of a replacement body a trace quotes.
 const maxShownBody = 512
 
-func describeBody(b []byte) string {
-	if len(b) <= maxShownBody {
-		return fmt.Sprintf("replace_body %q", b)
+// describeBody describes a replacement body of size bytes that starts
+// with head (all of it, or more than maxShownBody bytes).
+func describeBody(head []byte, size int) string {
+	if size <= maxShownBody {
+		return fmt.Sprintf("replace_body %q", head)
 	}
-	return fmt.Sprintf("replace_body %d bytes %q...", len(b), b[:maxShownBody])
+	return fmt.Sprintf("replace_body %d bytes %q...", size, head[:maxShownBody])
 }
 
 // splitMessage splits a message into its header fields (in order,
@@ -287,8 +296,12 @@ func describeBody(b []byte) string {
 // field nor a continuation (an mbox "From " line, a line without a
 // colon): that line and the rest are body.
 func splitMessage(raw []byte) ([]Header, []byte) {
-	raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
-	raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
+	// A message that already ends every line with CRLF is used as it
+	// is: a copy would double what a large message costs the client.
+	if bytes.Count(raw, []byte("\n")) != bytes.Count(raw, []byte("\r\n")) {
+		raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
+		raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
+	}
 	var hs []Header
 	rest := raw
 	for len(rest) > 0 {
