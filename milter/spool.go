@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"unsafe"
 )
 
 // ErrTooBig is returned when a message grows past the configured maximum.
@@ -52,6 +53,15 @@ func NewSpool(dir string, threshold, max int64) *Spool {
 // threshold is crossed.
 func (s *Spool) Write(p []byte) (int, error) {
 	return s.add(p, true)
+}
+
+// WriteString is Write for a string, without first converting it to a
+// byte slice, which for a large replaced body would be a copy of its
+// whole size. The slice shares the string's bytes; that is safe because
+// Write neither keeps nor changes what it is given: it copies it into a
+// part of its own or writes it to the file.
+func (s *Spool) WriteString(str string) (int, error) {
+	return s.add(unsafe.Slice(unsafe.StringData(str), len(str)), true)
 }
 
 // Adopt appends p without copying it: the spool keeps p until Reset or
@@ -277,6 +287,31 @@ func (s *Spool) Bytes() ([]byte, error) {
 	joined := bytes.Join(s.parts, nil)
 	s.parts, s.tail = [][]byte{joined}, true
 	return joined, nil
+}
+
+// ErrInMemory is returned by Map for a body that is not on disk.
+var ErrInMemory = errors.New("spool: the body is in memory, not in a file")
+
+// Map maps a body on disk read-only into memory, so that it can be
+// searched without reading it into the heap, and returns the function
+// that unmaps it. The bytes must not be used after unmap; the pages are
+// the spool file's page cache, not a copy. The file is the spool's own
+// and locked, so nothing truncates it while it is mapped (a truncated
+// mapping faults); closing the spool, which removes the file, leaves a
+// mapping readable until unmap. Writes only append past the mapped length, so a
+// mapping taken before them still reads as it did.
+func (s *Spool) Map() ([]byte, func() error, error) {
+	if s.file == nil {
+		return nil, nil, ErrInMemory
+	}
+	if s.size == 0 {
+		return nil, func() error { return nil }, nil
+	}
+	b, err := syscall.Mmap(int(s.file.Fd()), 0, int(s.size), syscall.PROT_READ, syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, nil, fmt.Errorf("map spool file: %w", err)
+	}
+	return b, func() error { return syscall.Munmap(b) }, nil
 }
 
 // Open returns a reader over the body from the start.
