@@ -3,9 +3,11 @@ package policy
 import (
 	"context"
 	"strings"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/modules/msysfuncs"
 )
 
@@ -16,11 +18,16 @@ import (
 // A replace returns true, or false when nothing matched; text_replace
 // writes each changed part back in its charset and transfer encoding.
 //
-// Cost: the message body is read into memory once per message (see
-// message.currentBody); PCRE2 matches those bytes in place, so a match
-// allocates only its result table, and a replace the new body. Every
-// search is bounded by the engine's match limits and ends when the Lua
-// call's context (the callout deadline) does.
+// Cost: PCRE2 matches the body's bytes in place. A body spooled to disk
+// that no method has read into memory yet is mapped for each body_match
+// and body_replace instead of read (subject.bodyView), so a large body
+// scanned by patterns costs no copy on the heap at all; otherwise the
+// body is read into memory once per message (message.currentBody) and
+// shared by every later call and by Lua. A match allocates only its
+// result table, a replace the new body. raw_match and raw_replace join
+// the header block and the body for every call. Every search is
+// bounded by the engine's match limits and ends when the Lua call's
+// context (the callout deadline) does.
 
 // subject is what one kind of pattern method looks at.
 type subject struct {
@@ -50,6 +57,88 @@ func (s subject) body() (string, error) {
 	var b strings.Builder
 	err := s.p.writeBody(&b)
 	return b.String(), err
+}
+
+// bodyView is body for one search. A whole message's body that is on
+// disk and has not been read into memory yet is mapped instead of read
+// (milter.Spool.Map): a search reads every byte once, so reading the file
+// into a string first would only add a copy of the body to the heap.
+// done unmaps it; nothing may refer to the text after done, so callers
+// detach what they keep. Any other body is body's string and done does
+// nothing.
+func (s subject) bodyView() (text string, done func(), err error) {
+	if s.p == nil {
+		if sp, err := s.m.unreadSpool(); err != nil || sp != nil {
+			if err != nil {
+				return "", nil, err
+			}
+			b, unmap, err := sp.Map()
+			if err != nil {
+				return "", nil, err
+			}
+			return unsafe.String(unsafe.SliceData(b), len(b)), func() { _ = unmap() }, nil
+		}
+	}
+	text, err = s.body()
+	return text, func() {}, err
+}
+
+// unreadSpool returns the body's spool when it is on disk and not yet
+// read into m.cur, as message.currentBody would read it; nil when the
+// body is in memory, already read, or empty.
+func (m *message) unreadSpool() (*milter.Spool, error) {
+	if m.bodyOmitted {
+		return nil, errBodyOmitted
+	}
+	if err := m.flushTree(); err != nil {
+		return nil, err
+	}
+	if m.curOK {
+		return nil, nil
+	}
+	sp := m.newBody
+	if sp == nil {
+		sp = m.body
+	}
+	if sp == nil || !sp.OnDisk() {
+		return nil, nil
+	}
+	return sp, nil
+}
+
+// detached returns s, copied when it shares memory with view: a string
+// that outlives a mapped view must not point into it.
+func detached(s, view string) string {
+	if len(s) == 0 || len(view) == 0 {
+		return s
+	}
+	p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(view)))
+	if p >= lo && p < lo+uintptr(len(view)) {
+		return strings.Clone(s)
+	}
+	return s
+}
+
+// detachTable replaces the strings of a match table (msys.pcre.match's
+// groups and names are substrings of the subject) with copies of those
+// that point into view.
+func detachTable(v lua.LValue, view string) {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return
+	}
+	var keys []lua.LValue
+	t.ForEach(func(k, v lua.LValue) {
+		if _, ok := v.(lua.LString); ok {
+			keys = append(keys, k)
+		}
+	})
+	for _, k := range keys {
+		str := string(t.RawGet(k).(lua.LString))
+		if d := detached(str, view); unsafe.StringData(d) != unsafe.StringData(str) {
+			t.RawSet(k, lua.LString(d))
+		}
+	}
 }
 
 func (s subject) raw() (string, error) {
@@ -119,7 +208,7 @@ func matchMethod(kind string, part bool) lua.LGFunction {
 		}
 		switch kind {
 		case "body":
-			if match(s.body()) {
+			if matchView(L, s, match) {
 				return 1
 			}
 		case "raw":
@@ -142,6 +231,20 @@ func matchMethod(kind string, part bool) lua.LGFunction {
 		L.Push(lua.LFalse)
 		return 1
 	}
+}
+
+// matchView runs match on the body's view and, when it matched, detaches
+// the pushed table from the view before the view goes away.
+func matchView(L *lua.LState, s subject, match func(string, error) bool) bool {
+	text, done, err := s.bodyView()
+	if done != nil {
+		defer done()
+	}
+	if !match(text, err) {
+		return false
+	}
+	detachTable(L.Get(-1), text)
+	return true
 }
 
 // replaceMethod builds body_replace, raw_replace and text_replace.
@@ -185,19 +288,28 @@ func (s subject) replace(ctx context.Context, rx Regex, kind, pattern, repl stri
 		}
 		return any, nil
 	}
-	get, set := s.raw, s.setRaw
-	if kind == "body" {
-		get, set = s.body, s.setBody
+	if kind == "raw" {
+		old, err := s.raw()
+		if err != nil {
+			return false, err
+		}
+		out, ok, err := rx.ReplaceContext(ctx, old, pattern, repl)
+		if err != nil || !ok {
+			return false, err
+		}
+		return true, s.setRaw(out)
 	}
-	old, err := get()
+	old, done, err := s.bodyView()
 	if err != nil {
 		return false, err
 	}
+	defer done()
 	out, ok, err := rx.ReplaceContext(ctx, old, pattern, repl)
 	if err != nil || !ok {
 		return false, err
 	}
-	return true, set(out)
+	// The result becomes the body, kept past done.
+	return true, s.setBody(detached(out, old))
 }
 
 // setBody replaces what body returns: the message body, a multipart's
