@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # run.sh - luamilter running examples/reference-policy.lua against the same
-# policy written in plain Go on go-milter ("Go floor"), measured with the
-# milterload generator on loopback TCP. See README.md.
+# policy written in plain Go on go-milter ("Go floor", and the "lean floor"
+# that asks the MTA only for what the policy needs), and
+# examples/content-policy.lua (the same plus a body scan) against its plain-Go
+# twin, measured with the milterload generator on loopback TCP. See README.md.
 #
-#   bench/run.sh                       # build, full matrix (about 7 minutes), summary
+#   bench/run.sh                       # build, full matrix (about 10 minutes), summary
 #   REPS=1 COMBOS="c8-4k" bench/run.sh # a quick look
 #   bench/run.sh summary DIR           # print the tables of an earlier run again
 #
@@ -12,8 +14,12 @@
 #   BUILD_DIR  where binaries go (default ${TMPDIR:-/tmp}/luamilter-bench/bin); never inside the repo
 #   OUT        results directory (default ${TMPDIR:-/tmp}/luamilter-bench/results/<stamp>)
 #   REPS DUR WARM   repetitions (3), measured time (5s) and warmup (1s) per run
-#   MILTERS    go lua lua-all (lua = negotiation by need, the default; lua-all = --negotiate all)
+#   MILTERS    go go-lean lua lua-all go-content lua-content
+#              go = gopolicy (every event), go-lean = gopolicy -lean, lua = negotiation by need
+#              (the default), lua-all = --negotiate all; go-content = gopolicy -lean -content,
+#              lua-content = luamilter with examples/content-policy.lua
 #   COMBOS     c1-4k c8-4k c64-4k c1-256k c8-256k c64-256k
+#   CONTENT_COMBOS  the combos the *-content milters run (c1-256k c8-256k c64-256k), if in COMBOS
 #   SESSIONS   concurrent sessions of the RSS run (200; 0 skips it)
 #   NICE       niceness of milters and generator (0; negative needs root)
 #   LUA_FLAGS  extra flags for `luamilter serve`
@@ -26,13 +32,15 @@ OUT=${OUT:-${TMPDIR:-/tmp}/luamilter-bench/results/$(date +%Y%m%d-%H%M%S)}
 REPS=${REPS:-3}
 DUR=${DUR:-5s}
 WARM=${WARM:-1s}
-MILTERS=${MILTERS:-"go lua lua-all"}
+MILTERS=${MILTERS:-"go go-lean lua lua-all go-content lua-content"}
 COMBOS=${COMBOS:-"c1-4k c8-4k c64-4k c1-256k c8-256k c64-256k"}
+CONTENT_COMBOS=${CONTENT_COMBOS:-"c1-256k c8-256k c64-256k"}
 SESSIONS=${SESSIONS:-200}
 NICE=${NICE:-0}
 LUA_FLAGS=${LUA_FLAGS:-}
 PORT=${PORT:-8960}
 POLICY=$REPO/examples/reference-policy.lua
+CONTENT_POLICY=$REPO/examples/content-policy.lua
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 
@@ -64,13 +72,16 @@ start_milter() {
 	local name=$1 cmd
 	case $name in
 	go) cmd=("$BUILD_DIR/gopolicy" -addr "127.0.0.1:$PORT") ;;
-	lua | lua-all)
-		local neg=need
+	go-lean) cmd=("$BUILD_DIR/gopolicy" -lean -addr "127.0.0.1:$PORT") ;;
+	go-content) cmd=("$BUILD_DIR/gopolicy" -lean -content -addr "127.0.0.1:$PORT") ;;
+	lua | lua-all | lua-content)
+		local neg=need policy=$POLICY
 		[ "$name" = lua-all ] && neg=all
+		[ "$name" = lua-content ] && policy=$CONTENT_POLICY
 		# --log-level warn: the Go floor logs nothing per message either.
 		# shellcheck disable=SC2206
 		cmd=("$BUILD_DIR/luamilter" serve --control-socket none --log-level warn
-			--negotiate "$neg" -s "$POLICY" -l "inet:127.0.0.1:$PORT" $LUA_FLAGS) ;;
+			--negotiate "$neg" -s "$policy" -l "inet:127.0.0.1:$PORT" $LUA_FLAGS) ;;
 	*) die "unknown milter $name" ;;
 	esac
 	if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then die "port $PORT is already in use"; fi
@@ -101,8 +112,18 @@ measure() {
 		-json "$OUT/$name.$combo.r$rep.json" >"$OUT/$name.$combo.r$rep.txt" 2>&1 ||
 		echo "run.sh: $name $combo rep $rep failed (see $OUT/$name.$combo.r$rep.txt)" >&2
 	stop_milter
-	printf '%-8s %-9s rep %s: %s\n' "$name" "$combo" "$rep" \
+	printf '%-11s %-9s rep %s: %s\n' "$name" "$combo" "$rep" \
 		"$(grep -m1 '^transactions' "$OUT/$name.$combo.r$rep.txt" || echo failed)"
+}
+
+# runs MILTER COMBO: whether the matrix includes that pair. The content
+# milters only run the CONTENT_COMBOS (a body scan is about large bodies)
+# and not the sessions run.
+runs() {
+	case $1 in
+	*-content) [ "$2" != sessions ] && [[ " $CONTENT_COMBOS " == *" $2 "* ]] ;;
+	*) true ;;
+	esac
 }
 
 run() {
@@ -111,11 +132,15 @@ run() {
 	echo "results: $OUT"
 	for rep in $(seq "$REPS"); do
 		for combo in $COMBOS; do
-			for m in $MILTERS; do measure "$m" "$combo" "$rep"; done
+			for m in $MILTERS; do
+				if runs "$m" "$combo"; then measure "$m" "$combo" "$rep"; fi
+			done
 		done
 	done
 	if [ "$SESSIONS" -gt 0 ]; then
-		for m in $MILTERS; do measure "$m" sessions 1; done
+		for m in $MILTERS; do
+			if runs "$m" sessions; then measure "$m" sessions 1; fi
+		done
 	fi
 	{ echo "end: $(date -u)"; uptime; } >>"$OUT/machine.txt"
 }

@@ -1,7 +1,8 @@
 // Command benchsum prints the tables of a bench/run.sh results directory:
 // per combination the median over repetitions of throughput, latency and
 // milter CPU per 10,000 transactions of each milter, with the ratios to
-// the Go floor, and the milters' memory.
+// the Go floor and to the lean floor (see floors), and the milters'
+// memory.
 //
 // usage: benchsum RESULTS_DIR
 package main
@@ -42,7 +43,25 @@ type cell struct {
 	bad                      int64
 }
 
-const floor = "go"
+// floors names, for each milter, the Go floor and the lean floor its
+// ratios are taken against ("" for none). The Go floor answers every
+// event; the lean floor is plain Go that, like luamilter, asks the MTA
+// only for what the policy needs, and for the content milters it is the
+// lean floor that scans the body too. A milter not listed is compared
+// with go and go-lean.
+var floors = map[string][2]string{
+	"go":          {"", ""},
+	"go-lean":     {"go", ""},
+	"go-content":  {"", ""},
+	"lua-content": {"", "go-content"},
+}
+
+func floorsOf(m string) (goFloor, lean string) {
+	if f, ok := floors[m]; ok {
+		return f[0], f[1]
+	}
+	return "go", "go-lean"
+}
 
 func main() {
 	if len(os.Args) != 2 {
@@ -84,28 +103,26 @@ func summarize(w io.Writer, dir string) error {
 			combos = append(combos, parts[1])
 		}
 	}
-	order(milters, []string{"go", "lua", "lua-all"})
+	order(milters, []string{"go", "go-lean", "lua", "lua-all", "go-content", "lua-content"})
 	order(combos, []string{"c1-4k", "c8-4k", "c64-4k", "c1-256k", "c8-256k", "c64-256k", "sessions"})
 
-	io.WriteString(w, "| combo | milter | tx/s | p50 ms | p99 ms | milter CPU-s/10k | tx/s ÷ Go | CPU ÷ Go | RSS max MiB | other load %core | runs | errors+mismatches |\n")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	io.WriteString(w, "| combo | milter | tx/s | p50 ms | p99 ms | milter CPU-s/10k | tx/s ÷ Go | CPU ÷ Go | tx/s ÷ lean | CPU ÷ lean | RSS max MiB | other load %core | runs | errors+mismatches |\n")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, c := range combos {
 		if c == "sessions" {
 			continue
 		}
-		base, hasBase := median(runs[[2]string{floor, c}])
 		for _, m := range milters {
 			rs := runs[[2]string{m, c}]
 			if len(rs) == 0 {
 				continue
 			}
 			x, _ := median(rs)
-			tr, cr := "–", "–"
-			if hasBase && m != floor && base.tps > 0 && base.cpu > 0 {
-				tr, cr = fmt.Sprintf("%.2f", x.tps/base.tps), fmt.Sprintf("%.2f", x.cpu/base.cpu)
-			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.1f | %.2f | %s | %s | %.1f | %.0f | %d | %d |\n",
-				c, m, x.tps, x.p50, x.p99, x.cpu, tr, cr, float64(x.rss)/1024, x.load, x.n, x.bad)
+			goFloor, lean := floorsOf(m)
+			tg, cg := ratios(x, runs[[2]string{goFloor, c}])
+			tl, cl := ratios(x, runs[[2]string{lean, c}])
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.1f | %.2f | %s | %s | %s | %s | %.1f | %.0f | %d | %d |\n",
+				c, m, x.tps, x.p50, x.p99, x.cpu, tg, cg, tl, cl, float64(x.rss)/1024, x.load, x.n, x.bad)
 		}
 	}
 	fmt.Fprintln(w)
@@ -129,6 +146,16 @@ func summarize(w io.Writer, dir string) error {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 	}
 	return nil
+}
+
+// ratios formats x's throughput and CPU divided by the median of a
+// floor's runs, "–" when the floor did not run.
+func ratios(x cell, floorRuns []report) (tps, cpu string) {
+	base, ok := median(floorRuns)
+	if !ok || base.tps <= 0 || base.cpu <= 0 {
+		return "–", "–"
+	}
+	return fmt.Sprintf("%.2f", x.tps/base.tps), fmt.Sprintf("%.2f", x.cpu/base.cpu)
 }
 
 // median takes the median of every figure separately (max for RSS).
