@@ -20,13 +20,13 @@ func (s *session) EndOfMessage(ctx context.Context, mm *milter.Message, macros m
 		s.msg = newMessage(s, "", "")
 	}
 	msg := s.msg
-	msg.load(mm)
-	if len(msg.headerValues("Date")) == 0 {
+	msg.Load(mm)
+	if len(msg.HeaderValues("Date")) == 0 {
 		s.mess["rfc2822_date_missing"] = "true" // a predefined message variable on Momentum
 	}
 	res := s.offeredOnly(s.dataPhases(ctx, msg))
 	if a := res.Verdict.Action; a != milter.Continue && a != milter.Accept {
-		msg.releaseSpools() // no body will be sent
+		msg.ReleaseSpools() // no body will be sent
 	}
 	s.account(ctx, res.Verdict)
 	s.summarize(res)
@@ -48,16 +48,21 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 	if res, done := s.perRecipient(ctx, msg); done {
 		return res
 	}
-	if !msg.discard { // a discarded message is never queued, so never signed
+	if !msg.Discard { // a discarded message is never queued, so never signed
 		if v, done := s.finalValidation(ctx, msg); done {
 			return milter.Result{Verdict: v}
 		}
 	}
 	msg.phase = ""
-	if msg.discard {
+	if msg.Discard {
 		return milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}
 	}
-	changes := msg.changes()
+	// msg:quarantine(reason), or the message context variable
+	// "quarantine" for scripts that can only set context.
+	if msg.Quarantine == "" {
+		msg.Quarantine = s.mess["quarantine"]
+	}
+	changes := msg.Changes()
 	return milter.Result{Verdict: milter.Verdict{Action: milter.Continue}, Changes: changes}
 }
 
@@ -73,7 +78,7 @@ func (s *session) finalValidation(ctx context.Context, msg *message) (milter.Ver
 	if !s.gen.rt.Defines(hook) {
 		return milter.Verdict{}, false
 	}
-	msg.phase, msg.current = hook, ""
+	msg.phase, msg.Current = hook, ""
 	s.beginPhase()
 	if failed, v := s.runModules(ctx, hook, s.objs.message(msg), s.objs.ac, s.objs.vctx); failed {
 		return v, true
@@ -105,16 +110,15 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 	}
 	base := s.mess
 	var copies []*rcptCopy
-	for _, r := range msg.recipients() {
-		copies = append(copies, &rcptCopy{addr: r.addr, msg: msg.copyFor(r.addr), mess: maps.Clone(base)})
+	for _, r := range msg.Recipients() {
+		copies = append(copies, &rcptCopy{addr: r.Addr, msg: msg.copyFor(r.Addr), mess: maps.Clone(base)})
 	}
 	// Whatever happens, the session is back on the whole message, which
 	// owns every spool the copies made.
 	defer func() {
 		s.msg = msg
 		for _, c := range copies {
-			msg.spools = append(msg.spools, c.msg.spools...)
-			c.msg.spools = nil
+			msg.AdoptSpools(c.msg.Message)
 		}
 	}()
 	enter := func(c *rcptCopy, name string) {
@@ -144,7 +148,7 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 			rejects++
 			s.logger().Info("recipient rejected at end of message; a milter can't send a bounce for it", "rcpt", c.addr, "reply", v.String())
 			s.trail.rejectAtEOM(c.addr, v)
-		case c.msg.discard:
+		case c.msg.Discard:
 			c.dropped = true
 		}
 	}
@@ -157,14 +161,14 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 			s.mess = base
 			return milter.Result{Verdict: v}, true
 		}
-		c.dropped = c.msg.discard
+		c.dropped = c.msg.Discard
 	}
 	s.mess = mergeContext(base, copies)
 	dropped := 0
 	for _, c := range copies {
 		if c.dropped {
 			dropped++
-			msg.removeRecipient(c.addr)
+			msg.RemoveRecipient(c.addr)
 		}
 	}
 	if len(copies) > 0 && dropped == len(copies) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/txn"
 )
 
 // DefaultInjectRelay is where msg:inject and msg:forward submit new mail
@@ -47,7 +48,7 @@ func (e *Engine) relayAddr() string {
 // fail the message being received.
 func msgInject(L *lua.LState) int {
 	m := checkMessage(L, "inject", false)
-	if !m.content {
+	if !m.Content {
 		return injectFailed(L, fmt.Errorf("msg:inject is not available in %s (only in validate_data and later, or on a message from msys.core.ec_message_new)", m.s.info.Callout))
 	}
 	from := m.envelopeFrom()
@@ -58,8 +59,8 @@ func msgInject(L *lua.LState) int {
 	if L.GetTop() >= 3 && L.Get(3) != lua.LNil {
 		to = splitAddrs(L.CheckString(3))
 	} else {
-		for _, r := range m.recipients() {
-			to = append(to, r.addr)
+		for _, r := range m.Recipients() {
+			to = append(to, r.Addr)
 		}
 	}
 	raw, err := m.raw()
@@ -77,7 +78,7 @@ func msgForward(L *lua.LState) int {
 	m := checkMessage(L, "forward", false)
 	sender, rcptto, text := L.CheckString(2), L.CheckString(3), L.CheckString(4)
 	subject, charset := L.OptString(5, ""), L.OptString(6, "")
-	if !m.content {
+	if !m.Content {
 		return injectFailed(L, fmt.Errorf("msg:forward is not available in %s (the message to attach arrives in validate_data)", m.s.info.Callout))
 	}
 	fwd, err := m.forwardMessage(sender, rcptto, text, subject, charset)
@@ -127,10 +128,10 @@ func injectFailed(L *lua.LState, err error) int {
 
 // envelopeFrom is the sender of the message's envelope as it stands.
 func (m *message) envelopeFrom() string {
-	if m.newFrom != nil {
-		return *m.newFrom
+	if m.NewFrom != nil {
+		return *m.NewFrom
 	}
-	return m.from
+	return m.From
 }
 
 // splitAddrs reads Momentum's comma-separated recipient list.
@@ -209,7 +210,7 @@ func sendMail(ctx context.Context, relay, from string, to []string, raw string) 
 // forwardMessage builds msg:forward's message: text, then the message
 // as it stands attached as message/rfc822.
 func (m *message) forwardMessage(sender, rcptto, text, subject, charset string) (*message, error) {
-	if !isASCII(text) && charset == "" {
+	if !txn.IsASCII(text) && charset == "" {
 		return nil, errors.New("text is not ASCII: give its charset")
 	}
 	if charset == "" {
@@ -220,47 +221,47 @@ func (m *message) forwardMessage(sender, rcptto, text, subject, charset string) 
 		return nil, err
 	}
 	f := newMessage(m.s, sender, "")
-	f.detached, f.content = true, true
-	f.body = milter.NewSpool("", 1<<62, 0)
+	f.detached, f.Content = true, true
+	f.Body = milter.NewSpool("", 1<<62, 0)
 	if subject == "" {
-		subject = "Fwd: " + strings.Join(m.headerValues("Subject"), " ")
-		subject = strings.TrimSpace(decodeHeader(subject))
+		subject = "Fwd: " + strings.Join(m.HeaderValues("Subject"), " ")
+		subject = strings.TrimSpace(txn.DecodeHeader(subject))
 	}
-	f.setHeader("From", []string{encodeHeader(sender)}, "append")
-	f.setHeader("To", []string{encodeHeader(strings.Join(splitAddrs(rcptto), ", "))}, "append")
-	f.setHeader("Subject", []string{encodeHeader(subject)}, "append")
-	f.setHeader("Date", []string{" " + time.Now().Format(time.RFC1123Z)}, "append")
-	f.setHeader("MIME-Version", []string{" 1.0"}, "append")
+	f.SetHeader("From", []string{txn.EncodeHeader(sender)}, "append")
+	f.SetHeader("To", []string{txn.EncodeHeader(strings.Join(splitAddrs(rcptto), ", "))}, "append")
+	f.SetHeader("Subject", []string{txn.EncodeHeader(subject)}, "append")
+	f.SetHeader("Date", []string{" " + time.Now().Format(time.RFC1123Z)}, "append")
+	f.SetHeader("MIME-Version", []string{" 1.0"}, "append")
 	textCTE := 0 // 7bit
-	if !isASCII(text) {
+	if !txn.IsASCII(text) {
 		textCTE = 4 // quoted-printable
 	}
-	tp, err := f.newPart("text/plain; charset="+charset, text, textCTE)
+	tp, err := f.NewPart("text/plain; charset="+charset, text, textCTE)
 	if err != nil {
 		return nil, err
 	}
 	origCTE := 0
-	if !isASCII(orig) {
+	if !txn.IsASCII(orig) {
 		origCTE = 1 // 8bit: message/rfc822 may not be base64 (RFC 2046 5.2.1)
 	}
-	op, err := f.newPart("message/rfc822", orig, origCTE)
+	op, err := f.NewPart("message/rfc822", orig, origCTE)
 	if err != nil {
 		return nil, err
 	}
-	mixed, err := f.newContainer("multipart/mixed", "")
+	mixed, err := f.NewContainer("multipart/mixed", "")
 	if err != nil {
 		return nil, err
 	}
-	_ = mixed.link(tp, 0)
-	_ = mixed.link(op, 1)
-	for _, h := range mixed.headers {
-		f.setHeader(h.name, []string{h.value}, "replace")
+	_ = mixed.Link(tp, 0)
+	_ = mixed.Link(op, 1)
+	for _, h := range mixed.Headers {
+		f.SetHeader(h.Name, []string{h.Value}, "replace")
 	}
 	var b strings.Builder
-	if err := mixed.writeBody(&b); err != nil {
+	if err := mixed.WriteBody(&b); err != nil {
 		return nil, err
 	}
-	if err := f.setBody(b.String()); err != nil {
+	if err := f.SetBody(b.String()); err != nil {
 		return nil, err
 	}
 	return f, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/luamilter/luamilter/internal/lru"
 	"github.com/luamilter/luamilter/luart"
+	"github.com/luamilter/luamilter/txn"
 )
 
 // macroExpander implements msys.expandMacro(s): every %{namespace:key} in
@@ -152,7 +153,7 @@ func rfc2822Macro(s *session, key string) (string, bool) {
 	default:
 		return "", false
 	}
-	if s == nil || s.msg == nil || !s.msg.content {
+	if s == nil || s.msg == nil || !s.msg.Content {
 		return "", true
 	}
 	m := s.msg
@@ -160,12 +161,12 @@ func rfc2822Macro(s *session, key string) (string, bool) {
 	var err error
 	switch name {
 	case "headers":
-		out = m.headerBlock()
+		out = m.HeaderBlock()
 	case "message", "body":
 		if name == "message" {
 			out, err = m.raw()
 		} else {
-			out, err = m.currentBody()
+			out, err = m.CurrentBody()
 		}
 		if err == nil && len(args) > 1 {
 			out, err = limitLines(out, args[1])
@@ -214,9 +215,9 @@ func partMacro(m *message, name string, args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var list []*mimePart
-	t.walk(func(p *mimePart) {
-		if name == "text" && p.isText() || name == "part" && !p.container() {
+	var list []*txn.Part
+	t.Walk(func(p *txn.Part) {
+		if name == "text" && p.IsText() || name == "part" && !p.Container() {
 			list = append(list, p)
 		}
 	})
@@ -224,7 +225,7 @@ func partMacro(m *message, name string, args []string) (string, error) {
 		if len(list) == 0 {
 			return "", nil
 		}
-		return list[0].text(), nil
+		return list[0].Text(), nil
 	}
 	if len(args) == 0 {
 		return "", fmt.Errorf("rfc2822:part needs a part number")
@@ -238,10 +239,10 @@ func partMacro(m *message, name string, args []string) (string, error) {
 	}
 	p := list[n-1]
 	if len(args) > 1 {
-		return limitLines(p.text(), args[1])
+		return limitLines(p.Text(), args[1])
 	}
 	var b strings.Builder
-	if err := p.writePart(&b); err != nil {
+	if err := p.WritePart(&b); err != nil {
 		return "", err
 	}
 	return b.String(), nil
@@ -311,7 +312,7 @@ func spfValue(s *session, letter byte) string {
 	}
 	from := ""
 	if s.msg != nil {
-		from = s.msg.from
+		from = s.msg.From
 	}
 	local, domain := splitAddr(from)
 	if local == "" || !strings.Contains(from, "@") {

@@ -7,8 +7,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/modules/msysfuncs"
+	"github.com/luamilter/luamilter/txn"
 )
 
 // The pattern methods of msg and msgpart use Config.Regex, the msys.pcre
@@ -32,30 +32,30 @@ import (
 // subject is what one kind of pattern method looks at.
 type subject struct {
 	m *message
-	p *mimePart // nil: the whole message
+	p *txn.Part // nil: the whole message
 }
 
 // checkSubject returns the message or part behind arg 1.
 func checkSubject(L *lua.LState, method string, part, write bool) subject {
 	if part {
 		p := checkPart(L, method, write)
-		if p.top {
-			return subject{m: p.msg}
+		if p.Top {
+			return subject{m: owner(p)}
 		}
-		return subject{m: p.msg, p: p}
+		return subject{m: owner(p), p: p}
 	}
 	return subject{m: checkMessage(L, method, true)}
 }
 
 func (s subject) body() (string, error) {
 	if s.p == nil {
-		return s.m.currentBody()
+		return s.m.CurrentBody()
 	}
-	if !s.p.container() {
-		return s.p.body, nil
+	if !s.p.Container() {
+		return s.p.Body, nil
 	}
 	var b strings.Builder
-	err := s.p.writeBody(&b)
+	err := s.p.WriteBody(&b)
 	return b.String(), err
 }
 
@@ -68,7 +68,7 @@ func (s subject) body() (string, error) {
 // nothing.
 func (s subject) bodyView() (text string, done func(), err error) {
 	if s.p == nil {
-		if sp, err := s.m.unreadSpool(); err != nil || sp != nil {
+		if sp, err := s.m.UnreadSpool(); err != nil || sp != nil {
 			if err != nil {
 				return "", nil, err
 			}
@@ -81,29 +81,6 @@ func (s subject) bodyView() (text string, done func(), err error) {
 	}
 	text, err = s.body()
 	return text, func() {}, err
-}
-
-// unreadSpool returns the body's spool when it is on disk and not yet
-// read into m.cur, as message.currentBody would read it; nil when the
-// body is in memory, already read, or empty.
-func (m *message) unreadSpool() (*milter.Spool, error) {
-	if m.bodyOmitted {
-		return nil, errBodyOmitted
-	}
-	if err := m.flushTree(); err != nil {
-		return nil, err
-	}
-	if m.curOK {
-		return nil, nil
-	}
-	sp := m.newBody
-	if sp == nil {
-		sp = m.body
-	}
-	if sp == nil || !sp.OnDisk() {
-		return nil, nil
-	}
-	return sp, nil
 }
 
 // detached returns s, copied when it shares memory with view: a string
@@ -146,12 +123,12 @@ func (s subject) raw() (string, error) {
 		return s.m.raw()
 	}
 	var b strings.Builder
-	err := s.p.writePart(&b)
+	err := s.p.WritePart(&b)
 	return b.String(), err
 }
 
 // texts lists the text parts below the subject.
-func (s subject) texts() ([]*mimePart, error) {
+func (s subject) texts() ([]*txn.Part, error) {
 	p := s.p
 	if p == nil {
 		t, err := s.m.mimeTree()
@@ -160,9 +137,9 @@ func (s subject) texts() ([]*mimePart, error) {
 		}
 		p = t
 	}
-	var out []*mimePart
-	p.walk(func(c *mimePart) {
-		if c.isText() {
+	var out []*txn.Part
+	p.Walk(func(c *txn.Part) {
+		if c.IsText() {
 			out = append(out, c)
 		}
 	})
@@ -223,7 +200,7 @@ func matchMethod(kind string, part bool) lua.LGFunction {
 			// Each part is decoded only when the ones before it did not
 			// match.
 			for _, p := range parts {
-				if match(p.text(), nil) {
+				if match(p.Text(), nil) {
 					return 1
 				}
 			}
@@ -280,7 +257,7 @@ func (s subject) replace(ctx context.Context, rx Regex, kind, pattern, repl stri
 		}
 		any := false
 		for _, p := range parts {
-			ok, err := p.replaceText(ctx, rx, pattern, repl)
+			ok, err := p.ReplaceText(ctx, rx, pattern, repl)
 			if err != nil {
 				return false, err
 			}
@@ -316,14 +293,14 @@ func (s subject) replace(ctx context.Context, rx Regex, kind, pattern, repl stri
 // children (re-parsed below its own headers) or a leaf part's body.
 func (s subject) setBody(out string) error {
 	if s.p == nil {
-		return s.m.setBody(out)
+		return s.m.SetBody(out)
 	}
-	if s.p.container() {
-		s.p.reparse(s.p.headerBlock() + out)
+	if s.p.Container() {
+		s.p.Reparse(s.p.HeaderBlock() + out)
 		return nil
 	}
-	s.p.body = out
-	s.p.touch()
+	s.p.Body = out
+	s.p.Touch()
 	return nil
 }
 
@@ -333,40 +310,8 @@ func (s subject) setRaw(out string) error {
 	if s.p == nil {
 		return s.m.setRaw(out)
 	}
-	s.p.reparse(out)
+	s.p.Reparse(out)
 	return nil
-}
-
-// headerBlock renders a part's header fields and the blank line.
-func (p *mimePart) headerBlock() string {
-	if p.top {
-		return p.msg.headerBlock() + "\r\n"
-	}
-	var b strings.Builder
-	for _, h := range p.headers {
-		b.WriteString(h.name)
-		b.WriteByte(':')
-		b.WriteString(crlf(h.value))
-		b.WriteString("\r\n")
-	}
-	b.WriteString("\r\n")
-	return b.String()
-}
-
-// reparse replaces a (non-top) part's contents with a parse of raw,
-// keeping its identity and place in the tree.
-func (p *mimePart) reparse(raw string) {
-	n := parsePart(p.msg, raw, 0, 0)
-	p.headers, p.body, p.boundary = n.headers, n.body, n.boundary
-	p.preamble, p.epilogue, p.unterminated = n.preamble, n.epilogue, n.unterminated
-	p.children = n.children
-	for _, c := range p.children {
-		c.parent = p
-		c.walk(func(d *mimePart) { d.bodyStart, d.bodyEnd = -1, -1 })
-	}
-	p.bodyStart, p.bodyEnd = -1, -1
-	p.raw = ""
-	p.touch()
 }
 
 // addressHeaderMethod: address_header(name[, component]) → the component
@@ -374,20 +319,20 @@ func (p *mimePart) reparse(raw string) {
 // every field of that name.
 func addressHeaderMethod(part bool) lua.LGFunction {
 	return func(L *lua.LState) int {
-		var hs []hdr
+		var hs []txn.Field
 		if part {
-			hs = checkPart(L, "address_header", false).headerList()
+			hs = checkPart(L, "address_header", false).HeaderList()
 		} else {
-			hs = checkMessage(L, "address_header", true).headers
+			hs = checkMessage(L, "address_header", true).Headers
 		}
 		name := L.CheckString(2)
 		component := strings.ToLower(L.OptString(3, "all"))
 		t := L.CreateTable(1, 0)
 		for _, h := range hs {
-			if !strings.EqualFold(h.name, name) {
+			if !strings.EqualFold(h.Name, name) {
 				continue
 			}
-			addrs, err := msysfuncs.ParseAddressComponents(decodeHeader(h.value), component)
+			addrs, err := msysfuncs.ParseAddressComponents(txn.DecodeHeader(h.Value), component)
 			if err != nil {
 				L.ArgError(3, err.Error())
 			}
@@ -410,16 +355,16 @@ func msgText(L *lua.LState) int {
 		L.RaiseError("msg:text: %s", err.Error())
 	}
 	if L.GetTop() >= 2 {
-		if err := t.setText(L.CheckString(2), L.OptString(3, ""), L.OptString(4, "")); err != nil {
+		if err := t.SetText(L.CheckString(2), L.OptString(3, ""), L.OptString(4, "")); err != nil {
 			L.RaiseError("msg:text: %s", err.Error())
 		}
 		L.Push(lua.LTrue)
 		return 1
 	}
 	var texts []string
-	t.walk(func(p *mimePart) {
-		if p.isText() {
-			texts = append(texts, p.text())
+	t.Walk(func(p *txn.Part) {
+		if p.IsText() {
+			texts = append(texts, p.Text())
 		}
 	})
 	switch len(texts) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/txn"
 )
 
 // ecMessageNew implements msys.core.ec_message_new(nil): an empty message
@@ -22,9 +23,9 @@ func ecMessageNew(L *lua.LState) int {
 		L.RaiseError("msys.core.ec_message_new can only be called from a callout")
 	}
 	m := newMessage(s, "", "")
-	m.detached, m.content = true, true
+	m.detached, m.Content = true, true
 	// Detached messages stay in memory: nothing would remove a spool file.
-	m.body = milter.NewSpool("", 1<<62, 0)
+	m.Body = milter.NewSpool("", 1<<62, 0)
 	ud := L.NewUserData()
 	ud.Value = m
 	ud.Metatable = s.gen.metas.message
@@ -60,7 +61,7 @@ func (m *message) build(L *lua.LState, headers, parts, attachments lua.LValue) e
 	if err := m.buildHeaders(headers); err != nil {
 		return err
 	}
-	var texts []*mimePart
+	var texts []*txn.Part
 	add := func(v lua.LValue) error {
 		p, err := m.buildText(v)
 		if err == nil {
@@ -91,49 +92,49 @@ func (m *message) build(L *lua.LState, headers, parts, attachments lua.LValue) e
 	default:
 		return fmt.Errorf("parts must be a string or a table, got %s", parts.Type())
 	}
-	var body *mimePart
+	var body *txn.Part
 	switch len(texts) {
 	case 0:
-		body, _ = m.newPart("text/plain; charset=utf-8", "", 0)
+		body, _ = m.NewPart("text/plain; charset=utf-8", "", 0)
 	case 1:
 		body = texts[0]
 	default:
-		c, err := m.newContainer("multipart/alternative", "")
+		c, err := m.NewContainer("multipart/alternative", "")
 		if err != nil {
 			return err
 		}
 		for _, t := range texts {
-			_ = c.link(t, len(c.children))
+			_ = c.Link(t, len(c.Children))
 		}
 		body = c
 	}
 	if att, ok := attachments.(*lua.LTable); ok && att.Len() > 0 {
-		mixed, err := m.newContainer("multipart/mixed", "")
+		mixed, err := m.NewContainer("multipart/mixed", "")
 		if err != nil {
 			return err
 		}
-		_ = mixed.link(body, 0)
+		_ = mixed.Link(body, 0)
 		for i := 1; i <= att.Len(); i++ {
 			p, err := m.buildAttachment(att.RawGetInt(i))
 			if err != nil {
 				return fmt.Errorf("attachment %d: %w", i, err)
 			}
-			_ = mixed.link(p, len(mixed.children))
+			_ = mixed.Link(p, len(mixed.Children))
 		}
 		body = mixed
 	}
 	// The top part's header fields go into the message's header.
-	for _, h := range body.headers {
-		m.setHeader(h.name, []string{h.value}, "replace")
+	for _, h := range body.Headers {
+		m.SetHeader(h.Name, []string{h.Value}, "replace")
 	}
-	if len(m.headerValues("MIME-Version")) == 0 {
-		m.setHeader("MIME-Version", []string{" 1.0"}, "append")
+	if len(m.HeaderValues("MIME-Version")) == 0 {
+		m.SetHeader("MIME-Version", []string{" 1.0"}, "append")
 	}
 	var b strings.Builder
-	if err := body.writeBody(&b); err != nil {
+	if err := body.WriteBody(&b); err != nil {
 		return err
 	}
-	return m.setBody(b.String())
+	return m.SetBody(b.String())
 }
 
 func (m *message) buildHeaders(v lua.LValue) error {
@@ -153,10 +154,10 @@ func (m *message) buildHeaders(v lua.LValue) error {
 		switch value := value.(type) {
 		case *lua.LTable:
 			for i := 1; i <= value.Len(); i++ {
-				m.setHeader(name, []string{encodeHeader(lua.LVAsString(value.RawGetInt(i)))}, "append")
+				m.SetHeader(name, []string{txn.EncodeHeader(lua.LVAsString(value.RawGetInt(i)))}, "append")
 			}
 		default:
-			m.setHeader(name, []string{encodeHeader(lua.LVAsString(value))}, "append")
+			m.SetHeader(name, []string{txn.EncodeHeader(lua.LVAsString(value))}, "append")
 		}
 	}
 	for i := 1; i <= t.Len() && err == nil; i++ {
@@ -214,7 +215,7 @@ func partTypes(t *lua.LTable) []string {
 // buildTyped makes a part of a parts table entry "type" = content. As
 // Momentum's msg:build documents, text/* without a charset is written
 // quoted-printable, anything else base64.
-func (m *message) buildTyped(typ, content string) (*mimePart, error) {
+func (m *message) buildTyped(typ, content string) (*txn.Part, error) {
 	mt, params, err := mime.ParseMediaType(typ)
 	if err != nil {
 		return nil, fmt.Errorf("invalid content type: %w", err)
@@ -223,11 +224,11 @@ func (m *message) buildTyped(typ, content string) (*mimePart, error) {
 	if strings.HasPrefix(mt, "text/") && params["charset"] == "" {
 		cte = 4 // EC_MIME_TE_QUOTED_PRINTABLE
 	}
-	return m.newPart(typ, content, cte)
+	return m.NewPart(typ, content, cte)
 }
 
 // buildText makes a text part from a string or {content, type, charset}.
-func (m *message) buildText(v lua.LValue) (*mimePart, error) {
+func (m *message) buildText(v lua.LValue) (*txn.Part, error) {
 	content, typ, charset := "", "text/plain", "utf-8"
 	switch v := v.(type) {
 	case lua.LString:
@@ -243,15 +244,15 @@ func (m *message) buildText(v lua.LValue) (*mimePart, error) {
 	default:
 		return nil, fmt.Errorf("want a string or {content=..., type=...}, got %s", v.Type())
 	}
-	p := &mimePart{msg: m, bodyStart: -1, bodyEnd: -1}
-	if err := p.setText(content, typ, charset); err != nil {
+	p := m.NewLeaf()
+	if err := p.SetText(content, typ, charset); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // buildAttachment makes a base64 attachment from {content, type, filename}.
-func (m *message) buildAttachment(v lua.LValue) (*mimePart, error) {
+func (m *message) buildAttachment(v lua.LValue) (*txn.Part, error) {
 	t, ok := v.(*lua.LTable)
 	if !ok {
 		return nil, fmt.Errorf("want {content=..., type=..., filename=...}, got %s", v.Type())
@@ -264,7 +265,7 @@ func (m *message) buildAttachment(v lua.LValue) (*mimePart, error) {
 	if name == "" {
 		name = lua.LVAsString(t.RawGetString("name"))
 	}
-	p, err := m.newPart(typ, lua.LVAsString(t.RawGetString("content")), 3)
+	p, err := m.NewPart(typ, lua.LVAsString(t.RawGetString("content")), 3)
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +273,6 @@ func (m *message) buildAttachment(v lua.LValue) (*mimePart, error) {
 	if name != "" {
 		disp = mime.FormatMediaType("attachment", map[string]string{"filename": name})
 	}
-	p.headers = append(p.headers, hdr{name: "Content-Disposition", value: " " + disp, orig: -1})
+	p.Headers = append(p.Headers, txn.Field{Name: "Content-Disposition", Value: " " + disp, Orig: -1})
 	return p, nil
 }

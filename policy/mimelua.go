@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/luamilter/luamilter/txn"
 )
 
 // The msgpart methods. In every method that places a part (addFirstChild,
@@ -43,62 +45,63 @@ func partSetField(L *lua.LState) int {
 	}
 	p := checkPart(L, key, false)
 	n := L.CheckInt(3)
-	start, end := p.bodyStart, p.bodyEnd
-	if p.made != nil && start < 0 {
-		start, end = 0, len(p.made.data) // not set yet: the whole content
+	start, end := p.BodyStart, p.BodyEnd
+	if p.Made != nil && start < 0 {
+		start, end = 0, len(p.Made.Data) // not set yet: the whole content
 	}
 	if key == "body_start" {
 		start = n
 	} else {
 		end = n
 	}
-	if err := p.setBounds(start, end); err != nil {
+	if err := p.SetBounds(start, end); err != nil {
 		L.RaiseError("msgpart.%s: %s", key, err.Error())
 	}
 	return 0
 }
 
 // partUD returns p's userdata, one per part so parts compare equal.
-func (m *message) partUD(L *lua.LState, p *mimePart) *lua.LUserData {
-	if p.ud == nil {
-		ud := L.NewUserData()
-		ud.Value = p
-		ud.Metatable = m.s.gen.metas.part
-		p.ud = ud
+func (m *message) partUD(L *lua.LState, p *txn.Part) *lua.LUserData {
+	if ud, ok := p.Handle.(*lua.LUserData); ok {
+		return ud
 	}
-	return p.ud
+	ud := L.NewUserData()
+	ud.Value = p
+	ud.Metatable = m.s.gen.metas.part
+	p.Handle = ud
+	return ud
 }
 
 func partField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
-	p := ud.Value.(*mimePart)
+	p := ud.Value.(*txn.Part)
 	switch key {
 	case "thread":
-		if n := p.next(); n != nil {
-			return p.msg.partUD(L, n), true
+		if n := p.Next(); n != nil {
+			return owner(p).partUD(L, n), true
 		}
 		return lua.LNil, true
 	case "parts":
-		if !p.container() {
+		if !p.Container() {
 			return lua.LNil, true
 		}
-		t := L.CreateTable(len(p.children), 0)
-		for _, c := range p.children {
-			t.Append(p.msg.partUD(L, c))
+		t := L.CreateTable(len(p.Children), 0)
+		for _, c := range p.Children {
+			t.Append(owner(p).partUD(L, c))
 		}
 		return t, true
 	case "parent":
-		if p.parent == nil {
+		if p.Parent == nil {
 			return lua.LNil, true
 		}
-		return p.msg.partUD(L, p.parent), true
+		return owner(p).partUD(L, p.Parent), true
 	case "body_start", "body_end":
-		if p.bodyStart < 0 {
+		if p.BodyStart < 0 {
 			return lua.LNil, true
 		}
 		if key == "body_start" {
-			return lua.LNumber(p.bodyStart), true
+			return lua.LNumber(p.BodyStart), true
 		}
-		return lua.LNumber(p.bodyEnd), true
+		return lua.LNumber(p.BodyEnd), true
 	}
 	return nil, false
 }
@@ -106,36 +109,36 @@ func partField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) 
 // checkPart returns the part behind arg 1. A part of a tree whose body
 // was replaced since (msg:body(v), msg:raw(v), msg:text(v)) is stale;
 // write requires msg:mime(false).
-func checkPart(L *lua.LState, method string, write bool) *mimePart {
+func checkPart(L *lua.LState, method string, write bool) *txn.Part {
 	ud := L.CheckUserData(1)
-	p, ok := ud.Value.(*mimePart)
+	p, ok := ud.Value.(*txn.Part)
 	if !ok {
 		L.ArgError(1, "msgpart expected")
 	}
-	m := p.msg
+	m := owner(p)
 	if !m.detached && m.s.msg != m {
 		L.RaiseError("msgpart:%s: its message is finished", method)
 	}
-	root := p.root()
-	if root.top && root != m.tree {
+	root := p.Root()
+	if root.Top && root != m.Tree {
 		L.RaiseError("msgpart:%s: the message body was replaced after msg:mime(); call msg:mime() again", method)
 	}
-	if write && root.top && !m.treeWritable {
-		L.RaiseError("msgpart:%s: %s", method, errReadOnly.Error())
+	if write && root.Top && !m.TreeWritable {
+		L.RaiseError("msgpart:%s: %s", method, txn.ErrReadOnly.Error())
 	}
 	return p
 }
 
 // mimeTree returns the message's MIME tree, parsing it on first use.
-func (m *message) mimeTree() (*mimePart, error) {
-	if m.tree == nil {
-		t, err := m.parseTree()
+func (m *message) mimeTree() (*txn.Part, error) {
+	if m.Tree == nil {
+		t, err := m.ParseTree()
 		if err != nil {
 			return nil, err
 		}
-		m.tree, m.treeWritable = t, false
+		m.Tree, m.TreeWritable = t, false
 	}
-	return m.tree, nil
+	return m.Tree, nil
 }
 
 // msgMime: msg:mime([readonly]) → top part. readonly defaults to true;
@@ -147,7 +150,7 @@ func msgMime(L *lua.LState) int {
 		L.RaiseError("msg:mime: %s", err.Error())
 	}
 	if L.GetTop() >= 2 && !lua.LVAsBool(L.Get(2)) {
-		m.treeWritable = true
+		m.TreeWritable = true
 	}
 	L.Push(m.partUD(L, t))
 	return 1
@@ -162,11 +165,11 @@ func partHeader(L *lua.LState) int {
 		L.ArgError(2, "invalid header name '"+name+"'")
 	}
 	if !write {
-		L.Push(headerTable(L, p.headerList(), name))
+		L.Push(headerTable(L, p.HeaderList(), name))
 		return 1
 	}
 	values, mode := headerArgs(L)
-	p.setHeader(name, values, mode)
+	p.SetHeader(name, values, mode)
 	L.Push(lua.LTrue)
 	return 1
 }
@@ -175,10 +178,10 @@ func partHeader(L *lua.LState) int {
 // both by name and at 1..5.
 func partContentType(L *lua.LState) int {
 	p := checkPart(L, "content_type", false)
-	mt, params := p.mediaType()
-	att, filename := p.disposition()
+	mt, params := p.MediaType()
+	att, filename := p.Disposition()
 	t := L.CreateTable(5, 5)
-	vals := []lua.LValue{lua.LString(mt), lua.LString(params["charset"]), lua.LString(p.encoding()), lua.LBool(att), lua.LString(filename)}
+	vals := []lua.LValue{lua.LString(mt), lua.LString(params["charset"]), lua.LString(p.Encoding()), lua.LBool(att), lua.LString(filename)}
 	if params["charset"] == "" {
 		vals[1] = lua.LNil
 	}
@@ -198,15 +201,15 @@ func partContentType(L *lua.LState) int {
 func partText(L *lua.LState) int {
 	if L.GetTop() < 2 {
 		p := checkPart(L, "text", false)
-		if !p.isText() {
+		if !p.IsText() {
 			L.Push(lua.LNil)
 			return 1
 		}
-		L.Push(lua.LString(p.text()))
+		L.Push(lua.LString(p.Text()))
 		return 1
 	}
 	p := checkPart(L, "text", true)
-	if err := p.setText(L.CheckString(2), L.OptString(3, ""), L.OptString(4, "")); err != nil {
+	if err := p.SetText(L.CheckString(2), L.OptString(3, ""), L.OptString(4, "")); err != nil {
 		L.RaiseError("msgpart:text: %s", err.Error())
 	}
 	L.Push(lua.LTrue)
@@ -218,25 +221,25 @@ func partPlace(method string) lua.LGFunction {
 	return func(L *lua.LState) int {
 		ref := checkPart(L, method, true)
 		ud := L.CheckUserData(2)
-		part, ok := ud.Value.(*mimePart)
-		if !ok || part.msg != ref.msg {
+		part, ok := ud.Value.(*txn.Part)
+		if !ok || part.Msg() != ref.Msg() {
 			L.ArgError(2, "msgpart of the same message expected")
 		}
-		if r := part.root(); r.top && r == ref.msg.tree && !ref.msg.treeWritable {
-			L.RaiseError("msgpart:%s: %s", method, errReadOnly.Error())
+		if r := part.Root(); r.Top && r == owner(ref).Tree && !owner(ref).TreeWritable {
+			L.RaiseError("msgpart:%s: %s", method, txn.ErrReadOnly.Error())
 		}
 		var err error
 		switch method {
 		case "addFirstChild":
-			err = ref.link(part, 0)
+			err = ref.Link(part, 0)
 		case "addLastChild":
-			if ref.container() {
-				err = ref.link(part, len(ref.children))
+			if ref.Container() {
+				err = ref.Link(part, len(ref.Children))
 			} else {
-				err = ref.link(part, 0)
+				err = ref.Link(part, 0)
 			}
 		default:
-			if ref.parent == nil {
+			if ref.Parent == nil {
 				err = fmt.Errorf("the reference part has no parent")
 				break
 			}
@@ -244,16 +247,16 @@ func partPlace(method string) lua.LGFunction {
 				err = fmt.Errorf("a part can't be placed next to itself")
 				break
 			}
-			if ref.parent.container() && part.isAncestorOf(ref) {
+			if ref.Parent.Container() && part.IsAncestorOf(ref) {
 				err = fmt.Errorf("a part can't become its own descendant")
 				break
 			}
-			part.unlink()
-			i := ref.index()
+			part.Unlink()
+			i := ref.Index()
 			if method == "insertAfter" {
 				i++
 			}
-			err = ref.parent.link(part, i)
+			err = ref.Parent.Link(part, i)
 		}
 		if err != nil {
 			L.RaiseError("msgpart:%s: %s", method, err.Error())
@@ -265,10 +268,10 @@ func partPlace(method string) lua.LGFunction {
 
 func partUnlink(L *lua.LState) int {
 	p := checkPart(L, "unlink", true)
-	if p.top {
+	if p.Top {
 		L.RaiseError("msgpart:unlink: the message's top part can't be unlinked")
 	}
-	p.unlink()
+	p.Unlink()
 	L.Push(lua.LTrue)
 	return 1
 }
@@ -292,7 +295,7 @@ func msgMakePart(L *lua.LState) int {
 	default:
 		L.ArgError(3, "string or ec_string expected")
 	}
-	p, err := m.newPart(L.CheckString(2), data, L.OptInt(4, 0))
+	p, err := m.NewPart(L.CheckString(2), data, L.OptInt(4, 0))
 	if err != nil {
 		L.RaiseError("msg:makePart: %s", err.Error())
 	}
@@ -305,7 +308,7 @@ func msgMakePart(L *lua.LState) int {
 // and ignored.
 func msgMakeContainer(L *lua.LState) int {
 	m := checkMessage(L, "makeContainer", true)
-	p, err := m.newContainer(L.CheckString(2), L.OptString(3, ""))
+	p, err := m.NewContainer(L.CheckString(2), L.OptString(3, ""))
 	if err != nil {
 		L.RaiseError("msg:makeContainer: %s", err.Error())
 	}
@@ -315,6 +318,6 @@ func msgMakeContainer(L *lua.LState) int {
 
 func msgMakeBoundary(L *lua.LState) int {
 	checkMessage(L, "makeBoundary", false)
-	L.Push(lua.LString(makeBoundary()))
+	L.Push(lua.LString(txn.MakeBoundary()))
 	return 1
 }

@@ -2,18 +2,16 @@ package policy
 
 import (
 	"fmt"
-	"io"
-	"mime"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
-	"golang.org/x/text/encoding/htmlindex"
 
 	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/txn"
 )
 
 // messageMethods are the ec_message methods; other files add to them
@@ -104,7 +102,7 @@ func msgField(L *lua.LState, ud *lua.LUserData, key string) (lua.LValue, bool) {
 	case "recv_method":
 		return lua.LNumber(pESMTP), true
 	case "priority":
-		return lua.LNumber(m.priority), true
+		return lua.LNumber(m.Priority), true
 	}
 	return nil, false
 }
@@ -120,7 +118,7 @@ func msgSetField(L *lua.LState) int {
 		if !ok || (n != 0 && n != 1) {
 			L.ArgError(3, "msg.priority must be 0 or 1")
 		}
-		m.priority = int(n)
+		m.Priority = int(n)
 		m.s.gen.noopOnce("msg.priority", func() {
 			m.s.modLog(m.s.info.Module).Warn("msg.priority has no milter equivalent: the MTA orders its queue; the value is kept for reads",
 				"callout", m.s.info.Callout)
@@ -150,68 +148,10 @@ func checkMessage(L *lua.LState, method string, needContent bool) *message {
 	if !m.detached && m.s.msg != m {
 		L.RaiseError("msg:%s: this message is finished", method)
 	}
-	if needContent && !m.content {
+	if needContent && !m.Content {
 		L.RaiseError("msg:%s is not available in %s (only in validate_data and later)", method, m.s.info.Callout)
 	}
 	return m
-}
-
-var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, input io.Reader) (io.Reader, error) {
-	enc, err := htmlindex.Get(charset)
-	if err != nil {
-		return nil, err
-	}
-	return enc.NewDecoder().Reader(input), nil
-}}
-
-// decodeHeader unfolds a raw value and decodes RFC 2047 words. Values
-// that aren't valid encoded words are returned byte for byte.
-func decodeHeader(raw string) string {
-	v := strings.TrimLeft(raw, " \t")
-	v = strings.ReplaceAll(v, "\r\n", "\n")
-	v = strings.ReplaceAll(v, "\n\t", " ")
-	v = strings.ReplaceAll(v, "\n ", " ")
-	v = strings.ReplaceAll(v, "\n", "")
-	if !strings.Contains(v, "=?") {
-		return v
-	}
-	dec, err := wordDecoder.DecodeHeader(v)
-	if err != nil {
-		return v
-	}
-	return dec
-}
-
-// encodeHeader turns a script's value into a raw field value: non-ASCII
-// text gets RFC 2047 encoded, and the conventional space is added.
-func encodeHeader(v string) string {
-	v = foldLines(v)
-	if isASCII(v) {
-		return " " + v
-	}
-	// mime's encoder splits long text into encoded words of at most 75
-	// characters separated by spaces; fold there to keep lines short.
-	enc := mime.QEncoding.Encode("utf-8", v)
-	if len(enc) <= 76 {
-		return " " + enc
-	}
-	return " " + strings.ReplaceAll(enc, "?= =?", "?=\r\n =?")
-}
-
-// foldLines makes every line break in a value a fold (CRLF + blank), so
-// a script's "a\r\nBcc: x" can't start a header field of its own, and
-// drops empty lines, which would end the header block.
-func foldLines(v string) string {
-	if !strings.ContainsAny(v, "\r\n") {
-		return v
-	}
-	lines := strings.FieldsFunc(v, func(r rune) bool { return r == '\r' || r == '\n' })
-	for i := 1; i < len(lines); i++ {
-		if lines[i][0] != ' ' && lines[i][0] != '\t' {
-			lines[i] = " " + lines[i]
-		}
-	}
-	return strings.Join(lines, "\r\n")
 }
 
 // msgHeader: header(name) → values; header(name, "") deletes;
@@ -223,28 +163,28 @@ func msgHeader(L *lua.LState) int {
 		L.ArgError(2, "invalid header name '"+name+"'")
 	}
 	if L.GetTop() < 3 {
-		L.Push(headerTable(L, m.headers, name))
+		L.Push(headerTable(L, m.Headers, name))
 		return 1
 	}
 	values, mode := headerArgs(L)
-	m.setHeader(name, values, mode)
+	m.SetHeader(name, values, mode)
 	L.Push(lua.LTrue)
 	return 1
 }
 
 // headerTable is what header(name) returns for a message or a MIME part:
 // the decoded values of the fields named name, in order.
-func headerTable(L *lua.LState, hs []hdr, name string) *lua.LTable {
+func headerTable(L *lua.LState, hs []txn.Field, name string) *lua.LTable {
 	n := 0
 	for _, h := range hs {
-		if strings.EqualFold(h.name, name) {
+		if strings.EqualFold(h.Name, name) {
 			n++
 		}
 	}
 	t := L.CreateTable(n, 0)
 	for _, h := range hs {
-		if strings.EqualFold(h.name, name) {
-			t.Append(lua.LString(decodeHeader(h.value)))
+		if strings.EqualFold(h.Name, name) {
+			t.Append(lua.LString(txn.DecodeHeader(h.Value)))
 		}
 	}
 	return t
@@ -257,17 +197,17 @@ func headerArgs(L *lua.LState) ([]string, string) {
 	switch v := L.Get(3).(type) {
 	case lua.LString:
 		if v != "" {
-			values = []string{encodeHeader(string(v))}
+			values = []string{txn.EncodeHeader(string(v))}
 		}
 	case lua.LNumber:
-		values = []string{encodeHeader(v.String())}
+		values = []string{txn.EncodeHeader(v.String())}
 	case *lua.LTable:
 		for i := 1; ; i++ {
 			item := v.RawGetInt(i)
 			if item == lua.LNil {
 				break
 			}
-			values = append(values, encodeHeader(lua.LVAsString(item)))
+			values = append(values, txn.EncodeHeader(lua.LVAsString(item)))
 		}
 	case *lua.LNilType:
 	default:
@@ -304,16 +244,16 @@ func validHeaderName(name string) bool {
 func msgMailfrom(L *lua.LState) int {
 	m := checkMessage(L, "mailfrom", false)
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
-		if !m.content {
+		if !m.Content {
 			L.RaiseError("msg:mailfrom(addr) can only change the sender from validate_data on")
 		}
 		addr := strings.Trim(L.CheckString(2), "<>")
-		m.newFrom = &addr
+		m.NewFrom = &addr
 	}
-	if m.newFrom != nil {
-		L.Push(lua.LString(*m.newFrom))
+	if m.NewFrom != nil {
+		L.Push(lua.LString(*m.NewFrom))
 	} else {
-		L.Push(lua.LString(m.from))
+		L.Push(lua.LString(m.From))
 	}
 	return 1
 }
@@ -327,16 +267,16 @@ func msgRcptto(L *lua.LState) int {
 			L.RaiseError("msg:rcptto(addr) can only change the recipient in validate_data_spool_each_rcpt or later")
 		}
 		addr := strings.Trim(L.CheckString(2), "<>")
-		if !strings.EqualFold(addr, m.current) {
-			m.removeRecipient(m.current)
-			m.addRecipient(addr)
-			m.current = addr
+		if !strings.EqualFold(addr, m.Current) {
+			m.RemoveRecipient(m.Current)
+			m.AddRecipient(addr)
+			m.Current = addr
 		}
 	}
-	cur := m.current
+	cur := m.Current
 	if cur == "" {
-		if r := m.recipients(); len(r) > 0 {
-			cur = r[0].addr
+		if r := m.Recipients(); len(r) > 0 {
+			cur = r[0].Addr
 		}
 	}
 	L.Push(lua.LString(cur))
@@ -395,13 +335,13 @@ func msgBody(L *lua.LState) int {
 		if !strings.HasSuffix(v, "\r\n.\r\n") {
 			L.ArgError(2, "the new body must end with \\r\\n.\\r\\n")
 		}
-		if err := m.setBody(unstuff(strings.TrimSuffix(v, ".\r\n"))); err != nil {
+		if err := m.SetBody(unstuff(strings.TrimSuffix(v, ".\r\n"))); err != nil {
 			L.RaiseError("msg:body: %s", err.Error())
 		}
 		L.Push(lua.LTrue)
 		return 1
 	}
-	b, err := m.currentBody()
+	b, err := m.CurrentBody()
 	if err != nil {
 		L.RaiseError("msg:body: %s", err.Error())
 	}
@@ -443,11 +383,11 @@ func msgRaw(L *lua.LState) int {
 // raw is the whole message as it stands: header block, blank line, body.
 // It costs a copy of the body, unlike msg:body().
 func (m *message) raw() (string, error) {
-	b, err := m.currentBody()
+	b, err := m.CurrentBody()
 	if err != nil {
 		return "", err
 	}
-	return m.headerBlock() + "\r\n" + b, nil
+	return m.HeaderBlock() + "\r\n" + b, nil
 }
 
 // setRaw parses a whole message and replaces headers and body with it.
@@ -459,52 +399,52 @@ func (m *message) setRaw(raw string) error {
 	if !found {
 		head, body, _ = strings.Cut(raw, "\n\n")
 	}
-	var hs []hdr
+	var hs []txn.Field
 	for _, line := range strings.Split(strings.ReplaceAll(head, "\r\n", "\n"), "\n") {
 		if line == "" {
 			continue
 		}
 		if (line[0] == ' ' || line[0] == '\t') && len(hs) > 0 {
-			hs[len(hs)-1].value += "\r\n" + line
+			hs[len(hs)-1].Value += "\r\n" + line
 			continue
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
-		hs = append(hs, hdr{name: name, value: value, orig: -1})
+		hs = append(hs, txn.Field{Name: name, Value: value, Orig: -1})
 	}
 	// Tie fields to received ones so the diff stays small: unchanged
 	// fields first, then changed values of a field name, in order. The
 	// diff can't express reordering; a reordered field becomes a change.
-	used := make([]bool, len(m.orig))
+	used := make([]bool, len(m.Orig))
 	for pass := 0; pass < 2; pass++ {
 		next := 0 // received fields are tied in order
 		for i := range hs {
-			if hs[i].orig >= 0 {
-				next = hs[i].orig + 1
+			if hs[i].Orig >= 0 {
+				next = hs[i].Orig + 1
 				continue
 			}
-			for j := next; j < len(m.orig); j++ {
-				o := m.orig[j]
-				if !used[j] && strings.EqualFold(o.Name, hs[i].name) && (pass == 1 || sameValue(o.Value, hs[i].value)) {
-					hs[i].orig, used[j] = j, true
+			for j := next; j < len(m.Orig); j++ {
+				o := m.Orig[j]
+				if !used[j] && strings.EqualFold(o.Name, hs[i].Name) && (pass == 1 || txn.SameValue(o.Value, hs[i].Value)) {
+					hs[i].Orig, used[j] = j, true
 					next = j + 1
 					break
 				}
 			}
 		}
 	}
-	m.headers = hs
-	return m.setBody(body)
+	m.Headers = hs
+	return m.SetBody(body)
 }
 
 func msgGetMessageSize(L *lua.LState) int {
 	m := checkMessage(L, "get_message_size", true)
-	if m.bodyOmitted {
+	if m.BodyOmitted {
 		L.RaiseError("%s", errBodyOmitted)
 	}
-	L.Push(lua.LNumber(m.size()))
+	L.Push(lua.LNumber(m.Size()))
 	return 1
 }
 
@@ -516,8 +456,8 @@ func msgDiscard(L *lua.LState) int {
 	if len(reason) < 3 || reason[0] < '2' || reason[0] > '5' {
 		reason = "550 5.7.1 [internal] discarded by policy"
 	}
-	m.discard = true
-	m.discardReason = reason
+	m.Discard = true
+	m.DiscardReason = reason
 	m.s.modLog(m.s.info.Module).Info("message discarded by policy", "reason", reason)
 	return 0
 }
@@ -526,7 +466,7 @@ func msgDiscard(L *lua.LState) int {
 // queue). A luamilter extension: Momentum has no milter-style quarantine.
 func msgQuarantine(L *lua.LState) int {
 	m := checkMessage(L, "quarantine", false)
-	m.quarantine = L.OptString(2, "quarantined by policy")
+	m.Quarantine = L.OptString(2, "quarantined by policy")
 	return 0
 }
 
@@ -592,12 +532,12 @@ func msgGetEnvelope2(L *lua.LState) int {
 	case flags&1 != 0 && flags&2 != 0:
 		L.ArgError(2, "EC_MSG_ENV_FROM and EC_MSG_ENV_TO can't be combined")
 	case flags&1 != 0:
-		addr = m.from
-		if m.newFrom != nil {
-			addr = *m.newFrom
+		addr = m.From
+		if m.NewFrom != nil {
+			addr = *m.NewFrom
 		}
 	case flags&2 != 0:
-		addr = m.current
+		addr = m.Current
 	default:
 		L.ArgError(2, "flags must include EC_MSG_ENV_FROM or EC_MSG_ENV_TO")
 	}
@@ -634,8 +574,8 @@ func msgNotExpressible(method string) lua.LGFunction {
 			L.Push(lua.LString("default"))
 			return 1
 		}
-		if m.current != "" {
-			_, d := splitAddr(m.current)
+		if m.Current != "" {
+			_, d := splitAddr(m.Current)
 			L.Push(lua.LString(strings.ToLower(d)))
 			return 1
 		}

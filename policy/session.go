@@ -154,7 +154,7 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 	s.mess["rcptto_string"] = line
 	s.mess["rcptto_localpart"] = local
 	s.mess["rcptto_domain"] = domain
-	s.msg.current = rcpt
+	s.msg.Current = rcpt
 	s.beginPhase()
 	msgUD := s.objs.message(s.msg)
 	v := s.phase(ctx, callout.ValidateRcptTo, msgUD, lua.LString(line), s.objs.ac, s.objs.vctx)
@@ -163,12 +163,12 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 	}
 	// validate_rcptto_list sees the list with this recipient in it; the
 	// reply set in validate_rcptto still stands (same SMTP command).
-	s.msg.addAccepted(rcpt, args)
-	s.conn["message_rcpt_count"] = itoa(len(s.msg.rcpts))
+	s.msg.AddAccepted(rcpt, args)
+	s.conn["message_rcpt_count"] = itoa(len(s.msg.Rcpts))
 	v = s.phase(ctx, callout.ValidateRcptToList, lua.LNil, s.objs.vctx)
 	if v.Action != milter.Continue {
-		s.msg.rcpts = s.msg.rcpts[:len(s.msg.rcpts)-1]
-		s.conn["message_rcpt_count"] = itoa(len(s.msg.rcpts))
+		s.msg.Rcpts = s.msg.Rcpts[:len(s.msg.Rcpts)-1]
+		s.conn["message_rcpt_count"] = itoa(len(s.msg.Rcpts))
 		return s.rcptRefused(rcpt, v)
 	}
 	s.rcptCount++

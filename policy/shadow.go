@@ -2,7 +2,6 @@ package policy
 
 import (
 	"log/slog"
-	"maps"
 	"strings"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/txn"
 )
 
 // Shadow (dry-run) mode: a module marked dry-run runs as usual, but what
@@ -24,24 +24,7 @@ type shadowSnap struct {
 	reply  reply
 	tarpit time.Duration
 	msg    *message
-	edits  message // copy of the editable fields of *msg
-}
-
-// saveEdits copies the message with the parts scripts edit made private.
-func (m *message) saveEdits() message {
-	m.saveBody() // writes an edited MIME tree into newBody
-	c := *m
-	c.headers = append([]hdr(nil), m.headers...)
-	c.added = append([]rcpt(nil), m.added...)
-	c.removed = maps.Clone(m.removed)
-	return c
-}
-
-// restoreEdits puts back the editable fields saved by saveEdits.
-func (m *message) restoreEdits(c message) {
-	m.newFrom, m.added, m.removed, m.headers = c.newFrom, c.added, c.removed, c.headers
-	m.restoreBody(bodyEdit{newBody: c.newBody, cur: c.cur, curOK: c.curOK, gen: c.bodyGen})
-	m.discard, m.discardReason, m.quarantine = c.discard, c.discardReason, c.quarantine
+	edits  txn.Edits
 }
 
 // dryRun reports whether mod runs in shadow mode in this generation.
@@ -52,7 +35,7 @@ func (g *generation) dryRun(mod *luart.Module) bool {
 func (s *session) shadowBegin() *shadowSnap {
 	snap := &shadowSnap{reply: s.reply, tarpit: s.tarpit, msg: s.msg}
 	if s.msg != nil {
-		snap.edits = s.msg.saveEdits()
+		snap.edits = s.msg.Snapshot()
 	}
 	return snap
 }
@@ -88,15 +71,15 @@ func (s *session) shadowEnd(mod *luart.Module, callout string, snap *shadowSnap,
 		log.Debug("dry run: VALIDATE_DONE ignored; later modules still run")
 	}
 	if m := s.msg; m != nil && m == snap.msg {
-		after := m.saveEdits()
-		m.restoreEdits(snap.edits)
-		if after.discard != snap.edits.discard {
-			report("discard", "reason", after.discardReason)
+		after := m.Snapshot()
+		m.Restore(snap.edits)
+		if was, _ := snap.edits.Discarded(); !was {
+			if now, reason := after.Discarded(); now {
+				report("discard", "reason", reason)
+			}
 		}
-		base := changeStrings(m.changes())
-		m.restoreEdits(after)
-		edited := changeStrings(m.changes())
-		m.restoreEdits(snap.edits)
+		base := changeStrings(m.Changes())
+		edited := changeStrings(m.ChangesAt(after))
 		if diff := newChanges(base, edited); len(diff) > 0 {
 			report("modify", "changes", strings.Join(diff, "; "))
 		}

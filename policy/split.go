@@ -35,7 +35,7 @@ type RecipientSplit struct {
 // splits reports whether RCPT must be deferred to a later transaction.
 func (s *session) splits() bool {
 	r := &s.gen.split
-	if !r.On || !s.gen.editsPerRecipient || s.msg == nil || len(s.msg.rcpts) == 0 {
+	if !r.On || !s.gen.editsPerRecipient || s.msg == nil || len(s.msg.Rcpts) == 0 {
 		return false
 	}
 	if s.macro != nil && s.macro.Get("{auth_authen}") != "" {

@@ -96,7 +96,7 @@ func replyText(v milter.Verdict) string {
 func (s *session) summarize(res milter.Result) {
 	sum := Summary{QueueID: s.info.QueueID, Client: s.client, Verdict: res.Verdict, Changes: res.Changes, ScriptDur: s.scriptDur.Seconds()}
 	if s.msg != nil {
-		sum.From = s.msg.from
+		sum.From = s.msg.From
 	}
 	sum.Rcpts, sum.Recipients = s.outcomes(res)
 	if s.logger().Enabled(context.Background(), slog.LevelInfo) {
@@ -171,7 +171,7 @@ func (s *session) summarizeUnfinished() {
 	}
 	sum := Summary{QueueID: s.info.QueueID, Client: s.client, Verdict: v, ScriptDur: s.scriptDur.Seconds()}
 	if s.msg != nil {
-		sum.From = s.msg.from
+		sum.From = s.msg.From
 	}
 	sum.Recipients = s.trail.rcpts
 	s.scriptDur = 0

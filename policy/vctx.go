@@ -19,8 +19,8 @@ func vctxMeta(L *lua.LState) *lua.LTable {
 		"set_code":         vctxSetCode,
 		"disconnect":       vctxDisconnect,
 		"tarpit":           vctxTarpit,
-		"add_recipient":    vctxEditRecipients("add_recipient", (*message).addRecipient),
-		"remove_recipient": vctxEditRecipients("remove_recipient", (*message).removeRecipient),
+		"add_recipient":    vctxEditRecipients("add_recipient", (*message).AddRecipient),
+		"remove_recipient": vctxEditRecipients("remove_recipient", (*message).RemoveRecipient),
 		"recipient_list":   vctxRecipientList,
 	}, vctxField)
 	mt.RawSetString("__newindex", L.NewFunction(vctxSetField))
@@ -180,20 +180,20 @@ func vctxRecipientList(L *lua.LState) int {
 		for _, a := range want {
 			keep[strings.ToLower(strings.Trim(a, "<>"))] = true
 		}
-		for _, r := range m.recipients() {
-			if !keep[strings.ToLower(r.addr)] {
-				m.removeRecipient(r.addr)
+		for _, r := range m.Recipients() {
+			if !keep[strings.ToLower(r.Addr)] {
+				m.RemoveRecipient(r.Addr)
 			}
 		}
 		for _, a := range want {
-			m.addRecipient(strings.Trim(a, "<>"))
+			m.AddRecipient(strings.Trim(a, "<>"))
 		}
 		return 0
 	}
-	rcpts := m.recipients()
+	rcpts := m.Recipients()
 	t := L.CreateTable(len(rcpts), 1) // index 0 lives in the hash part
 	for i, r := range rcpts {
-		t.RawSetInt(i, lua.LString(r.addr))
+		t.RawSetInt(i, lua.LString(r.Addr))
 	}
 	L.Push(t)
 	return 1

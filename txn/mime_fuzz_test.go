@@ -1,4 +1,4 @@
-package policy
+package txn
 
 import (
 	"os"
@@ -11,7 +11,7 @@ import (
 // walking, decoding and re-serialising must never panic, and an
 // untouched tree must write back exactly the body it was parsed from.
 func FuzzMimeParse(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	files, _ := filepath.Glob(filepath.Join("..", "policy", "testdata", "*.eml"))
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -26,38 +26,38 @@ func FuzzMimeParse(f *testing.F) {
 		if !ok {
 			return
 		}
-		m := &message{}
-		m.headers = readHeaderFields(head + "\r\n")
+		m := &Message{}
+		m.Headers = ReadHeaderFields(head + "\r\n")
 		m.cur, m.curOK = body, true
-		tree, err := m.parseTree()
+		tree, err := m.ParseTree()
 		if err != nil {
 			t.Fatal(err)
 		}
-		tree.walk(func(p *mimePart) {
-			p.content()
+		tree.Walk(func(p *Part) {
+			p.Content()
 		})
 		var b strings.Builder
-		if err := tree.writeBody(&b); err != nil {
+		if err := tree.WriteBody(&b); err != nil {
 			t.Fatal(err)
 		}
-		if !tree.container() && b.String() != body {
+		if !tree.Container() && b.String() != body {
 			t.Fatalf("leaf body changed")
 		}
-		tree.touch()
+		tree.Touch()
 		b.Reset()
-		if err := tree.writeBody(&b); err != nil {
+		if err := tree.WriteBody(&b); err != nil {
 			t.Fatal(err)
 		}
 	})
 }
 
-// content exercises every reader of a part.
-func (p *mimePart) content() {
-	p.mediaType()
-	p.disposition()
-	p.encoding()
-	if p.isText() {
-		p.text()
+// Content exercises every reader of a part.
+func (p *Part) Content() {
+	p.MediaType()
+	p.Disposition()
+	p.Encoding()
+	if p.IsText() {
+		p.Text()
 	}
-	p.next()
+	p.Next()
 }

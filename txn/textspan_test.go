@@ -1,4 +1,4 @@
-package policy
+package txn
 
 import (
 	"context"
@@ -24,15 +24,15 @@ func (literalRegex) ReplaceContext(_ context.Context, subject, pattern, repl str
 }
 
 // textPart builds an unlinked text part with the given body.
-func textPart(cte, charset, body string) *mimePart {
+func textPart(cte, charset, body string) *Part {
 	ct := "text/plain"
 	if charset != "" {
 		ct += "; charset=" + charset
 	}
-	p := &mimePart{bodyStart: -1, bodyEnd: -1, body: body,
-		headers: []hdr{{name: "Content-Type", value: " " + ct, orig: -1}}}
+	p := &Part{BodyStart: -1, BodyEnd: -1, Body: body,
+		Headers: []Field{{Name: "Content-Type", Value: " " + ct, Orig: -1}}}
 	if cte != "" {
-		p.headers = append(p.headers, hdr{name: "Content-Transfer-Encoding", value: " " + cte, orig: -1})
+		p.Headers = append(p.Headers, Field{Name: "Content-Transfer-Encoding", Value: " " + cte, Orig: -1})
 	}
 	return p
 }
@@ -41,29 +41,29 @@ func textPart(cte, charset, body string) *mimePart {
 // body: edits that change nothing leave it identical, and a real edit
 // ("e" to "E") keeps every span it did not change byte for byte, in
 // order, or is refused with an error naming the part and no change.
-func checkRoundTrip(t *testing.T, p *mimePart) {
+func checkRoundTrip(t *testing.T, p *Part) {
 	t.Helper()
 	ctx := context.Background()
-	orig := p.body
+	orig := p.Body
 	for _, e := range [][2]string{{"\x00absent\x00", "x"}, {"e", "e"}} {
-		if _, err := p.replaceText(ctx, literalRegex{}, e[0], e[1]); err != nil {
+		if _, err := p.ReplaceText(ctx, literalRegex{}, e[0], e[1]); err != nil {
 			t.Fatalf("no-op %q: %v", e, err)
 		}
-		if p.body != orig || p.edited {
-			t.Fatalf("no-op %q changed the body:\n%q\nto\n%q", e, orig, p.body)
+		if p.Body != orig || p.edited {
+			t.Fatalf("no-op %q changed the body:\n%q\nto\n%q", e, orig, p.Body)
 		}
 	}
-	p.text()
+	p.Text()
 	spans := p.spans()
-	changed, err := p.replaceText(ctx, literalRegex{}, "e", "E")
+	changed, err := p.ReplaceText(ctx, literalRegex{}, "e", "E")
 	if err != nil {
-		if p.body != orig || !strings.Contains(err.Error(), p.name()) {
-			t.Fatalf("refused edit: %v, body %q", err, p.body)
+		if p.Body != orig || !strings.Contains(err.Error(), p.Name()) {
+			t.Fatalf("refused edit: %v, body %q", err, p.Body)
 		}
 		return
 	}
 	if !changed {
-		if p.body != orig {
+		if p.Body != orig {
 			t.Fatalf("unmatched edit changed the body")
 		}
 		return
@@ -85,12 +85,12 @@ func checkRoundTrip(t *testing.T, p *mimePart) {
 	}
 	var prefix, suffix strings.Builder
 	for _, s := range spans[:first] {
-		prefix.WriteString(s.raw)
+		prefix.WriteString(s.Raw)
 	}
 	for _, s := range spans[last+1:] {
-		suffix.WriteString(s.raw)
+		suffix.WriteString(s.Raw)
 	}
-	out := p.body
+	out := p.Body
 	if len(out) < prefix.Len()+suffix.Len() || !strings.HasPrefix(out, prefix.String()) || !strings.HasSuffix(out, suffix.String()) {
 		t.Fatalf("edit changed bytes it did not decode: %q from %q", out, orig)
 	}
@@ -99,18 +99,18 @@ func checkRoundTrip(t *testing.T, p *mimePart) {
 		if s.hasText("e") {
 			continue
 		}
-		i := strings.Index(out, s.raw)
+		i := strings.Index(out, s.Raw)
 		if i < 0 {
-			t.Fatalf("span %q not kept in %q (from %q)", s.raw, p.body, orig)
+			t.Fatalf("span %q not kept in %q (from %q)", s.Raw, p.Body, orig)
 		}
-		out = out[i+len(s.raw):]
+		out = out[i+len(s.Raw):]
 	}
 }
 
 // hasText reports whether s has editable text containing sub.
 func (s *textSpan) hasText(sub string) bool {
 	for _, pc := range s.pieces {
-		if pc.isText && strings.Contains(pc.text, sub) {
+		if pc.IsText && strings.Contains(pc.Text, sub) {
 			return true
 		}
 	}
@@ -118,7 +118,7 @@ func (s *textSpan) hasText(sub string) bool {
 }
 
 // malformedSamples are text part bodies that do not decode cleanly.
-var malformedSamples = []struct{ name, cte, charset, body string }{
+var malformedSamples = []struct{ Name, CTE, Charset, Body string }{
 	{"qp bare CR before soft break", "quoted-printable", "utf-8", "Click to l=\r\r\nogin here\r\nand there\r\n"},
 	{"qp bare LF", "quoted-printable", "utf-8", "line one\nline=20two\r\nthree\r\n"},
 	{"qp bare CR mid-line", "quoted-printable", "utf-8", "see\rthe end\r\nmore text\r\n"},
@@ -146,15 +146,15 @@ var malformedSamples = []struct{ name, cte, charset, body string }{
 // malformed sample.
 func TestTextRoundTripMalformed(t *testing.T) {
 	for _, tc := range malformedSamples {
-		t.Run(tc.name, func(t *testing.T) {
-			checkRoundTrip(t, textPart(tc.cte, tc.charset, tc.body))
+		t.Run(tc.Name, func(t *testing.T) {
+			checkRoundTrip(t, textPart(tc.CTE, tc.Charset, tc.Body))
 		})
 	}
 }
 
 // TestTextEditMalformed pins what a real edit writes for some samples.
 func TestTextEditMalformed(t *testing.T) {
-	cases := []struct{ name, cte, charset, body, from, to, want string }{
+	cases := []struct{ Name, CTE, Charset, Body, From, to, want string }{
 		{"qp bare CR keeps the rest", "quoted-printable", "utf-8",
 			"please verify\r\nClick to l=\r\r\nogin now\r\n", "verify", "check",
 			"please check\r\nClick to l=\r\r\nogin now\r\n"},
@@ -172,14 +172,14 @@ func TestTextEditMalformed(t *testing.T) {
 			"caf=E9 verify\r\n", "verify", "\u2713", "caf=C3=A9 =E2=9C=93\r\n"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := textPart(tc.cte, tc.charset, tc.body)
-			ok, err := p.replaceText(context.Background(), literalRegex{}, tc.from, tc.to)
+		t.Run(tc.Name, func(t *testing.T) {
+			p := textPart(tc.CTE, tc.Charset, tc.Body)
+			ok, err := p.ReplaceText(context.Background(), literalRegex{}, tc.From, tc.to)
 			if err != nil || !ok {
 				t.Fatalf("replace: %v %v", ok, err)
 			}
-			if p.body != tc.want {
-				t.Fatalf("body %q\nwant %q", p.body, tc.want)
+			if p.Body != tc.want {
+				t.Fatalf("body %q\nwant %q", p.Body, tc.want)
 			}
 		})
 	}
@@ -188,19 +188,19 @@ func TestTextEditMalformed(t *testing.T) {
 // TestTextEditRefused: an edit that can't be written without losing
 // bytes is refused with an error naming the part.
 func TestTextEditRefused(t *testing.T) {
-	cases := []struct{ name, cte, charset, body, to, want string }{
+	cases := []struct{ Name, CTE, Charset, Body, to, want string }{
 		{"unknown charset", "quoted-printable", "x-unknown", "verify\r\n", "check", `charset "x-unknown" is unknown`},
 		{"charset too small beside undecoded bytes", "quoted-printable", "us-ascii", "verify\r\n=FF\r\n", "\u2713", "did not decode"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := textPart(tc.cte, tc.charset, tc.body)
-			_, err := p.replaceText(context.Background(), literalRegex{}, "verify", tc.to)
+		t.Run(tc.Name, func(t *testing.T) {
+			p := textPart(tc.CTE, tc.Charset, tc.Body)
+			_, err := p.ReplaceText(context.Background(), literalRegex{}, "verify", tc.to)
 			if err == nil || !strings.Contains(err.Error(), "an unlinked part (text/plain)") || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one naming the part and %q", err, tc.want)
 			}
-			if p.body != tc.body {
-				t.Fatalf("refused edit changed the body to %q", p.body)
+			if p.Body != tc.Body {
+				t.Fatalf("refused edit changed the body to %q", p.Body)
 			}
 		})
 	}
@@ -224,7 +224,7 @@ func FuzzTextRoundTrip(f *testing.F) {
 		return 0
 	}
 	for _, s := range malformedSamples {
-		f.Add(s.body, index(fuzzCTEs, s.cte), index(fuzzCharsets, s.charset))
+		f.Add(s.Body, index(fuzzCTEs, s.CTE), index(fuzzCharsets, s.Charset))
 	}
 	f.Fuzz(func(t *testing.T, body string, cte, cs uint8) {
 		p := textPart(fuzzCTEs[int(cte)%len(fuzzCTEs)], fuzzCharsets[int(cs)%len(fuzzCharsets)], body)
@@ -253,19 +253,19 @@ func TestTextRoundTripPythonCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			head, body, ok := strings.Cut(crlf(string(b)), "\r\n\r\n")
+			head, body, ok := strings.Cut(CRLF(string(b)), "\r\n\r\n")
 			if !ok {
 				t.Skip("no body")
 			}
-			m := &message{}
-			m.headers = readHeaderFields(head + "\r\n")
+			m := &Message{}
+			m.Headers = ReadHeaderFields(head + "\r\n")
 			m.cur, m.curOK = body, true
-			tree, err := m.parseTree()
+			tree, err := m.ParseTree()
 			if err != nil {
 				t.Fatal(err)
 			}
-			tree.walk(func(p *mimePart) {
-				if p.isText() {
+			tree.Walk(func(p *Part) {
+				if p.IsText() {
 					checkRoundTrip(t, p)
 				}
 			})

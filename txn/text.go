@@ -1,4 +1,4 @@
-package policy
+package txn
 
 import (
 	"bytes"
@@ -11,31 +11,31 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 )
 
-// isText reports whether p is a text part a script reads with text():
+// IsText reports whether p is a text part a script reads with text():
 // a text/* leaf that is not an attachment.
-func (p *mimePart) isText() bool {
-	if p.container() {
+func (p *Part) IsText() bool {
+	if p.Container() {
 		return false
 	}
-	mt, _ := p.mediaType()
-	att, _ := p.disposition()
+	mt, _ := p.MediaType()
+	att, _ := p.Disposition()
 	return strings.HasPrefix(mt, "text/") && !att
 }
 
-// charset is the part's declared charset, lower case ("us-ascii" when
+// Charset is the part's declared charset, lower case ("us-ascii" when
 // none is given).
-func (p *mimePart) charset() string {
-	_, params := p.mediaType()
+func (p *Part) Charset() string {
+	_, params := p.MediaType()
 	if cs := strings.ToLower(strings.TrimSpace(params["charset"])); cs != "" {
 		return cs
 	}
 	return "us-ascii"
 }
 
-// text returns a text part's content as UTF-8. Content that does not
+// Text returns a text part's content as UTF-8. Content that does not
 // decode (a malformed transfer encoding, bytes invalid in the charset, an
 // unknown charset) is passed through as it stands.
-func (p *mimePart) text() string {
+func (p *Part) Text() string {
 	return spansText(p.spans())
 }
 
@@ -46,7 +46,7 @@ func fromUTF8(s, charset string) ([]byte, bool) {
 	case "utf-8", "utf8", "":
 		return []byte(s), true
 	case "us-ascii", "ascii":
-		return []byte(s), isASCII(s)
+		return []byte(s), IsASCII(s)
 	}
 	enc, err := htmlindex.Get(charset)
 	if err != nil {
@@ -59,7 +59,8 @@ func fromUTF8(s, charset string) ([]byte, bool) {
 	return out, true
 }
 
-func isASCII(s string) bool {
+// IsASCII reports whether s is 7-bit text.
+func IsASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
@@ -98,7 +99,7 @@ func encodeCTE(b []byte, cte string) (string, error) {
 
 // normalizeLines gives text CRLF line ends and a final line end.
 func normalizeLines(s string) string {
-	s = crlf(s)
+	s = CRLF(s)
 	if s != "" && !strings.HasSuffix(s, "\r\n") {
 		s += "\r\n"
 	}
@@ -107,7 +108,7 @@ func normalizeLines(s string) string {
 
 // chooseCTE picks the lightest transfer encoding that is safe for b.
 func chooseCTE(b []byte) string {
-	if isASCII(string(b)) {
+	if IsASCII(string(b)) {
 		for _, line := range bytes.Split(b, []byte("\r\n")) {
 			if len(line) > 998 {
 				return "quoted-printable"
@@ -118,9 +119,9 @@ func chooseCTE(b []byte) string {
 	return "quoted-printable"
 }
 
-// setText replaces p's content with text as mediatype in charset, setting
+// SetText replaces p's content with text as mediatype in charset, setting
 // Content-Type and Content-Transfer-Encoding. A container becomes a leaf.
-func (p *mimePart) setText(text, mediatype, charset string) error {
+func (p *Part) SetText(text, mediatype, charset string) error {
 	if mediatype == "" {
 		mediatype = "text/plain"
 	}
@@ -141,28 +142,28 @@ func (p *mimePart) setText(text, mediatype, charset string) error {
 	if ct == "" {
 		return fmt.Errorf("invalid media type %q", mediatype)
 	}
-	p.setHeader("Content-Type", []string{" " + ct}, "replace")
-	p.setHeader("Content-Transfer-Encoding", []string{" " + cte}, "replace")
-	if p.top && len(p.msg.headerValues("MIME-Version")) == 0 {
-		p.msg.setHeader("MIME-Version", []string{" 1.0"}, "append")
+	p.SetHeader("Content-Type", []string{" " + ct}, "replace")
+	p.SetHeader("Content-Transfer-Encoding", []string{" " + cte}, "replace")
+	if p.Top && len(p.msg.HeaderValues("MIME-Version")) == 0 {
+		p.msg.SetHeader("MIME-Version", []string{" 1.0"}, "append")
 	}
 	p.becomeLeaf(body)
 	return nil
 }
 
 // becomeLeaf makes p a leaf with the given encoded body.
-func (p *mimePart) becomeLeaf(body string) {
-	for _, c := range p.children {
-		c.parent = nil
+func (p *Part) becomeLeaf(body string) {
+	for _, c := range p.Children {
+		c.Parent = nil
 	}
-	p.children, p.boundary, p.preamble, p.epilogue = nil, "", "", ""
-	p.body = body
-	p.touch()
+	p.Children, p.Boundary, p.Preamble, p.Epilogue = nil, "", "", ""
+	p.Body = body
+	p.Touch()
 }
 
-// newPart builds an unlinked part of mediatype whose content is data,
+// NewPart builds an unlinked part of mediatype whose content is data,
 // transfer-encoded with cte (Momentum's EC_MIME_TE_* number).
-func (m *message) newPart(mediatype, data string, cte int) (*mimePart, error) {
+func (m *Message) NewPart(mediatype, data string, cte int) (*Part, error) {
 	names := map[int]string{0: "7bit", 1: "8bit", 2: "binary", 3: "base64", 4: "quoted-printable"}
 	name, ok := names[cte]
 	if !ok {
@@ -179,22 +180,22 @@ func (m *message) newPart(mediatype, data string, cte int) (*mimePart, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &mimePart{msg: m, body: body, bodyStart: -1, bodyEnd: -1, edited: true,
-		made: &madeContent{data: data, cte: name}}
-	p.headers = []hdr{{name: "Content-Type", value: " " + mediatype, orig: -1}}
+	p := &Part{msg: m, Body: body, BodyStart: -1, BodyEnd: -1, edited: true,
+		Made: &Made{Data: data, CTE: name}}
+	p.Headers = []Field{{Name: "Content-Type", Value: " " + mediatype, Orig: -1}}
 	if name != "7bit" {
-		p.headers = append(p.headers, hdr{name: "Content-Transfer-Encoding", value: " " + name, orig: -1})
+		p.Headers = append(p.Headers, Field{Name: "Content-Transfer-Encoding", Value: " " + name, Orig: -1})
 	}
 	return p, nil
 }
 
-// newContainer builds an unlinked multipart part.
-func (m *message) newContainer(mediatype, boundary string) (*mimePart, error) {
+// NewContainer builds an unlinked multipart part.
+func (m *Message) NewContainer(mediatype, boundary string) (*Part, error) {
 	if !strings.HasPrefix(strings.ToLower(mediatype), "multipart/") {
 		return nil, fmt.Errorf("container type must be multipart/*, got %q", mediatype)
 	}
 	if boundary == "" {
-		boundary = makeBoundary()
+		boundary = MakeBoundary()
 	}
 	if len(boundary) > 70 || strings.ContainsAny(boundary, "\r\n") {
 		return nil, fmt.Errorf("invalid boundary %q (at most 70 characters, one line)", boundary)
@@ -203,6 +204,9 @@ func (m *message) newContainer(mediatype, boundary string) (*mimePart, error) {
 	if ct == "" {
 		return nil, fmt.Errorf("invalid media type %q", mediatype)
 	}
-	return &mimePart{msg: m, boundary: boundary, epilogue: "\r\n", bodyStart: -1, bodyEnd: -1, edited: true,
-		headers: []hdr{{name: "Content-Type", value: " " + ct, orig: -1}}}, nil
+	return &Part{msg: m, Boundary: boundary, Epilogue: "\r\n", BodyStart: -1, BodyEnd: -1, edited: true,
+		Headers: []Field{{Name: "Content-Type", Value: " " + ct, Orig: -1}}}, nil
 }
+
+// NewLeaf returns an empty new part of m, to be filled with SetText.
+func (m *Message) NewLeaf() *Part { return &Part{msg: m, BodyStart: -1, BodyEnd: -1} }

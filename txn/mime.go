@@ -1,4 +1,4 @@
-package policy
+package txn
 
 import (
 	"bufio"
@@ -12,10 +12,9 @@ import (
 	"strings"
 
 	"github.com/emersion/go-message/textproto"
-	lua "github.com/yuin/gopher-lua"
 )
 
-// mimePart is one node of msg:mime()'s tree. The top part is the message
+// Part is one node of msg:mime()'s tree. The top part is the message
 // itself: its header methods edit the message's header fields. A part
 // read from the message keeps its received bytes (raw) and is written out
 // unchanged unless it or a descendant was edited, so editing one part of
@@ -26,77 +25,82 @@ import (
 // go-message does not report where a part lies in the message, so the
 // part found by the reader is located in the body by its bytes; that gives
 // .body_start/.body_end and the preamble and epilogue, which are kept.
-type mimePart struct {
-	msg    *message
-	top    bool
-	parent *mimePart
+type Part struct {
+	msg    *Message
+	Top    bool
+	Parent *Part
 
-	headers []hdr  // the part's header fields (unused for the top part)
-	body    string // leaf: encoded body as it stands
-	raw     string // part as received (header, blank line, body); "" if new
+	Headers []Field // the part's header fields (unused for the top part)
+	Body    string  // leaf: encoded body as it stands
+	Raw     string  // part as received (header, blank line, body); "" if new
 
 	// container parts
-	boundary     string
-	preamble     string // everything before the first delimiter line
-	epilogue     string // everything after "--boundary--"
-	children     []*mimePart
-	unterminated bool // the received body lacked the close delimiter
+	Boundary     string
+	Preamble     string // everything before the first delimiter line
+	Epilogue     string // everything after "--boundary--"
+	Children     []*Part
+	Unterminated bool // the received body lacked the close delimiter
 
-	bodyStart, bodyEnd int // offsets in msg:raw() when parsed; -1 if new
+	BodyStart, BodyEnd int // offsets in msg:raw() when parsed; -1 if new
 	edited             bool
-	ud                 *lua.LUserData
+	// Handle is the embedding program's object for this part (its Lua
+	// userdata), made once so a part always maps to the same one.
+	Handle any
 
 	// made is the content msg:makePart was given, for parts made that
 	// way: on Momentum body_start and body_end select the slice of it
 	// the part carries.
-	made *madeContent
+	Made *Made
 }
 
-// madeContent is a made part's content before transfer encoding.
-type madeContent struct {
-	data string // as the script gave it: the offsets count its bytes
-	cte  string
+// Made is a made part's content before transfer encoding.
+type Made struct {
+	Data string // as the script gave it: the offsets count its bytes
+	CTE  string
 }
 
-// setBounds implements assigning .body_start and .body_end of a part
+// SetBounds implements assigning .body_start and .body_end of a part
 // from msg:makePart: the part then carries content[start:end], as the
 // offsets into its content object select on Momentum. The documented
 // use (0 and #content after makePart) leaves the content whole. A
 // parsed part's offsets describe where it lies in the message and can't
 // be moved.
-func (p *mimePart) setBounds(start, end int) error {
-	if p.made == nil {
+func (p *Part) SetBounds(start, end int) error {
+	if p.Made == nil {
 		return errors.New("body_start and body_end can only be set on a part from msg:makePart")
 	}
-	n := len(p.made.data)
+	n := len(p.Made.Data)
 	if start < 0 || end < start || end > n {
 		return fmt.Errorf("body_start %d and body_end %d must satisfy 0 <= body_start <= body_end <= %d (the content's length)", start, end, n)
 	}
-	content := p.made.data[start:end]
-	if p.made.cte != "base64" && p.made.cte != "binary" {
+	content := p.Made.Data[start:end]
+	if p.Made.CTE != "base64" && p.Made.CTE != "binary" {
 		content = normalizeLines(content)
 	}
-	body, err := encodeCTE([]byte(content), p.made.cte)
+	body, err := encodeCTE([]byte(content), p.Made.CTE)
 	if err != nil {
 		return err
 	}
-	p.body, p.bodyStart, p.bodyEnd = body, start, end
-	p.touch()
+	p.Body, p.BodyStart, p.BodyEnd = body, start, end
+	p.Touch()
 	return nil
 }
 
-// errReadOnly is raised by edits of a tree from msg:mime() or msg:mime(true).
-var errReadOnly = errors.New("the MIME tree is read-only: call msg:mime(false) before changing it")
+// Msg returns the message the part belongs to.
+func (p *Part) Msg() *Message { return p.msg }
 
-// parseTree builds the MIME tree of the current message.
-func (m *message) parseTree() (*mimePart, error) {
-	body, err := m.currentBody()
+// errReadOnly is raised by edits of a tree from msg:mime() or msg:mime(true).
+var ErrReadOnly = errors.New("the MIME tree is read-only: call msg:mime(false) before changing it")
+
+// ParseTree builds the MIME tree of the current message.
+func (m *Message) ParseTree() (*Part, error) {
+	body, err := m.CurrentBody()
 	if err != nil {
 		return nil, err
 	}
-	top := &mimePart{msg: m, top: true, raw: "", body: body}
-	base := m.headerBlockSize() + 2
-	top.bodyStart, top.bodyEnd = base, base+len(body)
+	top := &Part{msg: m, Top: true, Raw: "", Body: body}
+	base := m.HeaderBlockSize() + 2
+	top.BodyStart, top.BodyEnd = base, base+len(body)
 	top.split(body, base, 0)
 	return top, nil
 }
@@ -104,14 +108,14 @@ func (m *message) parseTree() (*mimePart, error) {
 // maxDepth bounds nesting so a hostile message can't recurse without end.
 const maxDepth = 50
 
-// parsePart parses one part's bytes (header, blank line, body) found at
+// ParsePart parses one part's bytes (header, blank line, body) found at
 // offset base of msg:raw().
-func parsePart(m *message, raw string, base, depth int) *mimePart {
-	p := &mimePart{msg: m, raw: raw}
+func ParsePart(m *Message, raw string, base, depth int) *Part {
+	p := &Part{msg: m, Raw: raw}
 	head, body, off := splitHead(raw)
-	p.headers = readHeaderFields(head)
-	p.body = body
-	p.bodyStart, p.bodyEnd = base+off, base+len(raw)
+	p.Headers = ReadHeaderFields(head)
+	p.Body = body
+	p.BodyStart, p.BodyEnd = base+off, base+len(raw)
 	p.split(body, base+off, depth)
 	return p
 }
@@ -130,14 +134,14 @@ func splitHead(raw string) (head, body string, bodyOff int) {
 	return raw, "", len(raw)
 }
 
-// readHeaderFields parses a header block with go-message, keeping each
+// ReadHeaderFields parses a header block with go-message, keeping each
 // field's name and raw value (folding included) as received.
-func readHeaderFields(head string) []hdr {
+func ReadHeaderFields(head string) []Field {
 	if head == "" {
 		return nil
 	}
 	h, _ := textproto.ReadHeader(bufio.NewReader(strings.NewReader(head + "\r\n")))
-	var out []hdr
+	var out []Field
 	for f := h.Fields(); f.Next(); {
 		b, err := f.Raw()
 		if err != nil {
@@ -148,7 +152,7 @@ func readHeaderFields(head string) []hdr {
 			continue
 		}
 		value = strings.TrimSuffix(value, "\r\n")
-		out = append(out, hdr{name: strings.TrimRight(name, " \t"), value: value, orig: -1})
+		out = append(out, Field{Name: strings.TrimRight(name, " \t"), Value: value, Orig: -1})
 	}
 	return out
 }
@@ -156,8 +160,8 @@ func readHeaderFields(head string) []hdr {
 // split turns p into a container when its Content-Type is multipart with a
 // boundary that occurs in body. Otherwise (including a boundary that never
 // occurs) p stays a leaf.
-func (p *mimePart) split(body string, base, depth int) {
-	mt, params := p.mediaType()
+func (p *Part) split(body string, base, depth int) {
+	mt, params := p.MediaType()
 	b := params["boundary"]
 	if !strings.HasPrefix(mt, "multipart/") || b == "" || depth >= maxDepth {
 		return
@@ -165,7 +169,7 @@ func (p *mimePart) split(body string, base, depth int) {
 	dash := "--" + b
 	mr := textproto.NewMultipartReader(strings.NewReader(body), b)
 	cursor := 0
-	var kids []*mimePart
+	var kids []*Part
 	closed := false
 	nl := "\r\n"
 	for {
@@ -198,31 +202,31 @@ func (p *mimePart) split(body string, base, depth int) {
 			break
 		}
 		if len(kids) == 0 {
-			p.preamble = body[:pos]
+			p.Preamble = body[:pos]
 			if !strings.HasSuffix(body[pos:pos+eol+1], "\r\n") {
 				nl = "\n"
 			}
 		}
 		hstart := pos + eol + 1
 		end := locate(body, hstart, int(n), nl+dash)
-		kids = append(kids, parsePart(p.msg, body[hstart:end], base+hstart, depth+1))
+		kids = append(kids, ParsePart(p.msg, body[hstart:end], base+hstart, depth+1))
 		cursor = end
 	}
 	if len(kids) == 0 {
 		return
 	}
-	p.boundary, p.children = b, kids
+	p.Boundary, p.Children = b, kids
 	for _, k := range kids {
-		k.parent = p
+		k.Parent = p
 	}
 	if closed {
 		if i := strings.Index(body[cursor:], dash+"--"); i >= 0 {
-			p.epilogue = body[cursor+i+len(dash)+2:]
+			p.Epilogue = body[cursor+i+len(dash)+2:]
 			return
 		}
 	}
-	p.unterminated = true
-	p.epilogue = "\r\n"
+	p.Unterminated = true
+	p.Epilogue = "\r\n"
 }
 
 // locate finds where a part starting at from ends in body, given the
@@ -243,40 +247,40 @@ func locate(body string, from, n int, delim string) int {
 	return len(body)
 }
 
-// headerList returns the part's header fields (the message's for the top).
-func (p *mimePart) headerList() []hdr {
-	if p.top {
-		return p.msg.headers
+// HeaderList returns the part's header fields (the message's for the top).
+func (p *Part) HeaderList() []Field {
+	if p.Top {
+		return p.msg.Headers
 	}
-	return p.headers
+	return p.Headers
 }
 
-// headerValue is the first value of a field, unfolded and decoded.
-func (p *mimePart) headerValue(name string) string {
-	for _, h := range p.headerList() {
-		if strings.EqualFold(h.name, name) {
-			return decodeHeader(h.value)
+// HeaderValue is the first value of a field, unfolded and decoded.
+func (p *Part) HeaderValue(name string) string {
+	for _, h := range p.HeaderList() {
+		if strings.EqualFold(h.Name, name) {
+			return DecodeHeader(h.Value)
 		}
 	}
 	return ""
 }
 
-// setHeader edits the part's fields like msg:header.
-func (p *mimePart) setHeader(name string, values []string, mode string) {
-	if p.top {
-		p.msg.setHeader(name, values, mode)
+// SetHeader edits the part's fields like msg:header.
+func (p *Part) SetHeader(name string, values []string, mode string) {
+	if p.Top {
+		p.msg.SetHeader(name, values, mode)
 		return
 	}
-	tmp := &message{headers: p.headers}
-	tmp.setHeader(name, values, mode)
-	p.headers = tmp.headers
-	p.touch()
+	tmp := &Message{Headers: p.Headers}
+	tmp.SetHeader(name, values, mode)
+	p.Headers = tmp.Headers
+	p.Touch()
 }
 
-// mediaType is the part's lower-case media type and parameters, with the
+// MediaType is the part's lower-case media type and parameters, with the
 // RFC 2045 default for a part without (or with a broken) Content-Type.
-func (p *mimePart) mediaType() (string, map[string]string) {
-	v := p.headerValue("Content-Type")
+func (p *Part) MediaType() (string, map[string]string) {
+	v := p.HeaderValue("Content-Type")
 	if v != "" {
 		if mt, params, err := mime.ParseMediaType(v); err == nil {
 			return strings.ToLower(mt), params
@@ -285,28 +289,28 @@ func (p *mimePart) mediaType() (string, map[string]string) {
 			return strings.ToLower(strings.TrimSpace(mt)), map[string]string{}
 		}
 	}
-	if p.parent != nil {
-		if mt, _ := p.parent.mediaType(); mt == "multipart/digest" {
+	if p.Parent != nil {
+		if mt, _ := p.Parent.MediaType(); mt == "multipart/digest" {
 			return "message/rfc822", map[string]string{}
 		}
 	}
 	return "text/plain", map[string]string{"charset": "us-ascii"}
 }
 
-// encoding is the part's Content-Transfer-Encoding, lower case.
-func (p *mimePart) encoding() string {
-	e := strings.ToLower(strings.TrimSpace(p.headerValue("Content-Transfer-Encoding")))
+// Encoding is the part's Content-Transfer-Encoding, lower case.
+func (p *Part) Encoding() string {
+	e := strings.ToLower(strings.TrimSpace(p.HeaderValue("Content-Transfer-Encoding")))
 	if e == "" {
 		return "7bit"
 	}
 	return e
 }
 
-// disposition reports whether the part is an attachment and its file name
+// Disposition reports whether the part is an attachment and its file name
 // (Content-Disposition filename, else Content-Type name).
-func (p *mimePart) disposition() (attachment bool, filename string) {
-	disp, dparams, _ := mime.ParseMediaType(p.headerValue("Content-Disposition"))
-	_, cparams := p.mediaType()
+func (p *Part) Disposition() (attachment bool, filename string) {
+	disp, dparams, _ := mime.ParseMediaType(p.HeaderValue("Content-Disposition"))
+	_, cparams := p.MediaType()
 	filename = dparams["filename"]
 	if filename == "" {
 		filename = cparams["name"]
@@ -315,19 +319,19 @@ func (p *mimePart) disposition() (attachment bool, filename string) {
 	return disp == "attachment" || (filename != "" && disp != "inline"), filename
 }
 
-// container reports whether p holds parts.
-func (p *mimePart) container() bool { return p.boundary != "" }
+// Container reports whether p holds parts.
+func (p *Part) Container() bool { return p.Boundary != "" }
 
-// touch marks p changed, so it is written out from its fields.
-func (p *mimePart) touch() { p.edited = true }
+// Touch marks p changed, so it is written out from its fields.
+func (p *Part) Touch() { p.edited = true }
 
-// dirty reports whether p or a part below it changed.
-func (p *mimePart) dirty() bool {
+// Dirty reports whether p or a part below it changed.
+func (p *Part) Dirty() bool {
 	if p.edited {
 		return true
 	}
-	for _, c := range p.children {
-		if c.dirty() {
+	for _, c := range p.Children {
+		if c.Dirty() {
 			return true
 		}
 	}
@@ -335,21 +339,21 @@ func (p *mimePart) dirty() bool {
 }
 
 // clean marks the tree as written; offsets keep describing the old body.
-func (p *mimePart) clean() {
-	if p.dirty() {
-		p.raw = ""
+func (p *Part) clean() {
+	if p.Dirty() {
+		p.Raw = ""
 	}
 	p.edited = false
-	for _, c := range p.children {
+	for _, c := range p.Children {
 		c.clean()
 	}
 }
 
-// writeBody writes the part's body: a leaf's encoded content, or the
+// WriteBody writes the part's body: a leaf's encoded content, or the
 // delimited children of a container.
-func (p *mimePart) writeBody(w io.Writer) error {
-	if !p.container() {
-		_, err := io.WriteString(w, p.body)
+func (p *Part) WriteBody(w io.Writer) error {
+	if !p.Container() {
+		_, err := io.WriteString(w, p.Body)
 		return err
 	}
 	var b bytes.Buffer
@@ -358,41 +362,41 @@ func (p *mimePart) writeBody(w io.Writer) error {
 		b.Reset()
 		return err
 	}
-	b.WriteString(p.preamble)
-	for i, c := range p.children {
+	b.WriteString(p.Preamble)
+	for i, c := range p.Children {
 		if i > 0 {
 			b.WriteString("\r\n")
 		}
-		b.WriteString("--" + p.boundary + "\r\n")
+		b.WriteString("--" + p.Boundary + "\r\n")
 		if err := flush(); err != nil {
 			return err
 		}
-		if err := c.writePart(w); err != nil {
+		if err := c.WritePart(w); err != nil {
 			return err
 		}
 	}
-	if len(p.children) > 0 {
+	if len(p.Children) > 0 {
 		b.WriteString("\r\n")
 	}
-	b.WriteString("--" + p.boundary + "--")
-	b.WriteString(p.epilogue)
+	b.WriteString("--" + p.Boundary + "--")
+	b.WriteString(p.Epilogue)
 	return flush()
 }
 
-// writePart writes a part with its header: unchanged parts as received.
-func (p *mimePart) writePart(w io.Writer) error {
-	if p.raw != "" && !p.dirty() {
-		_, err := io.WriteString(w, p.raw)
+// WritePart writes a part with its header: unchanged parts as received.
+func (p *Part) WritePart(w io.Writer) error {
+	if p.Raw != "" && !p.Dirty() {
+		_, err := io.WriteString(w, p.Raw)
 		return err
 	}
-	if _, err := io.WriteString(w, p.headerBlock()); err != nil {
+	if _, err := io.WriteString(w, p.HeaderBlock()); err != nil {
 		return err
 	}
-	return p.writeBody(w)
+	return p.WriteBody(w)
 }
 
-// crlf turns bare LF line ends into CRLF.
-func crlf(s string) string {
+// CRLF turns bare LF line ends into CRLF.
+func CRLF(s string) string {
 	// Received folded values already end their lines in CRLF.
 	if strings.Count(s, "\n") == strings.Count(s, "\r\n") {
 		return s
@@ -400,21 +404,21 @@ func crlf(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
 }
 
-// walk visits p and its descendants depth first.
-func (p *mimePart) walk(fn func(*mimePart)) {
+// Walk visits p and its descendants depth first.
+func (p *Part) Walk(fn func(*Part)) {
 	fn(p)
-	for _, c := range p.children {
-		c.walk(fn)
+	for _, c := range p.Children {
+		c.Walk(fn)
 	}
 }
 
-// next is the part after p in depth-first order (Momentum's .thread).
-func (p *mimePart) next() *mimePart {
-	if len(p.children) > 0 {
-		return p.children[0]
+// Next is the part after p in depth-first order (Momentum's .thread).
+func (p *Part) Next() *Part {
+	if len(p.Children) > 0 {
+		return p.Children[0]
 	}
-	for cur := p; cur.parent != nil; cur = cur.parent {
-		sib := cur.parent.children
+	for cur := p; cur.Parent != nil; cur = cur.Parent {
+		sib := cur.Parent.Children
 		for i, c := range sib {
 			if c == cur && i+1 < len(sib) {
 				return sib[i+1]
@@ -424,38 +428,38 @@ func (p *mimePart) next() *mimePart {
 	return nil
 }
 
-// root returns the top of p's tree (p itself for an unlinked part).
-func (p *mimePart) root() *mimePart {
-	for p.parent != nil {
-		p = p.parent
+// Root returns the top of p's tree (p itself for an unlinked part).
+func (p *Part) Root() *Part {
+	for p.Parent != nil {
+		p = p.Parent
 	}
 	return p
 }
 
-// link puts part into p's children at index i.
-func (p *mimePart) link(part *mimePart, i int) error {
-	if !p.container() {
+// Link puts part into p's children at index i.
+func (p *Part) Link(part *Part, i int) error {
+	if !p.Container() {
 		return errors.New("the parent must be a multipart container")
 	}
-	if part.top {
+	if part.Top {
 		return errors.New("the message's top part can't be moved")
 	}
-	if part.isAncestorOf(p) {
+	if part.IsAncestorOf(p) {
 		return errors.New("a part can't become its own descendant")
 	}
-	part.unlink()
-	if i > len(p.children) { // part was a child of p already
-		i = len(p.children)
+	part.Unlink()
+	if i > len(p.Children) { // part was a child of p already
+		i = len(p.Children)
 	}
-	p.children = append(p.children[:i], append([]*mimePart{part}, p.children[i:]...)...)
-	part.parent = p
-	p.touch()
+	p.Children = append(p.Children[:i], append([]*Part{part}, p.Children[i:]...)...)
+	part.Parent = p
+	p.Touch()
 	return nil
 }
 
-// isAncestorOf reports whether p is q or one of q's ancestors.
-func (p *mimePart) isAncestorOf(q *mimePart) bool {
-	for a := q; a != nil; a = a.parent {
+// IsAncestorOf reports whether p is q or one of q's ancestors.
+func (p *Part) IsAncestorOf(q *Part) bool {
+	for a := q; a != nil; a = a.Parent {
 		if a == p {
 			return true
 		}
@@ -463,25 +467,25 @@ func (p *mimePart) isAncestorOf(q *mimePart) bool {
 	return false
 }
 
-// unlink takes p out of its parent.
-func (p *mimePart) unlink() {
-	par := p.parent
+// Unlink takes p out of its parent.
+func (p *Part) Unlink() {
+	par := p.Parent
 	if par == nil {
 		return
 	}
-	for i, c := range par.children {
+	for i, c := range par.Children {
 		if c == p {
-			par.children = append(par.children[:i:i], par.children[i+1:]...)
+			par.Children = append(par.Children[:i:i], par.Children[i+1:]...)
 			break
 		}
 	}
-	p.parent = nil
-	par.touch()
+	p.Parent = nil
+	par.Touch()
 }
 
-// index is p's position among its siblings.
-func (p *mimePart) index() int {
-	for i, c := range p.parent.children {
+// Index is p's position among its siblings.
+func (p *Part) Index() int {
+	for i, c := range p.Parent.Children {
 		if c == p {
 			return i
 		}
@@ -489,8 +493,8 @@ func (p *mimePart) index() int {
 	return -1
 }
 
-// makeBoundary returns a fresh boundary string.
-func makeBoundary() string {
+// MakeBoundary returns a fresh boundary string.
+func MakeBoundary() string {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported systems

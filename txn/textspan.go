@@ -1,4 +1,4 @@
-package policy
+package txn
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ import (
 
 // textSpan is a run of a part's encoded body.
 type textSpan struct {
-	raw    string      // encoded bytes as received
+	Raw    string      // encoded bytes as received
 	ok     bool        // raw decoded cleanly under the transfer encoding
 	dec    []byte      // ok spans: raw with the transfer encoding undone
 	pieces []textPiece // ok spans: the decoded bytes, by charset cleanliness
@@ -36,9 +36,9 @@ type textSpan struct {
 
 // textPiece is a run of a span's decoded bytes.
 type textPiece struct {
-	raw    []byte // decoded bytes as received
-	text   string // isText: raw as UTF-8, possibly edited
-	isText bool   // raw converted cleanly from the charset and back
+	Raw    []byte // decoded bytes as received
+	Text   string // isText: raw as UTF-8, possibly edited
+	IsText bool   // raw converted cleanly from the charset and back
 	edited bool
 }
 
@@ -80,21 +80,21 @@ func lines(b []byte) [][]byte {
 // spans cuts the part's encoded body into textSpans and the decoded ones
 // into pieces. An unknown transfer encoding or charset gives spans and
 // pieces that are kept whole.
-func (p *mimePart) spans() []*textSpan {
+func (p *Part) spans() []*textSpan {
 	var out []*textSpan
-	switch cte := p.encoding(); cte {
+	switch cte := p.Encoding(); cte {
 	case "7bit", "8bit", "binary":
-		if p.body != "" {
-			out = []*textSpan{{raw: p.body, ok: true, dec: []byte(p.body)}}
+		if p.Body != "" {
+			out = []*textSpan{{Raw: p.Body, ok: true, dec: []byte(p.Body)}}
 		}
 	case "quoted-printable":
-		out = qpSpans(p.body)
+		out = qpSpans(p.Body)
 	case "base64":
-		out = base64Spans(p.body)
+		out = base64Spans(p.Body)
 	default:
-		out = []*textSpan{{raw: p.body}}
+		out = []*textSpan{{Raw: p.Body}}
 	}
-	cs := p.charset()
+	cs := p.Charset()
 	for _, s := range out {
 		if s.ok {
 			s.pieces = charsetPieces(s.dec, cs)
@@ -114,7 +114,7 @@ func qpSpans(body string) []*textSpan {
 	for _, line := range lines([]byte(body)) {
 		dec, ok := qpLine(line)
 		if !ok {
-			out = append(out, &textSpan{raw: string(line)})
+			out = append(out, &textSpan{Raw: string(line)})
 			cur = nil
 			continue
 		}
@@ -122,7 +122,7 @@ func qpSpans(body string) []*textSpan {
 			cur = &textSpan{ok: true}
 			out = append(out, cur)
 		}
-		cur.raw += string(line)
+		cur.Raw += string(line)
 		cur.dec = append(cur.dec, dec...)
 	}
 	return out
@@ -216,11 +216,11 @@ scan:
 	raw := string(bytes.Join(ls[:good], nil))
 	dec, err := base64.StdEncoding.DecodeString(string(clean))
 	if err != nil || good == 0 {
-		return []*textSpan{{raw: body}}
+		return []*textSpan{{Raw: body}}
 	}
-	out := []*textSpan{{raw: raw, ok: true, dec: dec}}
+	out := []*textSpan{{Raw: raw, ok: true, dec: dec}}
 	if rest := body[len(raw):]; rest != "" {
-		out = append(out, &textSpan{raw: rest})
+		out = append(out, &textSpan{Raw: rest})
 	}
 	return out
 }
@@ -237,17 +237,17 @@ func charsetPieces(b []byte, cs string) []textPiece {
 		return nil
 	}
 	if !charsetKnown(cs) {
-		return []textPiece{{raw: b}}
+		return []textPiece{{Raw: b}}
 	}
 	var out []textPiece
 	for _, line := range lines(b) {
 		text, ok := lineText(line, cs)
-		if n := len(out); n > 0 && out[n-1].isText == ok {
-			out[n-1].raw = append(out[n-1].raw, line...)
-			out[n-1].text += text
+		if n := len(out); n > 0 && out[n-1].IsText == ok {
+			out[n-1].Raw = append(out[n-1].Raw, line...)
+			out[n-1].Text += text
 			continue
 		}
-		out = append(out, textPiece{raw: append([]byte(nil), line...), text: text, isText: ok})
+		out = append(out, textPiece{Raw: append([]byte(nil), line...), Text: text, IsText: ok})
 	}
 	return out
 }
@@ -276,46 +276,46 @@ func spansText(spans []*textSpan) string {
 	var b strings.Builder
 	for _, s := range spans {
 		if !s.ok {
-			b.WriteString(s.raw)
+			b.WriteString(s.Raw)
 			continue
 		}
 		for _, pc := range s.pieces {
-			if pc.isText {
-				b.WriteString(pc.text)
+			if pc.IsText {
+				b.WriteString(pc.Text)
 			} else {
-				b.Write(pc.raw)
+				b.Write(pc.Raw)
 			}
 		}
 	}
 	return b.String()
 }
 
-// name describes p in error messages: its position in the tree and type.
-func (p *mimePart) name() string {
-	mt, _ := p.mediaType()
-	if p.parent == nil {
-		if p.top {
+// Name describes p in error messages: its position in the tree and type.
+func (p *Part) Name() string {
+	mt, _ := p.MediaType()
+	if p.Parent == nil {
+		if p.Top {
 			return fmt.Sprintf("the message body (%s)", mt)
 		}
 		return fmt.Sprintf("an unlinked part (%s)", mt)
 	}
 	var path []string
-	for c := p; c.parent != nil; c = c.parent {
-		path = append([]string{fmt.Sprint(c.index() + 1)}, path...)
+	for c := p; c.Parent != nil; c = c.Parent {
+		path = append([]string{fmt.Sprint(c.Index() + 1)}, path...)
 	}
 	return fmt.Sprintf("part %s (%s)", strings.Join(path, "."), mt)
 }
 
-// replaceText runs a replacement over each editable run of a text part's
+// ReplaceText runs a replacement over each editable run of a text part's
 // decoded content and writes back, re-encoded in the part's charset and
 // transfer encoding, only the spans whose text changed; all else is kept
 // byte for byte. When the charset can't hold the new text a part that
 // decoded cleanly throughout is rewritten in UTF-8; a part with content
 // that did not decode is refused with an error naming it, as is a match
 // in a part whose charset is unknown, so no edit loses bytes unseen.
-func (p *mimePart) replaceText(ctx context.Context, rx Regex, pattern, repl string) (bool, error) {
+func (p *Part) ReplaceText(ctx context.Context, rx Replacer, pattern, repl string) (bool, error) {
 	spans := p.spans()
-	cs := p.charset()
+	cs := p.Charset()
 	matched, changed, clean := false, false, true
 	for _, s := range spans {
 		if !s.ok {
@@ -324,44 +324,44 @@ func (p *mimePart) replaceText(ctx context.Context, rx Regex, pattern, repl stri
 		}
 		for i := range s.pieces {
 			pc := &s.pieces[i]
-			if !pc.isText {
+			if !pc.IsText {
 				clean = false
 				if !charsetKnown(cs) {
 					// The bytes are searched as they are, only to refuse an
 					// edit that can't be written back.
-					out, ok, err := rx.ReplaceContext(ctx, string(pc.raw), pattern, repl)
+					out, ok, err := rx.ReplaceContext(ctx, string(pc.Raw), pattern, repl)
 					if err != nil {
 						return false, err
 					}
-					if ok && out != string(pc.raw) {
-						return false, fmt.Errorf("%s: charset %q is unknown, so its text can't be rewritten", p.name(), cs)
+					if ok && out != string(pc.Raw) {
+						return false, fmt.Errorf("%s: charset %q is unknown, so its text can't be rewritten", p.Name(), cs)
 					}
 				}
 				continue
 			}
-			out, ok, err := rx.ReplaceContext(ctx, pc.text, pattern, repl)
+			out, ok, err := rx.ReplaceContext(ctx, pc.Text, pattern, repl)
 			if err != nil {
 				return false, err
 			}
 			matched = matched || ok
-			if ok && out != pc.text {
-				pc.text, pc.edited, s.edited, changed = out, true, true, true
+			if ok && out != pc.Text {
+				pc.Text, pc.edited, s.edited, changed = out, true, true, true
 			}
 		}
 	}
 	if !changed {
 		return matched, nil
 	}
-	cte := p.encoding()
+	cte := p.Encoding()
 	if cte == "7bit" || cte == "8bit" || cte == "binary" {
 		// A one-span identity body: keep the encoding when it still fits.
-		if b, err := spanBytes(spans[0], cs, false); err == nil && (cte != "7bit" || isASCII(string(b))) {
-			p.body = string(b)
-			p.touch()
+		if b, err := spanBytes(spans[0], cs, false); err == nil && (cte != "7bit" || IsASCII(string(b))) {
+			p.Body = string(b)
+			p.Touch()
 			return true, nil
 		}
 		if !clean && cte != "7bit" {
-			return false, fmt.Errorf("%s: the new text can't be written in charset %q", p.name(), cs)
+			return false, fmt.Errorf("%s: the new text can't be written in charset %q", p.Name(), cs)
 		}
 		cte = "quoted-printable"
 	}
@@ -370,7 +370,7 @@ func (p *mimePart) replaceText(ctx context.Context, rx Regex, pattern, repl stri
 		if s.edited {
 			if _, err := spanBytes(s, cs, false); err != nil {
 				if !clean {
-					return false, fmt.Errorf("%s: the new text can't be written in charset %q and the part holds content that did not decode", p.name(), cs)
+					return false, fmt.Errorf("%s: the new text can't be written in charset %q and the part holds content that did not decode", p.Name(), cs)
 				}
 				all = true
 			}
@@ -379,16 +379,16 @@ func (p *mimePart) replaceText(ctx context.Context, rx Regex, pattern, repl stri
 	var body strings.Builder
 	for i, s := range spans {
 		if !s.edited && !all {
-			body.WriteString(s.raw)
+			body.WriteString(s.Raw)
 			continue
 		}
 		b, err := spanBytes(s, cs, all)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w", p.name(), err)
+			return false, fmt.Errorf("%s: %w", p.Name(), err)
 		}
 		enc, err := encodeSpan(b, cte)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w", p.name(), err)
+			return false, fmt.Errorf("%s: %w", p.Name(), err)
 		}
 		body.WriteString(enc)
 		if cte == "quoted-printable" && i+1 < len(spans) && !bytes.HasSuffix(b, []byte("\r\n")) && !strings.HasSuffix(enc, "\r\n") {
@@ -398,15 +398,15 @@ func (p *mimePart) replaceText(ctx context.Context, rx Regex, pattern, repl stri
 		}
 	}
 	if all {
-		mt, params := p.mediaType()
+		mt, params := p.MediaType()
 		params["charset"] = "utf-8"
-		p.setHeader("Content-Type", []string{" " + mime.FormatMediaType(mt, params)}, "replace")
+		p.SetHeader("Content-Type", []string{" " + mime.FormatMediaType(mt, params)}, "replace")
 	}
-	if cte != p.encoding() {
-		p.setHeader("Content-Transfer-Encoding", []string{" " + cte}, "replace")
+	if cte != p.Encoding() {
+		p.SetHeader("Content-Transfer-Encoding", []string{" " + cte}, "replace")
 	}
-	p.body = body.String()
-	p.touch()
+	p.Body = body.String()
+	p.Touch()
 	return true, nil
 }
 
@@ -416,14 +416,14 @@ func spanBytes(s *textSpan, cs string, utf8 bool) ([]byte, error) {
 	var b []byte
 	for _, pc := range s.pieces {
 		switch {
-		case !pc.isText:
-			b = append(b, pc.raw...)
+		case !pc.IsText:
+			b = append(b, pc.Raw...)
 		case utf8:
-			b = append(b, pc.text...)
+			b = append(b, pc.Text...)
 		case !pc.edited:
-			b = append(b, pc.raw...)
+			b = append(b, pc.Raw...)
 		default:
-			enc, ok := fromUTF8(pc.text, cs)
+			enc, ok := fromUTF8(pc.Text, cs)
 			if !ok {
 				return nil, fmt.Errorf("the new text can't be written in charset %q", cs)
 			}
@@ -478,4 +478,12 @@ func qpEncode(b []byte) string {
 		}
 	}
 	return out.String()
+}
+
+// Replacer is the pattern engine ReplaceText edits text with (msys.pcre's
+// in luamilter).
+type Replacer interface {
+	// ReplaceContext replaces every match of pattern in subject,
+	// reporting whether there was one; it gives up when ctx ends.
+	ReplaceContext(ctx context.Context, subject, pattern, repl string) (string, bool, error)
 }

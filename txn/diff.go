@@ -1,4 +1,4 @@
-package policy
+package txn
 
 import (
 	"io"
@@ -12,37 +12,31 @@ import (
 // deleted slot there, so "insert far past the end" is the reliable append.
 const appendIndex = 1 << 16
 
-// changes computes the smallest set of milter modifications that turns
+// Changes computes the smallest set of milter modifications that turns
 // the received message into the edited one. An untouched message yields
 // none. Header edits come first, then envelope, then the body.
-func (m *message) changes() []milter.Change {
+func (m *Message) Changes() []milter.Change {
 	out := m.headerChanges()
-	if m.newFrom != nil && *m.newFrom != m.from {
-		out = append(out, milter.Change{Kind: milter.ChangeFrom, Addr: *m.newFrom, Args: m.fromArgs})
+	if m.NewFrom != nil && *m.NewFrom != m.From {
+		out = append(out, milter.Change{Kind: milter.ChangeFrom, Addr: *m.NewFrom, Args: m.FromArgs})
 	}
-	for _, r := range m.rcpts {
-		if m.isRemoved(r.addr) {
-			out = append(out, milter.Change{Kind: milter.DelRcpt, Addr: r.addr})
+	for _, r := range m.Rcpts {
+		if m.IsRemoved(r.Addr) {
+			out = append(out, milter.Change{Kind: milter.DelRcpt, Addr: r.Addr})
 		}
 	}
-	for _, r := range m.added {
-		if !m.isRemoved(r.addr) {
-			out = append(out, milter.Change{Kind: milter.AddRcpt, Addr: r.addr, Args: r.args})
+	for _, r := range m.Added {
+		if !m.IsRemoved(r.Addr) {
+			out = append(out, milter.Change{Kind: milter.AddRcpt, Addr: r.Addr, Args: r.Args})
 		}
 	}
-	// msg:quarantine(reason), or the message context variable
-	// "quarantine" for scripts that can only set context.
-	reason := m.quarantine
-	if reason == "" {
-		reason = m.s.mess["quarantine"]
+	if m.Quarantine != "" {
+		out = append(out, milter.Change{Kind: milter.Quarantine, Reason: m.Quarantine})
 	}
-	if reason != "" {
-		out = append(out, milter.Change{Kind: milter.Quarantine, Reason: reason})
+	if err := m.FlushTree(); err != nil {
+		m.logger().Error("edited MIME tree could not be written; body left unchanged", "err", err)
 	}
-	if err := m.flushTree(); err != nil {
-		m.s.logger().Error("edited MIME tree could not be written; body left unchanged", "err", err)
-	}
-	if body := m.newBody; body != nil && !m.sameBody(body) {
+	if body := m.NewBody; body != nil && !m.sameBody(body) {
 		// The spool streams from memory or its file; it lives until the
 		// message is closed, after the MTA has been sent the body.
 		out = append(out, milter.Change{Kind: milter.ReplaceBody, BodySize: body.Size(), Body: func() (io.ReadCloser, error) {
@@ -50,7 +44,7 @@ func (m *message) changes() []milter.Change {
 			if err != nil {
 				return nil, err
 			}
-			return releaser{rc, m.releaseSpools}, nil
+			return releaser{rc, m.ReleaseSpools}, nil
 		}})
 	}
 	return out
@@ -58,13 +52,13 @@ func (m *message) changes() []milter.Change {
 
 // sameBody reports whether the replacement equals the received body, so a
 // script writing back what it read costs no body replacement.
-func (m *message) sameBody(b *milter.Spool) bool {
-	if m.body == nil {
+func (m *Message) sameBody(b *milter.Spool) bool {
+	if m.Body == nil {
 		return b.Size() == 0
 	}
-	same, err := sameSpools(m.body, b)
+	same, err := SameSpools(m.Body, b)
 	if err != nil {
-		m.s.logger().Warn("body comparison failed; replacing the body", "err", err)
+		m.logger().Warn("body comparison failed; replacing the body", "err", err)
 		return false
 	}
 	return same
@@ -74,45 +68,45 @@ func (m *message) sameBody(b *milter.Spool) bool {
 // of received fields use ChangeHeader with the per-name index, from the
 // last field to the first so earlier indexes stay valid. Fields added at
 // the top are inserted at index 0.., the others appended at the end.
-func (m *message) headerChanges() []milter.Change {
+func (m *Message) headerChanges() []milter.Change {
 	if m.headersUnedited() {
 		return nil
 	}
-	final := make([]*hdr, len(m.orig)) // received field i as edited; nil once deleted
-	firstOrig := len(m.headers)
-	for i := range m.headers {
-		if h := &m.headers[i]; h.orig >= 0 {
-			final[h.orig] = h
+	final := make([]*Field, len(m.Orig)) // received field i as edited; nil once deleted
+	firstOrig := len(m.Headers)
+	for i := range m.Headers {
+		if h := &m.Headers[i]; h.Orig >= 0 {
+			final[h.Orig] = h
 			firstOrig = min(firstOrig, i)
 		}
 	}
 	var out []milter.Change
 	var perName []int // built only when a received field changed
-	for i := len(m.orig) - 1; i >= 0; i-- {
-		o, h := m.orig[i], final[i]
+	for i := len(m.Orig) - 1; i >= 0; i-- {
+		o, h := m.Orig[i], final[i]
 		value := ""
 		switch {
 		case h == nil:
-		case !sameValue(h.value, o.Value):
-			value = h.value
+		case !SameValue(h.Value, o.Value):
+			value = h.Value
 		default:
 			continue
 		}
 		if perName == nil {
-			perName = perNameIndexes(m.orig)
+			perName = perNameIndexes(m.Orig)
 		}
 		out = append(out, milter.Change{Kind: milter.ChangeHeader, Name: o.Name, Index: perName[i], Value: value})
 	}
 	top := 0
-	for i, h := range m.headers {
-		if h.orig >= 0 {
+	for i, h := range m.Headers {
+		if h.Orig >= 0 {
 			continue
 		}
 		if i < firstOrig {
-			out = append(out, milter.Change{Kind: milter.InsertHeader, Name: h.name, Value: h.value, Index: top})
+			out = append(out, milter.Change{Kind: milter.InsertHeader, Name: h.Name, Value: h.Value, Index: top})
 			top++
 		} else {
-			out = append(out, milter.Change{Kind: milter.InsertHeader, Name: h.name, Value: h.value, Index: appendIndex})
+			out = append(out, milter.Change{Kind: milter.InsertHeader, Name: h.Name, Value: h.Value, Index: appendIndex})
 		}
 	}
 	return out
@@ -120,12 +114,12 @@ func (m *message) headerChanges() []milter.Change {
 
 // headersUnedited reports whether the header list is still the received
 // one, so the common untouched message costs no diff at all.
-func (m *message) headersUnedited() bool {
-	if len(m.headers) != len(m.orig) {
+func (m *Message) headersUnedited() bool {
+	if len(m.Headers) != len(m.Orig) {
 		return false
 	}
-	for i, h := range m.headers {
-		if h.orig != i || !sameValue(h.value, m.orig[i].Value) {
+	for i, h := range m.Headers {
+		if h.Orig != i || !SameValue(h.Value, m.Orig[i].Value) {
 			return false
 		}
 	}
@@ -145,9 +139,9 @@ func perNameIndexes(hs []milter.Header) []int {
 	return perName
 }
 
-// sameValue compares raw header values ignoring the whitespace after the
+// SameValue compares raw header values ignoring the whitespace after the
 // colon, which MTAs send or strip depending on SMFIP_HDR_LEADSPC.
-func sameValue(a, b string) bool {
+func SameValue(a, b string) bool {
 	return strings.TrimLeft(a, " \t") == strings.TrimLeft(b, " \t")
 }
 
@@ -158,6 +152,7 @@ type releaser struct {
 	release func()
 }
 
+// Close closes the body and removes the spools.
 func (r releaser) Close() error {
 	err := r.ReadCloser.Close()
 	r.release()
