@@ -219,9 +219,9 @@ func stageResult(stage, arg string, act *gomilter.Action) StageResult {
 	case gomilter.ActionTempFail:
 		r.Action = "tempfail"
 	default:
-		r.Action = "reject"
-		if act.SMTPCode >= 400 && act.SMTPCode < 500 {
-			r.Action = "tempfail"
+		r.Action = Reject.String()
+		if CodeAction(int(act.SMTPCode)) == TempFail {
+			r.Action = TempFail.String()
 		}
 	}
 	return r

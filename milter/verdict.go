@@ -50,12 +50,25 @@ type Verdict struct {
 	Text string
 }
 
-// Reply returns a Reject or TempFail verdict for an SMTP reply code.
-func Reply(code int, text string) Verdict {
-	if code >= 500 {
-		return Verdict{Action: Reject, Code: code, Text: text}
+// CodeAction is the action an SMTP reply code stands for: 5xx rejects,
+// 4xx tempfails. Any other code refuses nothing, and a milter can't pass
+// a 2xx or 3xx text on, so it continues. Every place that turns a code
+// into an action asks here, so a reply is never logged, counted or traced
+// as one action and sent as another.
+func CodeAction(code int) Action {
+	switch code / 100 {
+	case 5:
+		return Reject
+	case 4:
+		return TempFail
 	}
-	return Verdict{Action: TempFail, Code: code, Text: text}
+	return Continue
+}
+
+// Reply returns the verdict for an SMTP reply: Reject for a 5xx code,
+// TempFail for a 4xx one (see CodeAction).
+func Reply(code int, text string) Verdict {
+	return Verdict{Action: CodeAction(code), Code: code, Text: text}
 }
 
 // String renders the verdict like a log line: "reject 550 5.7.1 text".

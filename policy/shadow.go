@@ -53,14 +53,9 @@ func (s *session) shadowEnd(mod *luart.Module, callout string, snap *shadowSnap,
 		report("error", "on_error", s.scriptFailed(err).String())
 	}
 	if r := s.reply; r != snap.reply {
-		action := "continue"
-		switch {
-		case r.disconnect:
+		action := milter.CodeAction(r.code).String()
+		if r.disconnect {
 			action = "disconnect"
-		case r.code >= 500:
-			action = "reject"
-		case r.code >= 400:
-			action = "tempfail"
 		}
 		report(action, "code", r.code, "text", r.text)
 	}

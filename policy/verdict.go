@@ -9,20 +9,20 @@ import (
 	"github.com/luamilter/luamilter/milter"
 )
 
-// verdict turns the reply the scripts set into a milter verdict. The code
-// class decides: 5xx rejects, 4xx tempfails, anything else continues
-// (a milter can't send custom 2xx text).
+// verdict turns the reply the scripts set into a milter verdict; the
+// code's class decides the action (milter.CodeAction).
 func (s *session) verdict() milter.Verdict {
 	r := s.reply
 	if r.disconnect {
 		return s.disconnectVerdict(r)
 	}
-	switch {
-	case r.code >= 500 && r.code <= 599:
+	switch milter.CodeAction(r.code) {
+	case milter.Reject:
 		return milter.Reply(r.code, textOr(r.text, "5.7.1 Rejected by policy"))
-	case r.code >= 400 && r.code <= 499:
+	case milter.TempFail:
 		return milter.Reply(r.code, textOr(r.text, "4.7.1 Temporarily rejected by policy"))
-	case r.code != 0:
+	}
+	if r.code != 0 {
 		s.logger().Debug("success reply text can't be passed through a milter", "code", r.code, "text", r.text)
 	}
 	return milter.Verdict{Action: milter.Continue}
