@@ -68,7 +68,7 @@ func (a *adapter) NewConnection(m gomilter.Modifier) error {
 	a.noteOffer(offered)
 	sess, err := a.srv.cfg.Backend.NewSession(a.ctx, SessionInfo{ID: id, Actions: offered})
 	if err != nil {
-		v := engineUnavailableReply()
+		v := EngineUnavailableReply()
 		a.log.Error("session could not start", "err", err, "reply", v.String())
 		a.refused = &v
 		return nil
@@ -190,7 +190,7 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 	case a.spoolEr != nil:
 		a.log.Error("message could not be buffered", "err", a.spoolEr, "queue_id", m.Get("i"))
 		a.abortSession(m)
-		return a.respond(bufferFailedReply())
+		return a.respond(BufferFailedReply())
 	}
 	if a.spool == nil {
 		a.spool = a.newSpool()
@@ -207,7 +207,7 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 			// MTA would wait for its timeout. The changes already sent
 			// are dropped with the message.
 			a.log.Error("the policy's changes could not be sent; the message is tempfailed", "err", err, "queue_id", m.Get("i"))
-			return a.respond(changesFailedReply())
+			return a.respond(ChangesFailedReply())
 		}
 	} else if len(res.Changes) > 0 {
 		a.log.Debug("changes dropped: message is not accepted", "verdict", res.Verdict.String())
@@ -379,7 +379,7 @@ func (a *adapter) guard(stage string, f func() Verdict) (v Verdict) {
 			a.log.Error("internal error; the session is tempfailed", "stage", stage, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			// A copy for refused: taking v's address would move v to the
 			// heap on every call, not just after a panic.
-			refused := internalErrorReply()
+			refused := InternalErrorReply()
 			a.refused, v = &refused, refused
 		}
 	}()

@@ -27,13 +27,15 @@ type Config struct {
 	// Macros lists the macros to request per stage (gomilter.Stage*).
 	Macros map[byte][]string
 	// MaxSessions caps concurrent sessions (0 = no cap). A connection
-	// over the cap waits up to SessionWait, then gets BusyVerdict.
+	// over the cap waits up to SessionWait, then gets BusyVerdict
+	// (BusyReply when unset).
 	MaxSessions int
 	SessionWait time.Duration
 	BusyVerdict Verdict
 	// SpoolDir, SpoolThreshold and MaxMessageSize control message
 	// buffering: in memory up to the threshold, then in a temporary file;
-	// a message over MaxMessageSize gets OversizeVerdict.
+	// a message over MaxMessageSize gets OversizeVerdict (OversizeReply
+	// when unset).
 	SpoolDir        string
 	SpoolThreshold  int64
 	MaxMessageSize  int64
@@ -92,10 +94,10 @@ func NewServer(cfg Config) *Server {
 		cfg.SessionWait = 2 * time.Second
 	}
 	if cfg.BusyVerdict.Code == 0 {
-		cfg.BusyVerdict = busyReply()
+		cfg.BusyVerdict = BusyReply()
 	}
 	if cfg.OversizeVerdict.Code == 0 {
-		cfg.OversizeVerdict = oversizeReply()
+		cfg.OversizeVerdict = OversizeReply()
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout

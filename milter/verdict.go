@@ -79,26 +79,6 @@ func (v Verdict) String() string {
 	return fmt.Sprintf("%s %d %s", v.Action, v.Code, strings.ReplaceAll(v.Text, "\n", `\n`))
 }
 
-// The replies the milter layer gives on its own, when luamilter itself
-// and not a script decides. Each is a function so no caller can change
-// what another gets.
-func busyReply() Verdict { return Reply(421, "4.3.2 Too many concurrent sessions, try again later") }
-func oversizeReply() Verdict {
-	return Reply(552, "5.3.4 Message size exceeds fixed limit")
-}
-func engineUnavailableReply() Verdict {
-	return Reply(451, "4.3.0 Policy engine unavailable, try again later")
-}
-func bufferFailedReply() Verdict {
-	return Reply(451, "4.3.0 Temporary local problem buffering the message")
-}
-func internalErrorReply() Verdict {
-	return Reply(451, "4.3.0 Temporary local problem, try again later")
-}
-func changesFailedReply() Verdict {
-	return Reply(451, "4.3.0 Temporary local problem applying the policy's changes")
-}
-
 // MaxHeaderChange is the most bytes the name and value of one header
 // change may have together. A modification packet carries at most 64 KiB
 // (go-milter refuses larger ones, and so does the MTA's side of the
