@@ -28,11 +28,11 @@ import (
 type OnError int
 
 const (
-	// ErrorTempfail answers 451 4.3.0 (the default).
+	// ErrorTempfail answers milter.ErrorTempFailReply (the default).
 	ErrorTempfail OnError = iota
 	// ErrorAccept ignores the failing module and continues.
 	ErrorAccept
-	// ErrorReject answers 554 5.3.0.
+	// ErrorReject answers milter.ErrorRejectReply.
 	ErrorReject
 )
 

@@ -53,5 +53,5 @@ func (s *session) settle() {
 // a temporary failure, since the fault is ours, not the message's.
 func (s *session) noState(err error) milter.Verdict {
 	s.logger().Error("no Lua state for the callout", "err", err)
-	return milter.Reply(451, "4.3.0 Temporary failure: policy unavailable, try again later")
+	return milter.PolicyUnavailableReply()
 }

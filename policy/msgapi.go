@@ -452,9 +452,9 @@ func msgGetMessageSize(L *lua.LState) int {
 // where each recipient has its own copy, it drops only that recipient.
 func msgDiscard(L *lua.LState) int {
 	m := checkMessage(L, "discard", false)
-	reason := L.OptString(2, "550 5.7.0 discarded by policy")
+	reason := L.OptString(2, milter.DiscardReason)
 	if len(reason) < 3 || reason[0] < '2' || reason[0] > '5' {
-		reason = "550 5.7.1 [internal] discarded by policy"
+		reason = milter.InvalidDiscardReason
 	}
 	m.Discard = true
 	m.DiscardReason = reason

@@ -3,7 +3,6 @@ package policy
 import (
 	"net"
 	"strconv"
-	"strings"
 
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
@@ -16,11 +15,8 @@ func (s *session) verdict() milter.Verdict {
 	if r.disconnect {
 		return s.disconnectVerdict(r)
 	}
-	switch milter.CodeAction(r.code) {
-	case milter.Reject:
-		return milter.Reply(r.code, textOr(r.text, "5.7.1 Rejected by policy"))
-	case milter.TempFail:
-		return milter.Reply(r.code, textOr(r.text, "4.7.1 Temporarily rejected by policy"))
+	if v := milter.ScriptReply(r.code, r.text); v.Action != milter.Continue {
+		return v
 	}
 	if r.code != 0 {
 		s.logger().Debug("success reply text can't be passed through a milter", "code", r.code, "text", r.text)
@@ -28,27 +24,14 @@ func (s *session) verdict() milter.Verdict {
 	return milter.Verdict{Action: milter.Continue}
 }
 
-// disconnectVerdict ends the SMTP session. The MTAs close the session only
-// on a 421 reply, so another code becomes 421 with the script's text and
-// the enhanced code's class adjusted to match.
+// disconnectVerdict ends the SMTP session with the reply
+// milter.DisconnectReply makes of the script's.
 func (s *session) disconnectVerdict(r reply) milter.Verdict {
-	text := textOr(r.text, "4.7.0 Closing connection")
-	if r.code != 421 {
-		if r.code != 0 {
-			s.logger().Info("disconnect sends 421: a milter can close the session only with 421", "requested_code", r.code)
-		}
-		if len(text) > 2 && (text[0] == '5' || text[0] == '2') && text[1] == '.' {
-			text = "4" + text[1:]
-		}
+	v := milter.DisconnectReply(r.code, r.text)
+	if r.code != 0 && r.code != v.Code {
+		s.logger().Info("disconnect sends 421: a milter can close the session only with 421", "requested_code", r.code)
 	}
-	return milter.Reply(421, text)
-}
-
-func textOr(text, def string) string {
-	if strings.TrimSpace(text) == "" {
-		return def
-	}
-	return text
+	return v
 }
 
 // scriptFailed logs a script error and returns the --on-error verdict.
@@ -72,9 +55,9 @@ func (s *session) errorVerdict(reason string) milter.Verdict {
 	case ErrorAccept:
 		return milter.Verdict{Action: milter.Continue}
 	case ErrorReject:
-		return milter.Reply(554, "5.3.0 Message rejected: "+reason)
+		return milter.ErrorRejectReply(reason)
 	}
-	return milter.Reply(451, "4.3.0 Temporary failure: "+reason+", try again later")
+	return milter.ErrorTempFailReply(reason)
 }
 
 func (s *session) logScriptError(err error) {
