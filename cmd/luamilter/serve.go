@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -31,13 +33,13 @@ func serveFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "watch",
 			Usage: "reload when a script file or the config file changes"},
 		&cli.IntFlag{Name: "max-sessions", Value: def.MaxSessions,
-			Usage: "concurrent sessions, at least 1; more wait briefly, then get 421 4.3.2"},
+			Usage: "concurrent sessions, at least 1; more wait briefly, then get " + replyStatus(milter.BusyReply())},
 		&cli.StringFlag{Name: "spool-dir", Value: def.SpoolDir,
 			Usage: "private `DIR` (created mode 0700 if missing) where bodies over --spool-threshold are buffered"},
 		&cli.Int64Flag{Name: "spool-threshold", Value: def.SpoolThreshold,
 			Usage: "body bytes kept in memory before spooling to disk (> 0)"},
 		&cli.Int64Flag{Name: "max-message-size", Value: def.MaxMessageSize,
-			Usage: "larger bodies get 552 5.3.4 (required: > 0)"},
+			Usage: "larger bodies get " + replyStatus(milter.OversizeReply()) + " (required: > 0)"},
 		&cli.Int64Flag{Name: "memory-limit", Value: def.MemoryLimit,
 			Usage: "heap bytes above which running scripts are stopped (0 = off)"},
 		&cli.StringFlag{Name: "negotiate", Value: def.Negotiate,
@@ -55,6 +57,17 @@ func serveFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "record-sample", Value: def.RecordSample,
 			Usage: "fraction (0 to 1) of transactions recorded"},
 	}
+}
+
+// replyStatus is a reply's code and enhanced status code, "421 4.3.2":
+// help texts name the reply from the value the milter sends, so the two
+// can't disagree.
+func replyStatus(v milter.Verdict) string {
+	s := strconv.Itoa(v.Code)
+	if f := strings.Fields(v.Text); len(f) > 0 {
+		s += " " + f[0]
+	}
+	return s
 }
 
 func controlSocketFlag() cli.Flag {
