@@ -90,14 +90,14 @@ func (a *adapter) Connect(host, family string, port uint16, addr string, m gomil
 		return a.respond(*a.refused)
 	}
 	c := Conn{Host: host, Family: family, Port: port, IP: net.ParseIP(addr)}
-	return a.respond(a.guard("connect", func() Verdict { return a.sess.Connect(a.ctx, c, m) }))
+	return a.respond(a.guard(StageConnect, func() Verdict { return a.sess.Connect(a.ctx, c, m) }))
 }
 
 func (a *adapter) Helo(name string, m gomilter.Modifier) (*gomilter.Response, error) {
 	if a.refused != nil {
 		return a.respond(*a.refused)
 	}
-	return a.respond(a.guard("helo", func() Verdict { return a.sess.Helo(a.ctx, name, m) }))
+	return a.respond(a.guard(StageHelo, func() Verdict { return a.sess.Helo(a.ctx, name, m) }))
 }
 
 func (a *adapter) MailFrom(from, args string, m gomilter.Modifier) (*gomilter.Response, error) {
@@ -105,21 +105,21 @@ func (a *adapter) MailFrom(from, args string, m gomilter.Modifier) (*gomilter.Re
 		return a.respond(*a.refused)
 	}
 	a.resetMessage()
-	return a.respond(a.guard("mail", func() Verdict { return a.sess.MailFrom(a.ctx, gomilter.RemoveAngle(from), args, m) }))
+	return a.respond(a.guard(StageMail, func() Verdict { return a.sess.MailFrom(a.ctx, gomilter.RemoveAngle(from), args, m) }))
 }
 
 func (a *adapter) RcptTo(rcpt, args string, m gomilter.Modifier) (*gomilter.Response, error) {
 	if a.refused != nil {
 		return a.respond(*a.refused)
 	}
-	return a.respond(a.guard("rcpt", func() Verdict { return a.sess.RcptTo(a.ctx, gomilter.RemoveAngle(rcpt), args, m) }))
+	return a.respond(a.guard(StageRcpt, func() Verdict { return a.sess.RcptTo(a.ctx, gomilter.RemoveAngle(rcpt), args, m) }))
 }
 
 func (a *adapter) Data(m gomilter.Modifier) (*gomilter.Response, error) {
 	if a.refused != nil {
 		return a.respond(*a.refused)
 	}
-	return a.respond(a.guard("data", func() Verdict { return a.sess.Data(a.ctx, m) }))
+	return a.respond(a.guard(StageData, func() Verdict { return a.sess.Data(a.ctx, m) }))
 }
 
 func (a *adapter) Header(name, value string, _ gomilter.Modifier) (*gomilter.Response, error) {
@@ -196,7 +196,7 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 		a.spool = a.newSpool()
 	}
 	var res Result
-	res.Verdict = a.guard("eom", func() Verdict {
+	res.Verdict = a.guard(StageEOM, func() Verdict {
 		res = a.sess.EndOfMessage(a.ctx, &Message{Headers: a.headers, Body: a.spool, BodyOmitted: a.noBody}, m)
 		return res.Verdict
 	})
@@ -285,7 +285,7 @@ func (a *adapter) Abort(m gomilter.Modifier) error {
 
 // abortSession ends the session's current message, guarded like a stage.
 func (a *adapter) abortSession(m gomilter.Modifier) {
-	a.guard("abort", func() Verdict { a.sess.Abort(a.ctx, m); return Verdict{} })
+	a.guard(StageAbort, func() Verdict { a.sess.Abort(a.ctx, m); return Verdict{} })
 }
 
 func (a *adapter) Unknown(string, gomilter.Modifier) (*gomilter.Response, error) {
@@ -306,7 +306,7 @@ func (a *adapter) Cleanup(gomilter.Modifier) {
 func (a *adapter) endSession() {
 	a.resetMessage()
 	if a.sess != nil {
-		a.guard("close", func() Verdict { a.sess.Close(a.ctx); return Verdict{} })
+		a.guard(StageClose, func() Verdict { a.sess.Close(a.ctx); return Verdict{} })
 		a.sess = nil
 	}
 	a.refused = nil
@@ -373,10 +373,10 @@ func singleEnhancedCode(code int, text string) string {
 // tempfail for this command and every later one of the session: a bug in
 // luamilter must cost a retry, never the daemon or a silently accepted
 // message.
-func (a *adapter) guard(stage string, f func() Verdict) (v Verdict) {
+func (a *adapter) guard(stage Stage, f func() Verdict) (v Verdict) {
 	defer func() {
 		if r := recover(); r != nil {
-			a.log.Error("internal error; the session is tempfailed", "stage", stage, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			a.log.Error("internal error; the session is tempfailed", "stage", stage.String(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			// A copy for refused: taking v's address would move v to the
 			// heap on every call, not just after a panic.
 			refused := InternalErrorReply()

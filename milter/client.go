@@ -92,14 +92,14 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 	}
 	defer sess.Close()
 	tr := &Trace{}
-	step := func(stage, arg string, act *gomilter.Action, err error) (bool, error) {
+	step := func(stage Stage, arg string, act *gomilter.Action, err error) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", stage, err)
 		}
 		r := stageResult(stage, arg, act)
 		tr.Stages = append(tr.Stages, r)
 		if act.StopProcessing() || act.Type == gomilter.ActionAccept || act.Type == gomilter.ActionDiscard {
-			if stage != "rcpt" {
+			if stage != StageRcpt {
 				tr.Final = r
 				return false, nil
 			}
@@ -111,28 +111,29 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 	if ip != nil && ip.To4() == nil {
 		family = gomilter.FamilyInet6
 	}
-	setStage := func(stage string) {
-		for k, v := range tx.StageMacros[stage] {
+	setStage := func(stage Stage) {
+		for k, v := range tx.StageMacros[stage.String()] {
 			macros.Set(k, v)
 		}
 	}
+	until := func(stage Stage) bool { return tx.Until == stage.String() }
 	port := tx.ClientPort
 	if port == 0 {
 		port = 25000
 	}
-	setStage("connect")
+	setStage(StageConnect)
 	act, err := sess.Conn(tx.ClientName, family, port, tx.ClientIP)
-	if ok, err := step("connect", tx.ClientIP, act, err); !ok || tx.Until == "connect" {
+	if ok, err := step(StageConnect, tx.ClientIP, act, err); !ok || until(StageConnect) {
 		return tr, err
 	}
-	setStage("helo")
+	setStage(StageHelo)
 	act, err = sess.Helo(tx.Helo)
-	if ok, err := step("helo", tx.Helo, act, err); !ok || tx.Until == "helo" {
+	if ok, err := step(StageHelo, tx.Helo, act, err); !ok || until(StageHelo) {
 		return tr, err
 	}
-	setStage("mail")
+	setStage(StageMail)
 	act, err = sess.Mail("<"+tx.From+">", tx.MailArgs)
-	if ok, err := step("mail", tx.From, act, err); !ok || tx.Until == "mail" {
+	if ok, err := step(StageMail, tx.From, act, err); !ok || until(StageMail) {
 		return tr, err
 	}
 	accepted := 0
@@ -147,7 +148,7 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 			args = tx.RcptArgs[i]
 		}
 		act, err = sess.Rcpt("<"+r+">", args)
-		if _, err := step("rcpt", r, act, err); err != nil {
+		if _, err := step(StageRcpt, r, act, err); err != nil {
 			return tr, err
 		}
 		if !act.StopProcessing() {
@@ -155,27 +156,27 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 		}
 	}
 	if accepted == 0 {
-		tr.Final = StageResult{Stage: "rcpt", Action: "reject", Reply: "no valid recipients"}
+		tr.Final = StageResult{Stage: StageRcpt.String(), Action: Reject.String(), Reply: "no valid recipients"}
 		return tr, nil
 	}
-	if tx.Until == "rcpt" {
+	if until(StageRcpt) {
 		return tr, nil
 	}
-	setStage("data")
+	setStage(StageData)
 	act, err = sess.DataStart()
-	if ok, err := step("data", "", act, err); !ok || tx.Until == "data" {
+	if ok, err := step(StageData, "", act, err); !ok || until(StageData) {
 		return tr, err
 	}
-	setStage("eom")
+	setStage(StageEOM)
 	hdr, body := splitMessage(tx.Message)
 	for _, h := range hdr {
 		act, err = sess.HeaderField(h.Name, h.Value, nil)
-		if ok, err := step("header", h.Name, act, err); !ok {
+		if ok, err := step(StageHeader, h.Name, act, err); !ok {
 			return tr, err
 		}
 	}
 	act, err = sess.HeaderEnd()
-	if ok, err := step("eoh", "", act, err); !ok {
+	if ok, err := step(StageEOH, "", act, err); !ok {
 		return tr, err
 	}
 	var mods []gomilter.ModifyAction
@@ -184,7 +185,7 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 		// an empty one stands for the empty body an MTA would send no
 		// chunk for.
 		if act, err = sess.BodyChunk(nil); err == nil && act.StopProcessing() {
-			tr.Final = stageResult("body", "", act)
+			tr.Final = stageResult(StageBody, "", act)
 			tr.Stages = append(tr.Stages, tr.Final)
 			return tr, nil
 		}
@@ -195,29 +196,29 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 		mods, act, err = sess.BodyReadFrom(bytes.NewReader(body))
 	}
 	if err != nil {
-		return tr, fmt.Errorf("eom: %w", err)
+		return tr, fmt.Errorf("%s: %w", StageEOM, err)
 	}
-	tr.Final = stageResult("eom", "", act)
+	tr.Final = stageResult(StageEOM, "", act)
 	tr.Stages = append(tr.Stages, tr.Final)
 	tr.Raw = mods
 	tr.Modifications = describeAll(mods)
 	return tr, nil
 }
 
-func stageResult(stage, arg string, act *gomilter.Action) StageResult {
-	r := StageResult{Stage: stage, Arg: arg}
+func stageResult(stage Stage, arg string, act *gomilter.Action) StageResult {
+	r := StageResult{Stage: stage.String(), Arg: arg}
 	if act.StopProcessing() {
 		r.Code, r.Reply = int(act.SMTPCode), act.SMTPReply
 	}
 	switch act.Type {
 	case gomilter.ActionAccept:
-		r.Action = "accept"
+		r.Action = Accept.String()
 	case gomilter.ActionContinue, gomilter.ActionSkip:
-		r.Action = "continue"
+		r.Action = Continue.String()
 	case gomilter.ActionDiscard:
-		r.Action = "discard"
+		r.Action = Discard.String()
 	case gomilter.ActionTempFail:
-		r.Action = "tempfail"
+		r.Action = TempFail.String()
 	default:
 		r.Action = Reject.String()
 		if CodeAction(int(act.SMTPCode)) == TempFail {
