@@ -96,29 +96,30 @@ type Change struct {
 func (r *Record) Outcome() Verdict {
 	var lastRcpt *Verdict
 	taken := 0
+	cont, accept := milter.Continue.String(), milter.Accept.String()
 	for i, v := range r.Verdicts {
-		if v.Stage == "rcpt" {
+		if v.Stage == milter.StageRcpt.String() {
 			lastRcpt = &r.Verdicts[i]
-			if v.Action == "continue" || v.Action == "accept" {
+			if v.Action == cont || v.Action == accept {
 				taken++
 			}
 			continue
 		}
-		if v.Stage == "data" && lastRcpt != nil && taken == 0 {
+		if v.Stage == milter.StageData.String() && lastRcpt != nil && taken == 0 {
 			break
 		}
-		if v.Action != "continue" {
+		if v.Action != cont {
 			return v
 		}
-		if v.Stage == "eom" {
-			v.Action = "accept"
+		if v.Stage == milter.StageEOM.String() {
+			v.Action = accept
 			return v
 		}
 	}
 	if lastRcpt != nil && taken == 0 {
 		return *lastRcpt
 	}
-	return Verdict{Stage: r.Last, Action: "continue"}
+	return Verdict{Stage: r.Last, Action: cont}
 }
 
 // Sink receives each finished record. It is called from the session's
@@ -157,18 +158,29 @@ type session struct {
 	emitted bool // some transaction of the session was given to the sink
 }
 
-// stage names, as in traces, to the go-milter stage whose macros
-// luamilter asks for.
-var macroStages = map[string]gomilter.MacroStage{
-	"connect": gomilter.StageConnect, "helo": gomilter.StageHelo, "mail": gomilter.StageMail,
-	"rcpt": gomilter.StageRcpt, "data": gomilter.StageData, "eom": gomilter.StageEOM,
+// macroStage is the go-milter stage whose macros luamilter asks for at
+// stage.
+func macroStage(stage milter.Stage) gomilter.MacroStage {
+	switch stage {
+	case milter.StageConnect:
+		return gomilter.StageConnect
+	case milter.StageHelo:
+		return gomilter.StageHelo
+	case milter.StageMail:
+		return gomilter.StageMail
+	case milter.StageRcpt:
+		return gomilter.StageRcpt
+	case milter.StageData:
+		return gomilter.StageData
+	}
+	return gomilter.StageEOM
 }
 
 // macros are the values the MTA gave for the names luamilter asks for at
 // stage.
-func macros(stage string, m milter.Macros) map[string]string {
+func macros(stage milter.Stage, m milter.Macros) map[string]string {
 	var out map[string]string
-	for _, name := range milter.DefaultMacros[macroStages[stage]] {
+	for _, name := range milter.DefaultMacros[macroStage(stage)] {
 		if v, ok := m.GetEx(name); ok {
 			if out == nil {
 				out = map[string]string{}
@@ -179,41 +191,41 @@ func macros(stage string, m milter.Macros) map[string]string {
 	return out
 }
 
-func verdict(stage, arg string, v milter.Verdict) Verdict {
-	return Verdict{Stage: stage, Arg: arg, Action: v.Action.String(), Code: v.Code, Text: v.Text}
+func verdict(stage milter.Stage, arg string, v milter.Verdict) Verdict {
+	return Verdict{Stage: stage.String(), Arg: arg, Action: v.Action.String(), Code: v.Code, Text: v.Text}
 }
 
-func (s *session) setMacros(r *Record, stage string, m milter.Macros) {
+func (s *session) setMacros(r *Record, stage milter.Stage, m milter.Macros) {
 	if mm := macros(stage, m); mm != nil {
 		if r.Macros == nil {
 			r.Macros = map[string]map[string]string{}
 		}
-		r.Macros[stage] = mm
+		r.Macros[stage.String()] = mm
 	}
 }
 
 func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) milter.Verdict {
 	v := s.next.Connect(ctx, c, m)
-	s.conn = Record{Format: Format, Conn: Conn{Host: c.Host, Family: c.Family, Port: c.Port}, Last: "connect"}
+	s.conn = Record{Format: Format, Conn: Conn{Host: c.Host, Family: c.Family, Port: c.Port}, Last: milter.StageConnect.String()}
 	if c.IP != nil {
 		s.conn.Conn.Addr = c.IP.String()
 	}
-	s.setMacros(&s.conn, "connect", m)
-	s.conn.Verdicts = []Verdict{verdict("connect", s.conn.Conn.Addr, v)}
+	s.setMacros(&s.conn, milter.StageConnect, m)
+	s.conn.Verdicts = []Verdict{verdict(milter.StageConnect, s.conn.Conn.Addr, v)}
 	return v
 }
 
 func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter.Verdict {
 	v := s.next.Helo(ctx, name, m)
-	s.conn.Helo, s.conn.Last = name, "helo"
-	s.setMacros(&s.conn, "helo", m)
+	s.conn.Helo, s.conn.Last = name, milter.StageHelo.String()
+	s.setMacros(&s.conn, milter.StageHelo, m)
 	var kept []Verdict // a second HELO replaces the first
 	for _, pv := range s.conn.Verdicts {
-		if pv.Stage != "helo" {
+		if pv.Stage != milter.StageHelo.String() {
 			kept = append(kept, pv)
 		}
 	}
-	s.conn.Verdicts = append(kept, verdict("helo", name, v))
+	s.conn.Verdicts = append(kept, verdict(milter.StageHelo, name, v))
 	return v
 }
 
@@ -234,9 +246,9 @@ func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macr
 		}
 	}
 	r.From = &Addr{Addr: from, Args: args}
-	r.Last = "mail"
-	s.setMacros(&r, "mail", m)
-	r.Verdicts = append(r.Verdicts, verdict("mail", from, v))
+	r.Last = milter.StageMail.String()
+	s.setMacros(&r, milter.StageMail, m)
+	r.Verdicts = append(r.Verdicts, verdict(milter.StageMail, from, v))
 	s.cur = &r
 	return v
 }
@@ -244,9 +256,9 @@ func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macr
 func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros) milter.Verdict {
 	v := s.next.RcptTo(ctx, rcpt, args, m)
 	if r := s.cur; r != nil {
-		r.Rcpts = append(r.Rcpts, Addr{Addr: rcpt, Args: args, Macros: macros("rcpt", m)})
-		r.Last = "rcpt"
-		r.Verdicts = append(r.Verdicts, verdict("rcpt", rcpt, v))
+		r.Rcpts = append(r.Rcpts, Addr{Addr: rcpt, Args: args, Macros: macros(milter.StageRcpt, m)})
+		r.Last = milter.StageRcpt.String()
+		r.Verdicts = append(r.Verdicts, verdict(milter.StageRcpt, rcpt, v))
 	}
 	return v
 }
@@ -254,9 +266,9 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 func (s *session) Data(ctx context.Context, m milter.Macros) milter.Verdict {
 	v := s.next.Data(ctx, m)
 	if r := s.cur; r != nil {
-		r.Last = "data"
-		s.setMacros(r, "data", m)
-		r.Verdicts = append(r.Verdicts, verdict("data", "", v))
+		r.Last = milter.StageData.String()
+		s.setMacros(r, milter.StageData, m)
+		r.Verdicts = append(r.Verdicts, verdict(milter.StageData, "", v))
 	}
 	return v
 }
@@ -273,9 +285,9 @@ func (s *session) EndOfMessage(ctx context.Context, msg *milter.Message, m milte
 	}
 	res := s.next.EndOfMessage(ctx, msg, m)
 	if r := s.cur; r != nil {
-		r.Last = "eom"
-		s.setMacros(r, "eom", m)
-		r.Verdicts = append(r.Verdicts, verdict("eom", "", res.Verdict))
+		r.Last = milter.StageEOM.String()
+		s.setMacros(r, milter.StageEOM, m)
+		r.Verdicts = append(r.Verdicts, verdict(milter.StageEOM, "", res.Verdict))
 		r.Changes = changes(res.Changes)
 		s.finish()
 	}

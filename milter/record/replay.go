@@ -21,7 +21,7 @@ func Transaction(r *Record) milter.Transaction {
 		tx.RcptArgs = append(tx.RcptArgs, a.Args)
 		tx.RcptMacros = append(tx.RcptMacros, a.Macros)
 	}
-	if r.Last != "eom" {
+	if r.Last != milter.StageEOM.String() {
 		tx.Until = r.Last
 	}
 	if len(r.Headers) > 0 || len(r.Body) > 0 {
