@@ -29,31 +29,31 @@ type observedSession struct {
 	verdicts *prometheus.CounterVec
 }
 
-func (s *observedSession) count(stage string, v milter.Verdict) milter.Verdict {
+func (s *observedSession) count(stage milter.Stage, v milter.Verdict) milter.Verdict {
 	if v.Action != milter.Continue {
-		s.verdicts.WithLabelValues(stage, v.Action.String()).Inc()
+		s.verdicts.WithLabelValues(stage.String(), v.Action.String()).Inc()
 	}
 	return v
 }
 
 func (s *observedSession) Connect(ctx context.Context, c milter.Conn, m milter.Macros) milter.Verdict {
-	return s.count("connect", s.Session.Connect(ctx, c, m))
+	return s.count(milter.StageConnect, s.Session.Connect(ctx, c, m))
 }
 
 func (s *observedSession) Helo(ctx context.Context, name string, m milter.Macros) milter.Verdict {
-	return s.count("helo", s.Session.Helo(ctx, name, m))
+	return s.count(milter.StageHelo, s.Session.Helo(ctx, name, m))
 }
 
 func (s *observedSession) MailFrom(ctx context.Context, from, args string, m milter.Macros) milter.Verdict {
-	return s.count("mail", s.Session.MailFrom(ctx, from, args, m))
+	return s.count(milter.StageMail, s.Session.MailFrom(ctx, from, args, m))
 }
 
 func (s *observedSession) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros) milter.Verdict {
-	return s.count("rcpt", s.Session.RcptTo(ctx, rcpt, args, m))
+	return s.count(milter.StageRcpt, s.Session.RcptTo(ctx, rcpt, args, m))
 }
 
 func (s *observedSession) Data(ctx context.Context, m milter.Macros) milter.Verdict {
-	return s.count("data", s.Session.Data(ctx, m))
+	return s.count(milter.StageData, s.Session.Data(ctx, m))
 }
 
 func (s *observedSession) EndOfMessage(ctx context.Context, msg *milter.Message, m milter.Macros) milter.Result {
@@ -62,6 +62,6 @@ func (s *observedSession) EndOfMessage(ctx context.Context, msg *milter.Message,
 	if v.Action == milter.Continue {
 		v.Action = milter.Accept
 	}
-	s.count("eom", v)
+	s.count(milter.StageEOM, v)
 	return res
 }
