@@ -94,10 +94,10 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 	// Both answer the connection, so a refusal in the first ends it.
 	s.beginPhase()
 	if v := s.phase(ctx, callout.CoreValidateAccept, s.objs.ac, s.objs.vctx); v.Action != milter.Continue {
-		return s.refused("connect", s.client, v)
+		return s.refused(milter.StageConnect, s.client, v)
 	}
 	s.beginPhase()
-	return s.refused("connect", s.client, s.phase(ctx, callout.ValidateConnect, s.objs.ac, s.objs.vctx))
+	return s.refused(milter.StageConnect, s.client, s.phase(ctx, callout.ValidateConnect, s.objs.ac, s.objs.vctx))
 }
 
 func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter.Verdict {
@@ -109,7 +109,7 @@ func (s *session) Helo(ctx context.Context, name string, m milter.Macros) milter
 	s.conn["ehlo_string"] = line
 	s.fillConnMacros(m)
 	s.beginPhase()
-	return s.refused("helo", name, s.phase(ctx, callout.ValidateEHLO, lua.LString(line), s.objs.ac, s.objs.vctx))
+	return s.refused(milter.StageHelo, name, s.phase(ctx, callout.ValidateEHLO, lua.LString(line), s.objs.ac, s.objs.vctx))
 }
 
 func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macros) milter.Verdict {
@@ -130,7 +130,7 @@ func (s *session) MailFrom(ctx context.Context, from, args string, m milter.Macr
 	s.conn["message_rcpt_count"] = "0" // a connection variable on Momentum
 	s.setQueueID(m)
 	s.beginPhase()
-	v := s.refused("mail", from, s.phase(ctx, callout.ValidateMailFrom, lua.LString(line), s.objs.ac, s.objs.vctx))
+	v := s.refused(milter.StageMail, from, s.phase(ctx, callout.ValidateMailFrom, lua.LString(line), s.objs.ac, s.objs.vctx))
 	if v.Action != milter.Continue {
 		s.trail.end = v
 		s.closeMessage()
@@ -182,7 +182,7 @@ func (s *session) Data(ctx context.Context, m milter.Macros) milter.Verdict {
 	s.macro = m
 	s.setQueueID(m)
 	s.beginPhase()
-	v := s.refused("data", "", s.phase(ctx, callout.ValidateRcptToListFinal, lua.LNil, s.objs.vctx))
+	v := s.refused(milter.StageData, "", s.phase(ctx, callout.ValidateRcptToListFinal, lua.LNil, s.objs.vctx))
 	if v.Action != milter.Continue {
 		s.trail.end = v
 	}

@@ -61,7 +61,7 @@ func (t *trail) rejectAtEOM(addr string, v milter.Verdict) {
 // that set the reply, and returns v. The MTA logs the refusal too, but
 // under its own ids; this line ties it to the session, the script and
 // the reply as the script wrote it.
-func (s *session) refused(stage, arg string, v milter.Verdict) milter.Verdict {
+func (s *session) refused(stage milter.Stage, arg string, v milter.Verdict) milter.Verdict {
 	if v.Action != milter.Reject && v.Action != milter.TempFail {
 		return v
 	}
@@ -70,7 +70,7 @@ func (s *session) refused(stage, arg string, v milter.Verdict) milter.Verdict {
 		log = s.modLog(s.reply.module)
 	}
 	attrs := make([]slog.Attr, 0, 4)
-	attrs = append(attrs, slog.String("stage", stage))
+	attrs = append(attrs, slog.String("stage", stage.String()))
 	if arg != "" {
 		attrs = append(attrs, slog.String("arg", arg))
 	}
@@ -81,7 +81,7 @@ func (s *session) refused(stage, arg string, v milter.Verdict) milter.Verdict {
 
 // rcptRefused logs a refused recipient and keeps it for the summary.
 func (s *session) rcptRefused(rcpt string, v milter.Verdict) milter.Verdict {
-	s.refused("rcpt", rcpt, v)
+	s.refused(milter.StageRcpt, rcpt, v)
 	s.trail.rcpt(rcpt, v.String())
 	s.trail.last = v
 	return v
