@@ -207,7 +207,7 @@ func diffExpectation(e expectation, tr *milter.Trace) []string {
 
 func printTrace(w io.Writer, tr *milter.Trace) {
 	for _, s := range tr.Stages {
-		if (s.Stage == "header" || s.Stage == "eoh") && s.Action == "continue" {
+		if (s.Stage == milter.StageHeader.String() || s.Stage == milter.StageEOH.String()) && s.Action == milter.Continue.String() {
 			continue
 		}
 		line := fmt.Sprintf("%-8s %-28s %s", s.Stage, s.Arg, s.Action)
