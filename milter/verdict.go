@@ -2,10 +2,7 @@ package milter
 
 import (
 	"fmt"
-	"io"
 	"strings"
-
-	gomilter "github.com/d--j/go-milter"
 )
 
 // Action is what the milter tells the MTA to do with the current command.
@@ -77,76 +74,6 @@ func (v Verdict) String() string {
 		return v.Action.String()
 	}
 	return fmt.Sprintf("%s %d %s", v.Action, v.Code, strings.ReplaceAll(v.Text, "\n", `\n`))
-}
-
-// MaxHeaderChange is the most bytes the name and value of one header
-// change may have together. A modification packet carries at most 64 KiB
-// (go-milter refuses larger ones, and so does the MTA's side of the
-// protocol): a 4-byte index, the name, the value, two NULs, and a space
-// the adapter may add after the colon.
-const MaxHeaderChange = int(gomilter.DataSize64K) - 4 - 2 - 1
-
-// ChangeKind names one milter modification.
-type ChangeKind int
-
-const (
-	// AddHeader appends a header field (Name, Value).
-	AddHeader ChangeKind = iota
-	// InsertHeader inserts a header at Index of all headers (0 = top).
-	InsertHeader
-	// ChangeHeader replaces the Index-th (1-based) field named Name; an
-	// empty Value deletes it.
-	ChangeHeader
-	// AddRcpt adds the envelope recipient Addr with ESMTP Args.
-	AddRcpt
-	// DelRcpt removes the envelope recipient Addr.
-	DelRcpt
-	// ChangeFrom replaces the envelope sender with Addr and Args.
-	ChangeFrom
-	// ReplaceBody replaces the body with what Body yields.
-	ReplaceBody
-	// Quarantine holds the message with Reason.
-	Quarantine
-)
-
-var changeNames = [...]string{"add_header", "insert_header", "change_header", "add_rcpt", "del_rcpt", "change_from", "replace_body", "quarantine"}
-
-// String is the change's name in logs and traces, e.g. "add_header".
-func (k ChangeKind) String() string { return changeNames[k] }
-
-// Change is one modification applied at end of message.
-type Change struct {
-	Kind   ChangeKind `json:"kind"`
-	Name   string     `json:"name,omitempty"`
-	Value  string     `json:"value,omitempty"`
-	Index  int        `json:"index,omitempty"`
-	Addr   string     `json:"addr,omitempty"`
-	Args   string     `json:"args,omitempty"`
-	Reason string     `json:"reason,omitempty"`
-	// Body opens the replacement body; it is read once, streaming.
-	Body func() (io.ReadCloser, error) `json:"-"`
-	// BodySize is the replacement's size, for logs.
-	BodySize int64 `json:"body_size,omitempty"`
-}
-
-// String renders the change for logs.
-func (c Change) String() string {
-	switch c.Kind {
-	case AddHeader:
-		return fmt.Sprintf("add_header %s: %q", c.Name, c.Value)
-	case InsertHeader:
-		return fmt.Sprintf("insert_header %d %s: %q", c.Index, c.Name, c.Value)
-	case ChangeHeader:
-		return fmt.Sprintf("change_header %s[%d]: %q", c.Name, c.Index, c.Value)
-	case AddRcpt, DelRcpt:
-		return fmt.Sprintf("%s <%s>", c.Kind, c.Addr)
-	case ChangeFrom:
-		return fmt.Sprintf("change_from <%s>", c.Addr)
-	case ReplaceBody:
-		return fmt.Sprintf("replace_body %d bytes", c.BodySize)
-	default:
-		return fmt.Sprintf("quarantine %q", c.Reason)
-	}
 }
 
 // Result is a session's answer at end of message.
