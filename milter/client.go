@@ -228,29 +228,32 @@ func stageResult(stage Stage, arg string, act *gomilter.Action) StageResult {
 	return r
 }
 
+// describe renders a modification as the MTA got it, in Change's
+// layout (Change.Plain). A replacement body is quoted instead, by
+// describeBody: only the client has its bytes.
 func describe(m gomilter.ModifyAction) string {
+	var c Change
 	switch m.Type {
 	case gomilter.ActionAddRcpt:
-		return "add_rcpt " + m.Rcpt
+		c = Change{Kind: AddRcpt, Addr: gomilter.RemoveAngle(m.Rcpt), Args: m.RcptArgs}
 	case gomilter.ActionDelRcpt:
-		return "del_rcpt " + m.Rcpt
+		c = Change{Kind: DelRcpt, Addr: gomilter.RemoveAngle(m.Rcpt)}
 	case gomilter.ActionQuarantine:
-		return fmt.Sprintf("quarantine %q", m.Reason)
+		c = Change{Kind: Quarantine, Reason: m.Reason}
 	case gomilter.ActionReplaceBody:
 		return describeBody(m.Body, len(m.Body))
 	case gomilter.ActionChangeFrom:
-		return "change_from " + m.From
+		c = Change{Kind: ChangeFrom, Addr: gomilter.RemoveAngle(m.From), Args: m.FromArgs}
 	case gomilter.ActionAddHeader:
-		return fmt.Sprintf("add_header %s:%s", m.HeaderName, m.HeaderValue)
+		c = Change{Kind: AddHeader, Name: m.HeaderName, Value: m.HeaderValue}
 	case gomilter.ActionChangeHeader:
-		if m.HeaderValue == "" {
-			return fmt.Sprintf("delete_header %s[%d]", m.HeaderName, m.HeaderIndex)
-		}
-		return fmt.Sprintf("change_header %s[%d]:%s", m.HeaderName, m.HeaderIndex, m.HeaderValue)
+		c = Change{Kind: ChangeHeader, Name: m.HeaderName, Index: int(m.HeaderIndex), Value: m.HeaderValue}
 	case gomilter.ActionInsertHeader:
-		return fmt.Sprintf("insert_header %d %s:%s", m.HeaderIndex, m.HeaderName, m.HeaderValue)
+		c = Change{Kind: InsertHeader, Name: m.HeaderName, Index: int(m.HeaderIndex), Value: m.HeaderValue}
+	default:
+		return m.String()
 	}
-	return m.String()
+	return c.Plain()
 }
 
 // describeAll describes each modification; the chunks of one body
@@ -286,9 +289,9 @@ const maxShownBody = 512
 // with head (all of it, or more than maxShownBody bytes).
 func describeBody(head []byte, size int) string {
 	if size <= maxShownBody {
-		return fmt.Sprintf("replace_body %q", head)
+		return fmt.Sprintf("%s %q", ReplaceBody, head)
 	}
-	return fmt.Sprintf("replace_body %d bytes %q...", size, head[:maxShownBody])
+	return fmt.Sprintf("%s %d bytes %q...", ReplaceBody, size, head[:maxShownBody])
 }
 
 // splitMessage splits a message into its header fields (in order,
