@@ -177,8 +177,8 @@ func playCase(srv *offlineServer, tc testCase) testResult {
 func finalAction(tr *milter.Trace) string {
 	if tr.Final.Action == "accept" {
 		for _, m := range tr.Modifications {
-			if strings.HasPrefix(m, "quarantine ") {
-				return "quarantine"
+			if strings.HasPrefix(m, milter.Quarantine.String()+" ") {
+				return milter.Quarantine.String()
 			}
 		}
 	}
