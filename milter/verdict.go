@@ -37,6 +37,17 @@ func (a Action) String() string {
 	}
 }
 
+// ParseAction is the action String names, for verdicts read back from a
+// recording.
+func ParseAction(name string) (Action, bool) {
+	for a := Continue; a <= Discard; a++ {
+		if a.String() == name {
+			return a, true
+		}
+	}
+	return Continue, false
+}
+
 // Verdict is a session's answer to one SMTP stage.
 type Verdict struct {
 	Action Action

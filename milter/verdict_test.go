@@ -21,3 +21,14 @@ func TestCodeAction(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAction(t *testing.T) {
+	for a := Continue; a <= Discard; a++ {
+		if got, ok := ParseAction(a.String()); !ok || got != a {
+			t.Errorf("ParseAction(%q) = %v, %v", a.String(), got, ok)
+		}
+	}
+	if _, ok := ParseAction("quarantine"); ok {
+		t.Error("quarantine is a change, not an action")
+	}
+}
