@@ -78,12 +78,15 @@ func showVerdict(v Verdict) string {
 	return s
 }
 
-// ShowReply renders a verdict's action and reply: "reject 550 5.7.1 text".
+// ShowReply renders a verdict's action and reply as milter.Verdict.String
+// does: "reject 550 5.7.1 text". An action this version does not know
+// shows with all the verdict's fields.
 func ShowReply(v Verdict) string {
-	if v.Code == 0 {
-		return v.Action
+	a, ok := milter.ParseAction(v.Action)
+	if !ok {
+		return fmt.Sprintf("%+v", v)
 	}
-	return fmt.Sprintf("%s %d %s", v.Action, v.Code, strings.ReplaceAll(v.Text, "\n", `\n`))
+	return milter.Verdict{Action: a, Code: v.Code, Text: v.Text}.String()
 }
 
 // ShowChange renders a change on one line, as milter.Change.String does

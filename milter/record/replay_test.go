@@ -25,3 +25,18 @@ func TestShowChangeIsMilters(t *testing.T) {
 		t.Errorf("unknown kinds render alike: %q", got)
 	}
 }
+
+// TestShowReplyIsMilters checks that a recorded verdict reads as the
+// verdict did when the session gave it.
+func TestShowReplyIsMilters(t *testing.T) {
+	for _, v := range []milter.Verdict{
+		{Action: milter.Continue},
+		{Action: milter.Accept},
+		milter.Reply(550, "5.7.1 one\nline two"),
+		milter.BusyReply(),
+	} {
+		if got, want := ShowReply(verdict(milter.StageMail, "a@example.com", v)), v.String(); got != want {
+			t.Errorf("ShowReply = %q, want %q", got, want)
+		}
+	}
+}
