@@ -62,8 +62,8 @@ func newMetrics(d *Daemon) *metrics {
 	for _, r := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(r)
 	}
-	for _, a := range []string{"accept", "reject", "tempfail", "discard"} {
-		m.messages.WithLabelValues(a)
+	for _, a := range []milter.Action{milter.Accept, milter.Reject, milter.TempFail, milter.Discard} {
+		m.messages.WithLabelValues(a.String())
 	}
 	m.reg.MustRegister(m.messages, m.callouts, m.errors, m.reloads, m.shadow, m.verdicts, m.findings,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
