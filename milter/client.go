@@ -235,15 +235,15 @@ func describe(m gomilter.ModifyAction) string {
 	var c Change
 	switch m.Type {
 	case gomilter.ActionAddRcpt:
-		c = Change{Kind: AddRcpt, Addr: gomilter.RemoveAngle(m.Rcpt), Args: m.RcptArgs}
+		return describeAddr(AddRcpt, m.Rcpt, m.RcptArgs)
 	case gomilter.ActionDelRcpt:
-		c = Change{Kind: DelRcpt, Addr: gomilter.RemoveAngle(m.Rcpt)}
+		return describeAddr(DelRcpt, m.Rcpt, "")
+	case gomilter.ActionChangeFrom:
+		return describeAddr(ChangeFrom, m.From, m.FromArgs)
 	case gomilter.ActionQuarantine:
 		c = Change{Kind: Quarantine, Reason: m.Reason}
 	case gomilter.ActionReplaceBody:
 		return describeBody(m.Body, len(m.Body))
-	case gomilter.ActionChangeFrom:
-		c = Change{Kind: ChangeFrom, Addr: gomilter.RemoveAngle(m.From), Args: m.FromArgs}
 	case gomilter.ActionAddHeader:
 		c = Change{Kind: AddHeader, Name: m.HeaderName, Value: m.HeaderValue}
 	case gomilter.ActionChangeHeader:
@@ -254,6 +254,17 @@ func describe(m gomilter.ModifyAction) string {
 		return m.String()
 	}
 	return c.Plain()
+}
+
+// describeAddr renders an envelope change whose address came as addr.
+// A milter sends addresses in angle brackets, as Change.Plain writes
+// them; one that came without is shown as it came, not dressed up.
+func describeAddr(kind ChangeKind, addr, args string) string {
+	if len(addr) < 2 || addr[0] != '<' || addr[len(addr)-1] != '>' {
+		c := Change{Kind: kind, Args: args}
+		return strings.Replace(c.Plain(), "<>", addr, 1)
+	}
+	return Change{Kind: kind, Addr: addr[1 : len(addr)-1], Args: args}.Plain()
 }
 
 // describeAll describes each modification; the chunks of one body
