@@ -66,6 +66,13 @@ func PolicyUnavailableReply() Verdict {
 	return ErrorTempFailReply("policy unavailable")
 }
 
+// TooManyRecipientsReply defers a recipient to a later transaction:
+// RFC 5321's "too many recipients", which clients answer by sending the
+// rest of the recipients again, in a new transaction.
+func TooManyRecipientsReply() Verdict {
+	return Reply(452, "4.5.3 Too many recipients")
+}
+
 // ScriptReply is the verdict for a reply a script set with code and
 // text. The script decides the words; only a blank text gets a default
 // for the code's class. A code that does not refuse (see CodeAction)

@@ -26,6 +26,7 @@ func TestCannedReplies(t *testing.T) {
 		{"ErrorTempFailReply", ErrorTempFailReply("policy script error"), TempFail},
 		{"ErrorRejectReply", ErrorRejectReply("policy script error"), Reject},
 		{"PolicyUnavailableReply", PolicyUnavailableReply(), TempFail},
+		{"TooManyRecipientsReply", TooManyRecipientsReply(), TempFail},
 		{"ScriptReply 5xx default", ScriptReply(550, ""), Reject},
 		{"ScriptReply 4xx default", ScriptReply(450, " "), TempFail},
 		{"DisconnectReply default", DisconnectReply(0, ""), TempFail},
