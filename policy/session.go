@@ -147,7 +147,7 @@ func (s *session) RcptTo(ctx context.Context, rcpt, args string, m milter.Macros
 		s.trail.begin()
 	}
 	if s.splits() {
-		return s.rcptRefused(rcpt, splitReply())
+		return s.rcptRefused(rcpt, milter.TooManyRecipientsReply())
 	}
 	line := "RCPT TO:<" + rcpt + ">" + argSuffix(args)
 	local, domain := splitAddr(rcpt)

@@ -3,8 +3,6 @@ package policy
 import (
 	"net"
 	"slices"
-
-	"github.com/luamilter/luamilter/milter"
 )
 
 // RecipientSplit is the per_recipient_edits = "split" rule. A milter has
@@ -54,7 +52,3 @@ func (s *session) splits() bool {
 	}
 	return true
 }
-
-// splitReply is the RCPT reply of the split rule: RFC 5321's "too many
-// recipients", which clients answer by sending the rest later.
-func splitReply() milter.Verdict { return milter.Reply(452, "4.5.3 Too many recipients") }
