@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 
+	"github.com/luamilter/luamilter/internal/netspec"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/modules"
@@ -103,37 +102,12 @@ func EngineConfig(cfg Config, log *slog.Logger) (policy.Config, error) {
 	if err != nil {
 		return policy.Config{}, err
 	}
-	nets, err := parseNetworks(cfg.RelayNetworks)
+	nets, err := netspec.ParseList(cfg.RelayNetworks)
 	if err != nil {
-		return policy.Config{}, err
+		return policy.Config{}, fmt.Errorf("relay network: %w", err)
 	}
 	return policy.Config{OnError: onErr, Log: log, RelayNetworks: nets,
 		DryRun: cfg.DryRun, DryRunScripts: cfg.dryRunScripts(), InjectRelay: cfg.InjectRelay}, nil
-}
-
-// parseNetworks reads CIDRs; a bare address is a single host.
-func parseNetworks(specs []string) ([]*net.IPNet, error) {
-	var out []*net.IPNet
-	for _, s := range specs {
-		n, err := parseNetwork(s)
-		if err != nil {
-			return nil, fmt.Errorf("relay network: %w", err)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-func parseNetwork(s string) (*net.IPNet, error) {
-	if !strings.Contains(s, "/") {
-		if strings.Contains(s, ":") {
-			s += "/128"
-		} else {
-			s += "/32"
-		}
-	}
-	_, n, err := net.ParseCIDR(s)
-	return n, err
 }
 
 // socketOptions are the unix milter socket's mode and owner.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/luamilter/luamilter/internal/netspec"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/modules/dns"
 	"github.com/luamilter/luamilter/modules/store"
@@ -211,7 +212,7 @@ func (c *Config) Validate() error {
 		bad("on_error", c.OnError, "want tempfail, accept or reject")
 	}
 	for _, n := range c.RelayNetworks {
-		if _, err := parseNetwork(n); err != nil {
+		if _, err := netspec.Parse(n); err != nil {
 			bad("relay_networks", n, "want a CIDR like 192.0.2.0/24 or a single address")
 		}
 	}
