@@ -122,7 +122,7 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 	d.srv = milter.NewServer(milter.Config{
 		Backend:        backend,
 		Log:            d.log,
-		Needs:          NeedsFunc(cfg.Negotiate, d.eng),
+		Needs:          d.needs,
 		Macros:         milter.DefaultMacros,
 		MaxSessions:    cfg.MaxSessions,
 		SpoolDir:       cfg.SpoolDir,
@@ -132,6 +132,13 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 		IdleTimeout:    cfg.IdleTimeout,
 	})
 	return d, nil
+}
+
+// needs is what a new milter connection negotiates under the negotiate
+// setting in effect; asked per connection, so a reload changes it for
+// the connections that follow.
+func (d *Daemon) needs() milter.Needs {
+	return NeedsFunc(d.Config().Negotiate, d.eng)()
 }
 
 func (d *Daemon) closeLibs() {
