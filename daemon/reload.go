@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/luamilter/luamilter/luart"
-	"github.com/luamilter/luamilter/policy"
 )
 
 // ReloadResult describes a successful reload.
@@ -74,20 +73,14 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 		restart = append(restart, "log_level")
 		next.LogLevel = old.LogLevel
 	}
-	ecfg, err := EngineConfig(next, d.log)
+	opts, err := GenerationOptions(next)
 	if err != nil {
 		return ReloadResult{}, err
 	}
-	rt, err := luart.New(RuntimeConfig(next, d.libs, d.brake, d.log))
+	rt, err := d.stack.Runtime(next)
 	if err != nil {
 		return ReloadResult{}, err
 	}
-	if err := d.reportFindings(Lint(rt), next.Strict); err != nil {
-		rt.Close()
-		return ReloadResult{}, err
-	}
-	opts := policy.GenerationOptions{DryRun: ecfg.DryRun, DryRunScripts: ecfg.DryRunScripts,
-		OnError: ecfg.OnError, RelayNetworks: ecfg.RelayNetworks}
 	if err := d.eng.SwapWith(ctx, rt, opts); err != nil {
 		rt.Close()
 		return ReloadResult{}, err
