@@ -773,7 +773,7 @@ func startSample(t *testing.T, dnsAddr, path string, with []standIn) (*milttest.
 		// test's own, as Momentum would queue the new message.
 		cfg.InjectRelay = startSMTPSink(t).addr
 	}
-	return milttest.StartWith(t, dir, milttest.Options{}, setup, paths...)
+	return milttest.StartWith(t, dir, milttest.Options{Modules: true}, setup, paths...)
 }
 
 // holdSession opens a milter session from ip, as an MTA does for an

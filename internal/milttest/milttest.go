@@ -34,6 +34,10 @@ type Options struct {
 	ReadTimeout    time.Duration
 	IdleTimeout    time.Duration
 	InjectRelay    string // HOST:PORT msg:inject submits to
+	// Modules builds the msys.* libraries from the configuration, as
+	// serve does. Without it only Libraries are there: most tests bring
+	// the few they need, or fakes.
+	Modules bool
 }
 
 // Server is a running milter server with its log.

@@ -14,19 +14,16 @@ import (
 )
 
 // Setup edits the configuration a test server is built from, as a
-// config file would (DNS servers, inject_relay, ...).
+// config file would (per_recipient_edits, DNS servers, inject_relay, ...).
 type Setup func(cfg *daemon.Config)
 
-// StartWith is StartFiles with the msys.* libraries serve builds, from
-// the configuration setup edits; it returns the build or load error, if
-// any.
+// StartWith is StartFiles with the configuration setup edits; it returns
+// the build or load error, if any.
 func StartWith(t testing.TB, dir string, opts Options, setup Setup, paths ...string) (*Server, error) {
 	return start(t, dir, opts, setup, paths)
 }
 
 // start builds the server through daemon.Stack, as serve builds itself.
-// Without setup the msys.* libraries are left out: most tests bring the
-// few they need in Options.Libraries.
 func start(t testing.TB, dir string, opts Options, setup Setup, paths []string) (*Server, error) {
 	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -34,7 +31,7 @@ func start(t testing.TB, dir string, opts Options, setup Setup, paths []string) 
 	if setup != nil {
 		setup(&cfg)
 	}
-	st, err := daemon.NewStack(cfg, daemon.StackOptions{Log: log, Libraries: opts.Libraries, NoModules: setup == nil,
+	st, err := daemon.NewStack(cfg, daemon.StackOptions{Log: log, Libraries: opts.Libraries, NoModules: !opts.Modules,
 		PoolSize: 2, Brake: opts.Brake, Regex: opts.Regex})
 	if err != nil {
 		return nil, err
