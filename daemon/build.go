@@ -4,19 +4,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"sort"
 	"strconv"
-	"strings"
 
-	"github.com/luamilter/luamilter/callout"
-	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
-	"github.com/luamilter/luamilter/modules"
-	"github.com/luamilter/luamilter/modules/db"
-	"github.com/luamilter/luamilter/modules/store"
-	"github.com/luamilter/luamilter/policy"
 )
 
 // NewLogger builds the slog logger cfg asks for, writing to w. Its level
@@ -46,103 +37,6 @@ func parseLevel(s string) (slog.Level, error) {
 	return level, nil
 }
 
-// modulesConfig is the msys.* library configuration cfg describes.
-func modulesConfig(cfg Config, log *slog.Logger) modules.Config {
-	mc := modules.Config{
-		DNSServers: cfg.DNS.Servers,
-		DNSTimeout: cfg.DNS.Timeout,
-		ReadDirs:   cfg.ReadfileDirs,
-		Store:      store.Config{Backend: cfg.Store.Backend, Addrs: cfg.Store.Redis, FailMode: cfg.Store.Fail},
-		Log:        log,
-	}
-	names := make([]string, 0, len(cfg.Datasources))
-	for name := range cfg.Datasources {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		mc.Datasources = append(mc.Datasources, db.Datasource{Name: name, URI: cfg.Datasources[name]})
-	}
-	return mc
-}
-
-// RuntimeConfig is the luart configuration of one generation: cfg's
-// scripts with the process's libraries and memory brake.
-func RuntimeConfig(cfg Config, libs []luart.Library, brake *luart.Brake, log *slog.Logger) luart.Config {
-	return luart.Config{
-		Callouts:   callout.Names(),
-		Scripts:    cfg.ScriptPaths(),
-		ScriptDirs: cfg.ScriptDirs,
-		Timeout:    cfg.ScriptTimeout,
-		Unsafe:     cfg.UnsafeLua,
-		ScriptEnv:  cfg.ScriptEnv,
-		Libraries:  libs,
-		Log:        log,
-		Brake:      brake,
-		Setting:    cfg.Setting,
-	}
-}
-
-// BuildLibraries builds the msys.* libraries cfg configures and returns
-// them with the libraries every generation gets (msys.core, timers,
-// pools). The caller closes the set.
-func BuildLibraries(cfg Config, log *slog.Logger) (*modules.Set, []luart.Library, error) {
-	if cfg.UnsafeLua {
-		log.Warn("unsafe_lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
-	}
-	set, err := modules.Build(modulesConfig(cfg, log))
-	if err != nil {
-		return nil, nil, err
-	}
-	libs := append(policy.Libraries(), set.Libraries...)
-	return set, libs, nil
-}
-
-// EngineConfig is the policy engine configuration cfg describes, without
-// observers.
-func EngineConfig(cfg Config, log *slog.Logger) (policy.Config, error) {
-	onErr, err := policy.ParseOnError(cfg.OnError)
-	if err != nil {
-		return policy.Config{}, err
-	}
-	nets, err := parseNetworks(cfg.RelayNetworks)
-	if err != nil {
-		return policy.Config{}, err
-	}
-	splitNets, err := parseNetworks(cfg.SplitNetworks)
-	if err != nil {
-		return policy.Config{}, err
-	}
-	split := policy.RecipientSplit{On: cfg.PerRecipientEdits == "split", Networks: splitNets, Listeners: cfg.SplitListeners}
-	return policy.Config{OnError: onErr, Log: log, RelayNetworks: nets, Split: split,
-		DryRun: cfg.DryRun, DryRunScripts: cfg.dryRunScripts(), InjectRelay: cfg.InjectRelay}, nil
-}
-
-// parseNetworks reads CIDRs; a bare address is a single host.
-func parseNetworks(specs []string) ([]*net.IPNet, error) {
-	var out []*net.IPNet
-	for _, s := range specs {
-		n, err := parseNetwork(s)
-		if err != nil {
-			return nil, fmt.Errorf("network: %w", err)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-func parseNetwork(s string) (*net.IPNet, error) {
-	if !strings.Contains(s, "/") {
-		if strings.Contains(s, ":") {
-			s += "/128"
-		} else {
-			s += "/32"
-		}
-	}
-	_, n, err := net.ParseCIDR(s)
-	return n, err
-}
-
 // socketOptions are the unix milter socket's mode and owner.
 func socketOptions(cfg Config) (milter.SocketOptions, error) {
 	mode, err := parseSocketMode(cfg.SocketMode)
@@ -164,14 +58,4 @@ func parseSocketMode(m string) (os.FileMode, error) {
 		return 0, fmt.Errorf("socket mode %q: want an octal mode like 0660", m)
 	}
 	return os.FileMode(mode), nil
-}
-
-// NeedsFunc is what the milter layer negotiates at each new connection
-// under a negotiate setting: "all" asks for every event with a reply,
-// anything else only for the events eng's scripts use.
-func NeedsFunc(negotiate string, eng *policy.Engine) func() milter.Needs {
-	if negotiate == "all" {
-		return func() milter.Needs { return milter.Needs{All: true} }
-	}
-	return eng.Needs
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/luamilter/luamilter/internal/netspec"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/modules/dns"
 	"github.com/luamilter/luamilter/modules/store"
@@ -26,66 +27,75 @@ import (
 // config file. Keys are the toml tags; the flag tag names the
 // command-line flag that overrides the key (env LUAMILTER_<FLAG>, upper
 // case with "-" as "_", fills in what neither sets).
+//
+// The reload tag of every setting says what a reload does with a changed
+// value: "apply" hands it to new sessions, "restart" keeps the running
+// value and logs the setting as waiting for a restart. What is built once
+// at start is restart-only: the listeners, the milter server's limits and
+// timeouts, the msys.* libraries (dns, store, datasources, readfile_dirs),
+// the memory brake, the recorder, the log format and the engine's
+// inject_relay. A table such as [dns] has no tag of its own; each of its
+// keys has one.
 type Config struct {
 	// Scripts run in this order; [[script]] entries in the file.
-	Scripts []Script `toml:"script"`
+	Scripts []Script `toml:"script" reload:"apply"`
 	// ScriptDirs are searched by require.
-	ScriptDirs    []string      `toml:"script_dirs" flag:"script-dir"`
-	ScriptTimeout time.Duration `toml:"script_timeout" flag:"script-timeout"`
-	OnError       string        `toml:"on_error" flag:"on-error"`
-	DryRun        bool          `toml:"dry_run" flag:"dry-run"`
-	UnsafeLua     bool          `toml:"unsafe_lua" flag:"unsafe-lua"`
-	RelayNetworks []string      `toml:"relay_networks" flag:"relay-network"`
+	ScriptDirs    []string      `toml:"script_dirs" flag:"script-dir" reload:"apply"`
+	ScriptTimeout time.Duration `toml:"script_timeout" flag:"script-timeout" reload:"apply"`
+	OnError       string        `toml:"on_error" flag:"on-error" reload:"apply"`
+	DryRun        bool          `toml:"dry_run" flag:"dry-run" reload:"apply"`
+	UnsafeLua     bool          `toml:"unsafe_lua" flag:"unsafe-lua" reload:"apply"`
+	RelayNetworks []string      `toml:"relay_networks" flag:"relay-network" reload:"apply"`
 	// PerRecipientEdits is "merge" (per-recipient message copies are
 	// merged; edits that differ between recipients are not applied) or
 	// "split" (one recipient per transaction, see policy.RecipientSplit),
 	// narrowed by SplitNetworks and SplitListeners when set.
-	PerRecipientEdits string   `toml:"per_recipient_edits" flag:"per-recipient-edits"`
-	SplitNetworks     []string `toml:"split_networks" flag:"split-network"`
-	SplitListeners    []string `toml:"split_listeners" flag:"split-listener"`
-	LogFormat         string   `toml:"log_format" flag:"log-format"`
-	LogLevel          string   `toml:"log_level" flag:"log-level"`
+	PerRecipientEdits string   `toml:"per_recipient_edits" flag:"per-recipient-edits" reload:"apply"`
+	SplitNetworks     []string `toml:"split_networks" flag:"split-network" reload:"apply"`
+	SplitListeners    []string `toml:"split_listeners" flag:"split-listener" reload:"apply"`
+	LogFormat         string   `toml:"log_format" flag:"log-format" reload:"restart"`
+	LogLevel          string   `toml:"log_level" flag:"log-level" reload:"apply"`
 	// ScriptEnv names the environment variables os.getenv returns to
 	// scripts; every other name reads as unset.
-	ScriptEnv []string `toml:"script_env" flag:"script-env"`
+	ScriptEnv []string `toml:"script_env" flag:"script-env" reload:"apply"`
 	// Strict refuses scripts with findings (see Lint) at start and at
 	// reload instead of logging them as warnings.
-	Strict bool `toml:"strict" flag:"strict"`
+	Strict bool `toml:"strict" flag:"strict" reload:"apply"`
 
-	Listen          []string      `toml:"listen" flag:"listen"`
-	SocketMode      string        `toml:"socket_mode" flag:"socket-mode"`
-	SocketOwner     string        `toml:"socket_owner" flag:"socket-owner"`
-	ControlSocket   string        `toml:"control_socket" flag:"control-socket"`
-	MetricsListen   string        `toml:"metrics_listen" flag:"metrics-listen"`
-	Pprof           bool          `toml:"pprof" flag:"pprof"`
-	Watch           bool          `toml:"watch" flag:"watch"`
-	MaxSessions     int           `toml:"max_sessions" flag:"max-sessions"`
-	SpoolDir        string        `toml:"spool_dir" flag:"spool-dir"`
-	SpoolThreshold  int64         `toml:"spool_threshold" flag:"spool-threshold"`
-	MaxMessageSize  int64         `toml:"max_message_size" flag:"max-message-size"`
-	MemoryLimit     int64         `toml:"memory_limit" flag:"memory-limit"`
-	Negotiate       string        `toml:"negotiate" flag:"negotiate"`
-	ShutdownTimeout time.Duration `toml:"shutdown_timeout" flag:"shutdown-timeout"`
+	Listen          []string      `toml:"listen" flag:"listen" reload:"restart"`
+	SocketMode      string        `toml:"socket_mode" flag:"socket-mode" reload:"restart"`
+	SocketOwner     string        `toml:"socket_owner" flag:"socket-owner" reload:"restart"`
+	ControlSocket   string        `toml:"control_socket" flag:"control-socket" reload:"restart"`
+	MetricsListen   string        `toml:"metrics_listen" flag:"metrics-listen" reload:"restart"`
+	Pprof           bool          `toml:"pprof" flag:"pprof" reload:"restart"`
+	Watch           bool          `toml:"watch" flag:"watch" reload:"restart"`
+	MaxSessions     int           `toml:"max_sessions" flag:"max-sessions" reload:"restart"`
+	SpoolDir        string        `toml:"spool_dir" flag:"spool-dir" reload:"restart"`
+	SpoolThreshold  int64         `toml:"spool_threshold" flag:"spool-threshold" reload:"restart"`
+	MaxMessageSize  int64         `toml:"max_message_size" flag:"max-message-size" reload:"restart"`
+	MemoryLimit     int64         `toml:"memory_limit" flag:"memory-limit" reload:"restart"`
+	Negotiate       string        `toml:"negotiate" flag:"negotiate" reload:"apply"`
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout" flag:"shutdown-timeout" reload:"apply"`
 	// ReadTimeout bounds one milter packet once its first byte came;
 	// IdleTimeout bounds the wait for the MTA's next command.
-	ReadTimeout time.Duration `toml:"read_timeout" flag:"read-timeout"`
-	IdleTimeout time.Duration `toml:"idle_timeout" flag:"idle-timeout"`
+	ReadTimeout time.Duration `toml:"read_timeout" flag:"read-timeout" reload:"restart"`
+	IdleTimeout time.Duration `toml:"idle_timeout" flag:"idle-timeout" reload:"restart"`
 	// InjectRelay is the SMTP HOST:PORT msg:inject and msg:forward
 	// submit new messages to, normally the MTA's own listener.
-	InjectRelay string `toml:"inject_relay" flag:"inject-relay"`
+	InjectRelay string `toml:"inject_relay" flag:"inject-relay" reload:"restart"`
 	// Record, when set, is the directory each transaction is recorded
 	// to (see milter/record), within RecordMaxBytes; RecordSample is the
 	// fraction of transactions recorded.
-	Record         string  `toml:"record" flag:"record"`
-	RecordMaxBytes int64   `toml:"record_max_bytes" flag:"record-max-bytes"`
-	RecordSample   float64 `toml:"record_sample" flag:"record-sample"`
+	Record         string  `toml:"record" flag:"record" reload:"restart"`
+	RecordMaxBytes int64   `toml:"record_max_bytes" flag:"record-max-bytes" reload:"restart"`
+	RecordSample   float64 `toml:"record_sample" flag:"record-sample" reload:"restart"`
 
-	ReadfileDirs []string `toml:"readfile_dirs" flag:"readfile-dir"`
+	ReadfileDirs []string `toml:"readfile_dirs" flag:"readfile-dir" reload:"restart"`
 	DNS          DNS      `toml:"dns"`
 	Store        Store    `toml:"store"`
 	// Datasources maps a msys.db datasource name to its URI
 	// (sqlite:/path.db or postgres://...).
-	Datasources map[string]string `toml:"datasources"`
+	Datasources map[string]string `toml:"datasources" reload:"restart"`
 }
 
 // Script is one policy file. DryRun runs its modules in shadow mode.
@@ -96,16 +106,16 @@ type Script struct {
 
 // DNS configures msys.dnsLookup.
 type DNS struct {
-	Servers []string      `toml:"servers" flag:"dns-server"`
-	Timeout time.Duration `toml:"timeout" flag:"dns-timeout"`
+	Servers []string      `toml:"servers" flag:"dns-server" reload:"restart"`
+	Timeout time.Duration `toml:"timeout" flag:"dns-timeout" reload:"restart"`
 }
 
 // Store configures the counter back end of msys.audit_series,
 // msys.gauge_cache and msys.counter.
 type Store struct {
-	Backend string   `toml:"backend" flag:"store"`
-	Redis   []string `toml:"redis" flag:"redis"`
-	Fail    string   `toml:"fail" flag:"store-fail"`
+	Backend string   `toml:"backend" flag:"store" reload:"restart"`
+	Redis   []string `toml:"redis" flag:"redis" reload:"restart"`
+	Fail    string   `toml:"fail" flag:"store-fail" reload:"restart"`
 }
 
 // DefaultControlSocket is where the control socket lives unless the
@@ -222,7 +232,7 @@ func (c *Config) Validate() error {
 		bad("on_error", c.OnError, "want tempfail, accept or reject")
 	}
 	for _, n := range c.RelayNetworks {
-		if _, err := parseNetwork(n); err != nil {
+		if _, err := netspec.Parse(n); err != nil {
 			bad("relay_networks", n, "want a CIDR like 192.0.2.0/24 or a single address")
 		}
 	}
@@ -232,7 +242,7 @@ func (c *Config) Validate() error {
 		bad("per_recipient_edits", c.PerRecipientEdits, "want merge or split")
 	}
 	for _, n := range c.SplitNetworks {
-		if _, err := parseNetwork(n); err != nil {
+		if _, err := netspec.Parse(n); err != nil {
 			bad("split_networks", n, "want a CIDR like 192.0.2.0/24 or a single address")
 		}
 	}

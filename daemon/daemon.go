@@ -17,7 +17,6 @@ import (
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/milter/record"
-	"github.com/luamilter/luamilter/modules"
 	"github.com/luamilter/luamilter/policy"
 )
 
@@ -43,9 +42,7 @@ type Daemon struct {
 	log   *slog.Logger
 	mu    sync.Mutex // guards cfg
 	cfg   Config
-	mods  *modules.Set
-	libs  []luart.Library
-	brake *luart.Brake
+	stack *Stack
 	eng   *policy.Engine
 	srv   *milter.Server
 	met   *metrics
@@ -67,45 +64,21 @@ type Daemon struct {
 }
 
 // New builds the libraries, compiles the scripts, runs every module's
-// init() and prepares the milter server. Nothing listens yet: see Start.
+// init() and prepares the milter server, all through a Stack. Nothing
+// listens yet: see Start.
 func New(cfg Config, opts Options) (*Daemon, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
 	d := &Daemon{opts: opts, log: opts.Log, cfg: cfg, serveErr: make(chan error, 8)}
-	mods, libs, err := BuildLibraries(cfg, d.log)
-	if err != nil {
-		return nil, err
-	}
-	d.mods, d.libs = mods, libs
-	if cfg.MemoryLimit > 0 {
-		d.brake = luart.NewBrake(uint64(cfg.MemoryLimit), 50*time.Millisecond)
-	}
-	ecfg, err := EngineConfig(cfg, d.log)
-	if err != nil {
-		d.closeLibs()
-		return nil, err
-	}
-	ecfg.Accounting = mods.Audit
-	ecfg.Regex = mods.PCRE
 	d.met = newMetrics(d)
-	d.met.observe(&ecfg)
-	rt, err := luart.New(RuntimeConfig(cfg, d.libs, d.brake, d.log))
+	st, err := NewStack(cfg, StackOptions{Log: d.log, Observe: d.met.observe,
+		Check: func(rt *luart.Runtime, cfg Config) error { return d.reportFindings(Lint(rt), cfg.Strict) }})
 	if err != nil {
-		d.closeLibs()
 		return nil, err
 	}
-	if err := d.reportFindings(Lint(rt), cfg.Strict); err != nil {
-		rt.Close()
-		d.closeLibs()
-		return nil, err
-	}
-	d.eng, err = policy.NewEngine(context.Background(), rt, ecfg)
-	if err != nil {
-		rt.Close()
+	d.stack = st
+	if d.eng, err = st.Engine(context.Background()); err != nil {
 		d.closeLibs()
 		return nil, err
 	}
@@ -119,26 +92,21 @@ func New(cfg Config, opts Options) (*Daemon, error) {
 		backend = record.Wrap(backend, d.recordSink(), sampler(cfg.RecordSample))
 		d.log.Info("recording transactions", "dir", cfg.Record, "max_bytes", cfg.RecordMaxBytes, "sample", cfg.RecordSample)
 	}
-	d.srv = milter.NewServer(milter.Config{
-		Backend:        backend,
-		Log:            d.log,
-		Needs:          NeedsFunc(cfg.Negotiate, d.eng),
-		Macros:         milter.DefaultMacros,
-		MaxSessions:    cfg.MaxSessions,
-		SpoolDir:       cfg.SpoolDir,
-		SpoolThreshold: cfg.SpoolThreshold,
-		MaxMessageSize: cfg.MaxMessageSize,
-		ReadTimeout:    cfg.ReadTimeout,
-		IdleTimeout:    cfg.IdleTimeout,
-	})
+	scfg := st.ServerConfig(backend, d.eng)
+	scfg.Needs = d.needs
+	d.srv = milter.NewServer(scfg)
 	return d, nil
 }
 
+// needs is what a new milter connection negotiates under the negotiate
+// setting in effect; asked per connection, so a reload changes it for
+// the connections that follow.
+func (d *Daemon) needs() milter.Needs {
+	return NeedsFunc(d.Config().Negotiate, d.eng)()
+}
+
 func (d *Daemon) closeLibs() {
-	if d.brake != nil {
-		d.brake.Close()
-	}
-	if err := d.mods.Close(); err != nil {
+	if err := d.stack.Close(); err != nil {
 		d.log.Warn("closing libraries", "err", err)
 	}
 }

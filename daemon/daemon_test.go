@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -331,21 +332,21 @@ msys.registerModule("failing", mod)
 
 // TestReloadReportsRestartOnlySettings changes, one at a time, settings
 // a reload can't apply and checks that the reload succeeds, keeps the
-// running value and names the setting in its warning.
+// running value, names the setting in its result and logs it by name.
 func TestReloadReportsRestartOnlySettings(t *testing.T) {
 	tests := []struct {
 		key, line string
 		same      func(old, now Config) bool
 	}{
-		{"negotiate", `negotiate = "all"`, func(o, n Config) bool { return o.Negotiate == n.Negotiate }},
 		{"max_message_size", `max_message_size = 1000`, func(o, n Config) bool { return o.MaxMessageSize == n.MaxMessageSize }},
 		{"spool_threshold", `spool_threshold = 1000`, func(o, n Config) bool { return o.SpoolThreshold == n.SpoolThreshold }},
 		{"read_timeout", `read_timeout = "5s"`, func(o, n Config) bool { return o.ReadTimeout == n.ReadTimeout }},
 		{"idle_timeout", `idle_timeout = "5s"`, func(o, n Config) bool { return o.IdleTimeout == n.IdleTimeout }},
-		{"shutdown_timeout", `shutdown_timeout = "5s"`, func(o, n Config) bool { return o.ShutdownTimeout == n.ShutdownTimeout }},
 		{"socket_mode", `socket_mode = "0600"`, func(o, n Config) bool { return o.SocketMode == n.SocketMode }},
+		{"socket_owner", `socket_owner = "nobody"`, func(o, n Config) bool { return o.SocketOwner == n.SocketOwner }},
 		{"watch", `watch = true`, func(o, n Config) bool { return o.Watch == n.Watch }},
-		{"dns", "[dns]\ntimeout = \"1s\"", func(o, n Config) bool { return o.DNS.Timeout == n.DNS.Timeout }},
+		{"dns.timeout", "[dns]\ntimeout = \"1s\"", func(o, n Config) bool { return o.DNS.Timeout == n.DNS.Timeout }},
+		{"store.fail", "[store]\nfail = \"closed\"", func(o, n Config) bool { return o.Store.Fail == n.Store.Fail }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -360,13 +361,96 @@ func TestReloadReportsRestartOnlySettings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(res.Restart) != 1 || res.Restart[0] != tt.key {
+				t.Errorf("restart %q, want [%s]", res.Restart, tt.key)
+			}
 			if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], tt.key+" changed") {
 				t.Errorf("warnings %q, want one about %s", res.Warnings, tt.key)
 			}
 			if !tt.same(old, e.d.Config()) {
 				t.Errorf("%s changed at reload", tt.key)
 			}
+			want := "level=WARN msg=\"reload: setting changed; it takes effect at the next restart\" setting=" + tt.key + "\n"
+			if n := strings.Count(e.logs.String(), want); n != 1 {
+				t.Errorf("log has %d lines %q, want 1", n, want)
+			}
 		})
+	}
+}
+
+// TestReloadAppliesSettings changes, one at a time, settings a reload
+// applies and checks that the new value is in effect and nothing is
+// reported as waiting for a restart.
+func TestReloadAppliesSettings(t *testing.T) {
+	tests := []struct {
+		key, line string
+		applied   func(c Config) bool
+	}{
+		{"negotiate", `negotiate = "all"`, func(c Config) bool { return c.Negotiate == "all" }},
+		{"shutdown_timeout", `shutdown_timeout = "5s"`, func(c Config) bool { return c.ShutdownTimeout == 5*time.Second }},
+		{"script_env", `script_env = ["HOME"]`, func(c Config) bool { return len(c.ScriptEnv) == 1 && c.ScriptEnv[0] == "HOME" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			e := startDaemon(t, policyConfig, map[string]string{"policy.lua": genScript("{{dir}}/events.log", 1, "true")})
+			e.writeConfig(tt.line + "\n" + policyConfig)
+			res, err := e.d.Reload(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Restart) != 0 {
+				t.Errorf("restart %q, want none", res.Restart)
+			}
+			if !tt.applied(e.d.Config()) {
+				t.Errorf("%s not applied at reload", tt.key)
+			}
+		})
+	}
+}
+
+// TestReloadNegotiatesNewSetting checks that connections after a reload
+// negotiate under the new negotiate setting.
+func TestReloadNegotiatesNewSetting(t *testing.T) {
+	e := startDaemon(t, policyConfig, map[string]string{"policy.lua": genScript("{{dir}}/events.log", 1, "true")})
+	if e.d.needs().All {
+		t.Fatal("negotiate = need asks for every event")
+	}
+	e.writeConfig("negotiate = \"all\"\n" + policyConfig)
+	if _, err := e.d.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !e.d.needs().All {
+		t.Error("after a reload to negotiate = all, new connections do not ask for every event")
+	}
+}
+
+// TestEverySettingSaysHowItReloads fails for a setting, nested ones
+// included, whose reload tag is missing or unknown: a reload must either
+// apply a changed setting or say that it waits for a restart.
+func TestEverySettingSaysHowItReloads(t *testing.T) {
+	var walk func(t reflect.Type, prefix string) []string
+	walk = func(typ reflect.Type, prefix string) []string {
+		var bad []string
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			key := prefix + f.Tag.Get("toml")
+			if f.Type.Kind() == reflect.Struct {
+				if f.Tag.Get("reload") != "" {
+					bad = append(bad, key+" (a table: tag its keys instead)")
+				}
+				bad = append(bad, walk(f.Type, key+".")...)
+				continue
+			}
+			switch f.Tag.Get("reload") {
+			case reloadApply, reloadRestart:
+			default:
+				bad = append(bad, fmt.Sprintf("%s (reload:%q)", key, f.Tag.Get("reload")))
+			}
+		}
+		return bad
+	}
+	for _, s := range walk(reflect.TypeOf(Config{}), "") {
+		t.Errorf("setting %s: want reload:\"apply\" or reload:\"restart\"", s)
 	}
 }
 

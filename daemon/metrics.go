@@ -84,13 +84,13 @@ func newMetrics(d *Daemon) *metrics {
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().InUse) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "luamilter_store_entries", Help: "Counter keys held in process (msys.audit_series, gauge_cache, counter); 0 with Redis.",
-		}, func() float64 { return float64(d.mods.Store.Stats().Entries) }),
+		}, func() float64 { return float64(d.stack.Modules().Store.Stats().Entries) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "luamilter_store_evictions_total", Help: "In-process counter keys dropped because their series or cache was full.",
-		}, func() float64 { return float64(d.mods.Store.Stats().Evictions) }),
+		}, func() float64 { return float64(d.stack.Modules().Store.Stats().Evictions) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "luamilter_store_errors_total", Help: "Counter store operations that failed (Redis unreachable or slow).",
-		}, func() float64 { return float64(d.mods.Store.Stats().Errors) }),
+		}, func() float64 { return float64(d.stack.Modules().Store.Stats().Errors) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "luamilter_lua_states_created", Help: "Threads made on the current generation's Lua state (a new generation starts over).",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Created) }),

@@ -7,14 +7,17 @@ import (
 	"strings"
 
 	"github.com/luamilter/luamilter/luart"
-	"github.com/luamilter/luamilter/policy"
 )
 
 // ReloadResult describes a successful reload.
 type ReloadResult struct {
 	Generation uint64
 	Modules    []string
-	Warnings   []string // settings that changed but need a restart
+	// Restart are the keys ("max_sessions", "dns.timeout") of the
+	// settings that changed but wait for a restart; Warnings says the
+	// same in sentences, for the control socket.
+	Restart  []string
+	Warnings []string
 }
 
 // Reload re-reads the configuration, compiles every script into a new
@@ -41,8 +44,8 @@ func (d *Daemon) Reload(ctx context.Context) (ReloadResult, error) {
 		return res, err
 	}
 	d.met.reloads.WithLabelValues("success").Inc()
-	for _, w := range res.Warnings {
-		d.log.Warn("reload: " + w)
+	for _, key := range res.Restart {
+		d.log.Warn("reload: setting changed; it takes effect at the next restart", "setting", key)
 	}
 	d.log.Info("reloaded", "generation", res.Generation, "modules", res.Modules)
 	return res, nil
@@ -60,29 +63,24 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return ReloadResult{}, err
 	}
-	next, warnings := reloadable(old, cfg)
+	next, restart := reloadable(old, cfg)
 	level, err := parseLevel(next.LogLevel)
 	if err != nil {
 		return ReloadResult{}, err
 	}
 	if d.opts.Level == nil && next.LogLevel != old.LogLevel {
-		warnings = append(warnings, "log_level changed; it takes effect at the next restart")
+		// Without a LevelVar the logger's level is fixed.
+		restart = append(restart, "log_level")
 		next.LogLevel = old.LogLevel
 	}
-	ecfg, err := EngineConfig(next, d.log)
+	opts, err := GenerationOptions(next)
 	if err != nil {
 		return ReloadResult{}, err
 	}
-	rt, err := luart.New(RuntimeConfig(next, d.libs, d.brake, d.log))
+	rt, err := d.stack.Runtime(next)
 	if err != nil {
 		return ReloadResult{}, err
 	}
-	if err := d.reportFindings(Lint(rt), next.Strict); err != nil {
-		rt.Close()
-		return ReloadResult{}, err
-	}
-	opts := policy.GenerationOptions{DryRun: ecfg.DryRun, DryRunScripts: ecfg.DryRunScripts,
-		OnError: ecfg.OnError, RelayNetworks: ecfg.RelayNetworks, Split: ecfg.Split}
 	if err := d.eng.SwapWith(ctx, rt, opts); err != nil {
 		rt.Close()
 		return ReloadResult{}, err
@@ -96,38 +94,50 @@ func (d *Daemon) reload(ctx context.Context) (ReloadResult, error) {
 	if d.watch != nil {
 		d.watch.update(next, rt.HelperPaths())
 	}
-	return ReloadResult{Generation: d.eng.Generation(), Modules: rt.ModuleNames(), Warnings: warnings}, nil
+	warnings := make([]string, len(restart))
+	for i, key := range restart {
+		warnings[i] = key + " changed; it takes effect at the next restart"
+	}
+	return ReloadResult{Generation: d.eng.Generation(), Modules: rt.ModuleNames(), Restart: restart, Warnings: warnings}, nil
 }
 
-// reloadable takes from cfg what a reload can change (the scripts and
-// how they run) and keeps the rest of old, listing every other setting
-// that changed: those wait for a restart.
+// reloadable returns old with the settings whose reload tag is "apply"
+// taken from cfg, and the keys of the other settings whose value differs
+// in cfg: those keep their running value until a restart.
 func reloadable(old, cfg Config) (Config, []string) {
 	next := old
-	next.Scripts = cfg.Scripts
-	next.ScriptDirs = cfg.ScriptDirs
-	next.ScriptTimeout = cfg.ScriptTimeout
-	next.DryRun = cfg.DryRun
-	next.UnsafeLua = cfg.UnsafeLua
-	next.OnError = cfg.OnError
-	next.RelayNetworks = cfg.RelayNetworks
-	next.PerRecipientEdits = cfg.PerRecipientEdits
-	next.SplitNetworks = cfg.SplitNetworks
-	next.SplitListeners = cfg.SplitListeners
-	next.LogLevel = cfg.LogLevel
-	next.Strict = cfg.Strict
-	// Compared field by field rather than from a list, so that a
-	// setting added later can't be ignored at reload without a word.
-	var warnings []string
-	nv, cv := reflect.ValueOf(next), reflect.ValueOf(cfg)
-	for i := 0; i < nv.NumField(); i++ {
-		if !sameSetting(nv.Field(i), cv.Field(i)) {
-			key, _, _ := strings.Cut(nv.Type().Field(i).Tag.Get("toml"), ",")
-			warnings = append(warnings, key+" changed; it takes effect at the next restart")
+	var restart []string
+	mergeSettings(reflect.ValueOf(&next).Elem(), reflect.ValueOf(cfg), "", &restart)
+	return next, restart
+}
+
+// mergeSettings copies the "apply" settings of cfg into next, going into
+// tables such as [dns], and appends to restart the keys of the others
+// that differ. A setting without a tag is taken as restart-only, the
+// safe choice; TestEverySettingSaysHowItReloads keeps there being none.
+func mergeSettings(next, cfg reflect.Value, prefix string, restart *[]string) {
+	t := next.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		key = prefix + key
+		if f.Type.Kind() == reflect.Struct {
+			mergeSettings(next.Field(i), cfg.Field(i), key+".", restart)
+			continue
+		}
+		if f.Tag.Get("reload") == reloadApply {
+			next.Field(i).Set(cfg.Field(i))
+		} else if !sameSetting(next.Field(i), cfg.Field(i)) {
+			*restart = append(*restart, key)
 		}
 	}
-	return next, warnings
 }
+
+// Values of the reload struct tag every setting of Config carries.
+const (
+	reloadApply   = "apply"   // a reload hands the new value to new sessions
+	reloadRestart = "restart" // the running value stays until a restart
+)
 
 // sameSetting compares two values of a Config field; an empty list or
 // table equals a missing one, as both mean "none".
@@ -137,13 +147,6 @@ func sameSetting(a, b reflect.Value) bool {
 		if a.Len() == 0 && b.Len() == 0 {
 			return true
 		}
-	case reflect.Struct:
-		for i := 0; i < a.NumField(); i++ {
-			if !sameSetting(a.Field(i), b.Field(i)) {
-				return false
-			}
-		}
-		return true
 	}
 	return reflect.DeepEqual(a.Interface(), b.Interface())
 }

@@ -29,17 +29,16 @@ import (
 )
 
 // Config is what the libraries need from luamilter's configuration.
+// Every field comes from a user setting; the libraries without one
+// (msys.pcre's match timeout, msys.http's timeout and body limit,
+// msys.audit's monitors) run with their packages' defaults.
 type Config struct {
-	DNSServers    []string
-	DNSTimeout    time.Duration
-	ReadDirs      []string // directories msys.readfile may read
-	PCRETimeout   time.Duration
-	HTTPTimeout   time.Duration
-	HTTPMaxBody   int64
-	Store         store.Config
-	AuditMonitors []string
-	Datasources   []db.Datasource
-	Log           *slog.Logger
+	DNSServers  []string
+	DNSTimeout  time.Duration
+	ReadDirs    []string // directories msys.readfile may read
+	Store       store.Config
+	Datasources []db.Datasource
+	Log         *slog.Logger
 }
 
 // Set is the built libraries plus the long-lived objects behind them,
@@ -69,7 +68,7 @@ func Build(cfg Config) (*Set, error) {
 	}
 	s.closers = append(s.closers, shared)
 	s.Store = shared
-	audit, err := auditseries.NewAudit(shared, cfg.AuditMonitors)
+	audit, err := auditseries.NewAudit(shared, nil)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("msys.audit: %w", err)
@@ -82,9 +81,9 @@ func Build(cfg Config) (*Set, error) {
 	}
 	s.closers = append(s.closers, ds)
 	cidrLib := cidr.New(cidr.Options{Log: cfg.Log, Datasource: cidrDatasource(ds)})
-	httpLib := httpclient.New(httpclient.Options{Timeout: cfg.HTTPTimeout, MaxBody: cfg.HTTPMaxBody})
+	httpLib := httpclient.New(httpclient.Options{})
 	s.closers = append(s.closers, cidrLib, httpLib)
-	s.PCRE = pcre.NewEngine(pcre.Options{MatchTimeout: cfg.PCRETimeout})
+	s.PCRE = pcre.NewEngine(pcre.Options{})
 	s.Libraries = []luart.Library{
 		pcre.NewLibrary(s.PCRE),
 		json.New(json.Options{}),

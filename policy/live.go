@@ -5,6 +5,8 @@ import (
 	"net"
 	"strings"
 	"sync"
+
+	"github.com/luamilter/luamilter/internal/netspec"
 )
 
 // liveSessions tracks the peers of open sessions for
@@ -32,33 +34,19 @@ func (l *liveSessions) remove(id uint64) {
 // count returns how many open sessions come from the network spec
 // ("/24", "addr/mask", "addr") around peer.
 func (l *liveSessions) count(peer net.IP, spec string) (int, error) {
-	var network *net.IPNet
-	switch {
-	case strings.HasPrefix(spec, "/"):
+	full := spec
+	if strings.HasPrefix(spec, "/") {
 		if peer == nil {
 			return 0, nil
 		}
-		_, n, err := net.ParseCIDR(peer.String() + spec)
-		if err != nil {
+		full = peer.String() + spec
+	}
+	network, err := netspec.Parse(full)
+	if err != nil {
+		if full != spec {
 			return 0, fmt.Errorf("bad CIDR mask %q", spec)
 		}
-		network = n
-	case strings.Contains(spec, "/"):
-		_, n, err := net.ParseCIDR(spec)
-		if err != nil {
-			return 0, fmt.Errorf("bad CIDR %q", spec)
-		}
-		network = n
-	default:
-		ip := net.ParseIP(spec)
-		if ip == nil {
-			return 0, fmt.Errorf("bad address %q", spec)
-		}
-		bits := 128
-		if ip.To4() != nil {
-			bits = 32
-		}
-		network = &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}
+		return 0, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -30,7 +30,6 @@ package policy_test
 
 import (
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -40,11 +39,9 @@ import (
 	gomilter "github.com/d--j/go-milter"
 	"github.com/miekg/dns"
 
+	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/internal/milttest"
-	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
-	"github.com/luamilter/luamilter/modules"
-	"github.com/luamilter/luamilter/policy"
 )
 
 const sampleDir = "testdata/momentum_sample_policy"
@@ -769,18 +766,13 @@ func startSample(t *testing.T, dnsAddr, path string, with []standIn) (*milttest.
 		}
 	}
 	paths := append(append(before, path), after...)
-	setup := func(log *slog.Logger) ([]luart.Library, policy.Config, error) {
-		set, err := modules.Build(modules.Config{DNSServers: []string{dnsAddr}, Log: log})
-		if err != nil {
-			return nil, policy.Config{}, err
-		}
-		t.Cleanup(func() { set.Close() })
+	setup := func(cfg *daemon.Config) {
+		cfg.DNS.Servers = []string{dnsAddr}
 		// msg:inject and msg:forward submit to an SMTP listener of the
 		// test's own, as Momentum would queue the new message.
-		relay := startSMTPSink(t)
-		return set.Libraries, policy.Config{Accounting: set.Audit, Regex: set.PCRE, InjectRelay: relay.addr}, nil
+		cfg.InjectRelay = startSMTPSink(t).addr
 	}
-	return milttest.StartWith(t, dir, milttest.Options{}, setup, paths...)
+	return milttest.StartWith(t, dir, milttest.Options{Modules: true}, setup, paths...)
 }
 
 // holdSession opens a milter session from ip, as an MTA does for an

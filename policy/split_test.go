@@ -1,15 +1,14 @@
 package policy_test
 
 import (
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/internal/milttest"
-	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/policy"
 )
@@ -58,8 +57,14 @@ msys.registerModule("t", mod)`
 			if err := os.WriteFile(path, []byte(tc.script), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			setup := func(*slog.Logger) ([]luart.Library, policy.Config, error) {
-				return nil, policy.Config{Split: tc.split}, nil
+			setup := func(cfg *daemon.Config) {
+				if tc.split.On {
+					cfg.PerRecipientEdits = "split"
+				}
+				for _, n := range tc.split.Networks {
+					cfg.SplitNetworks = append(cfg.SplitNetworks, n.String())
+				}
+				cfg.SplitListeners = tc.split.Listeners
 			}
 			srv, err := milttest.StartWith(t, dir, milttest.Options{}, setup, path)
 			if err != nil {

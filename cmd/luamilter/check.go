@@ -11,7 +11,6 @@ import (
 	"github.com/luamilter/luamilter/callout"
 	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/luart"
-	"github.com/luamilter/luamilter/policy"
 )
 
 func checkCommand() *cli.Command {
@@ -55,7 +54,7 @@ func check(c *cli.Context) error {
 	// Validated with the scripts given as arguments, so that a config
 	// file without [[script]] entries is not reported for lacking them.
 	whole := cfg
-	whole.Scripts = scriptList(scripts)
+	whole.Scripts = append(slices.Clone(cfg.Scripts), scriptList(c.Args().Slice())...)
 	if err := whole.Validate(); err != nil {
 		source := configPath(c)
 		if source == "" {
@@ -68,11 +67,12 @@ func check(c *cli.Context) error {
 		// scripts can't be loaded as serve would load them.
 		return cli.Exit("", 1)
 	}
-	off, err := offlineRuntimeFor(cfg)
+	st, err := offlineStack(whole, 1)
 	if err != nil {
 		return err
 	}
-	defer off.mods.Close()
+	defer st.Close()
+	base := st.RuntimeConfig(whole)
 	var compiled []string
 	for _, path := range scripts {
 		if _, err := luart.Compile(path); err != nil {
@@ -81,11 +81,11 @@ func check(c *cli.Context) error {
 		}
 		compiled = append(compiled, path)
 	}
-	rt, loaded := loadEach(off.rt, compiled, report)
+	rt, loaded := loadEach(base, compiled, report)
 	if rt == nil {
 		// Nothing loaded; an empty runtime still knows msys.core's
 		// names, so the source of every file can be read for typos.
-		empty := off.rt
+		empty := base
 		empty.Scripts = nil
 		if rt, err = luart.New(empty); err != nil {
 			return cli.Exit(err.Error(), 1)
@@ -102,7 +102,7 @@ func check(c *cli.Context) error {
 	if len(loaded) == 0 {
 		rt.Close()
 	} else {
-		checkInit(off, rt, report)
+		checkInit(st, rt, report)
 	}
 	if problems > 0 {
 		return cli.Exit("", 1)
@@ -142,17 +142,9 @@ func loadEach(base luart.Config, scripts []string, report func(string, int, stri
 // scripts. The engine is closed again, which stops the timers init
 // started and runs deinit, so check leaves nothing running. rt is
 // closed either way.
-func checkInit(off offline, rt *luart.Runtime, report func(string, int, string)) {
-	ecfg, err := daemon.EngineConfig(off.cfg, off.log)
-	if err != nil {
-		rt.Close()
-		report("configuration", 0, err.Error())
-		return
-	}
-	ecfg.Accounting = off.mods.Audit
-	ecfg.Regex = off.mods.PCRE
+func checkInit(st *daemon.Stack, rt *luart.Runtime, report func(string, int, string)) {
 	ctx := context.Background()
-	eng, err := policy.NewEngine(ctx, rt, ecfg)
+	eng, err := st.EngineWith(ctx, rt)
 	if err == nil {
 		eng.Close(ctx)
 		return

@@ -10,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/luamilter/luamilter/daemon"
-	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/policy"
 )
@@ -23,9 +22,11 @@ type offlineServer struct {
 	srv       *milter.Server
 }
 
-// startOffline serves eng (a policy engine, or one wrapped) on a fresh socket in a private directory, which
-// is also the spool directory.
-func startOffline(eng milter.Backend, needs func() milter.Needs) (*offlineServer, error) {
+// startOffline serves backend (eng, or eng wrapped) with st's server
+// settings on a fresh socket in a private directory. The directory is
+// also the spool directory, instead of spool_dir: a test run must not
+// need, or leave files in, the daemon's.
+func startOffline(st *daemon.Stack, backend milter.Backend, eng *policy.Engine) (*offlineServer, error) {
 	dir, err := os.MkdirTemp("", "luamilter-test-")
 	if err != nil {
 		return nil, fmt.Errorf("offline server: %w", err)
@@ -36,7 +37,9 @@ func startOffline(eng milter.Backend, needs func() milter.Needs) (*offlineServer
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("offline server: %w", err)
 	}
-	srv := milter.NewServer(milter.Config{Backend: eng, Needs: needs, Macros: milter.DefaultMacros, SpoolDir: dir})
+	cfg := st.ServerConfig(backend, eng)
+	cfg.SpoolDir = dir
+	srv := milter.NewServer(cfg)
 	go srv.Serve(ln)
 	return &offlineServer{dir: dir, sock: sock, srv: srv}, nil
 }
@@ -55,36 +58,27 @@ func (o *offlineServer) Close() {
 	os.RemoveAll(o.dir)
 }
 
-// offlineEngine builds the engine `test` and `replay` play against, from
-// the same libraries, scripts and engine settings serve would use, keeping
-// jobs idle Lua threads. done closes it and the libraries.
-func offlineEngine(c *cli.Context, jobs int) (eng *policy.Engine, done func(), err error) {
-	off, err := offlineRuntime(c)
+// offlineEngine builds the stack and engine `test` and `replay` play
+// against from the configuration, as serve would, keeping jobs idle Lua
+// threads. A configuration serve would refuse is refused (exit 2). done
+// closes the engine and the stack.
+func offlineEngine(c *cli.Context, jobs int) (st *daemon.Stack, eng *policy.Engine, done func(), err error) {
+	cfg, err := loadConfig(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	defer func() {
-		if err != nil {
-			off.mods.Close()
-		}
-	}()
-	if len(off.cfg.Scripts) == 0 {
-		return nil, nil, cli.Exit("no policy script: give --script FILE or a config file with [[script]] entries", 2)
+	if len(cfg.Scripts) == 0 {
+		return nil, nil, nil, cli.Exit("no policy script: give --script FILE or a config file with [[script]] entries", 2)
 	}
-	ecfg, err := daemon.EngineConfig(off.cfg, off.log)
-	if err != nil {
-		return nil, nil, err
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, nil, cli.Exit(configProblems(err), 2)
 	}
-	ecfg.Accounting = off.mods.Audit
-	ecfg.Regex = off.mods.PCRE
-	off.rt.PoolSize = jobs
-	rt, err := luart.New(off.rt)
-	if err != nil {
-		return nil, nil, cli.Exit(err.Error(), 1)
+	if st, err = offlineStack(cfg, jobs); err != nil {
+		return nil, nil, nil, err
 	}
-	eng, err = policy.NewEngine(context.Background(), rt, ecfg)
-	if err != nil {
-		return nil, nil, cli.Exit(err.Error(), 1)
+	if eng, err = st.Engine(context.Background()); err != nil {
+		st.Close()
+		return nil, nil, nil, cli.Exit(err.Error(), 1)
 	}
-	return eng, func() { eng.Close(context.Background()); off.mods.Close() }, nil
+	return st, eng, func() { eng.Close(context.Background()); st.Close() }, nil
 }

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"log/slog"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/luamilter/luamilter/daemon"
-	"github.com/luamilter/luamilter/luart"
-	"github.com/luamilter/luamilter/modules"
 )
 
 // Flags carry no EnvVars: loadConfig reads LUAMILTER_<FLAG> itself so
@@ -76,35 +73,14 @@ func moduleFlags() []cli.Flag {
 	}
 }
 
-// offline is what check and test run the scripts with.
-type offline struct {
-	cfg  daemon.Config
-	log  *slog.Logger
-	rt   luart.Config // as serve builds it, with one Lua state
-	mods *modules.Set // the msys.* libraries in rt; the caller closes them
-}
-
-// offlineRuntime loads the configuration once and builds the logger and
-// the libraries from it, as serve would.
-func offlineRuntime(c *cli.Context) (offline, error) {
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return offline{}, err
-	}
-	return offlineRuntimeFor(cfg)
-}
-
-// offlineRuntimeFor builds the logger and the libraries from cfg.
-func offlineRuntimeFor(cfg daemon.Config) (offline, error) {
+// offlineStack builds the stack test, replay and check run the scripts
+// on, as serve builds it from cfg (libraries, memory brake, engine and
+// server settings), logging to stderr and keeping jobs idle Lua threads
+// for the messages played at once.
+func offlineStack(cfg daemon.Config, jobs int) (*daemon.Stack, error) {
 	log, _, err := daemon.NewLogger(cfg, os.Stderr)
 	if err != nil {
-		return offline{}, err
+		return nil, err
 	}
-	set, libs, err := daemon.BuildLibraries(cfg, log)
-	if err != nil {
-		return offline{}, err
-	}
-	rt := daemon.RuntimeConfig(cfg, libs, nil, log)
-	rt.PoolSize = 1
-	return offline{cfg: cfg, log: log, rt: rt, mods: set}, nil
+	return daemon.NewStack(cfg, daemon.StackOptions{Log: log, PoolSize: jobs})
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/luamilter/luamilter/daemon"
-	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/milter/record"
 	"github.com/luamilter/luamilter/policy"
 )
@@ -71,12 +70,12 @@ func runReplay(c *cli.Context) error {
 		return cli.Exit(err.Error(), 2)
 	}
 	jobs := max(1, min(c.Int("jobs"), len(recs)))
-	eng, done, err := offlineEngine(c, jobs)
+	st, eng, done, err := offlineEngine(c, jobs)
 	if err != nil {
 		return err
 	}
 	defer done()
-	rep, err := replayAll(eng, daemon.NeedsFunc(c.String("negotiate"), eng), recs, jobs)
+	rep, err := replayAll(st, eng, recs, jobs)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
@@ -100,7 +99,7 @@ func runReplay(c *cli.Context) error {
 // server whose sessions are recorded again, so the answers of the one
 // transaction it plays at a time are compared at the same layer they
 // were recorded at.
-func replayAll(eng *policy.Engine, needs func() milter.Needs, recs []*record.Record, jobs int) (*replayReport, error) {
+func replayAll(st *daemon.Stack, eng *policy.Engine, recs []*record.Record, jobs int) (*replayReport, error) {
 	type outcome struct {
 		got *record.Record
 		err error
@@ -113,7 +112,7 @@ func replayAll(eng *policy.Engine, needs func() milter.Needs, recs []*record.Rec
 	var workers []worker
 	for range jobs {
 		got := make(chan *record.Record, 4)
-		srv, err := startOffline(record.Wrap(eng, func(r *record.Record) { got <- r }, nil), needs)
+		srv, err := startOffline(st, record.Wrap(eng, func(r *record.Record) { got <- r }, nil), eng)
 		if err != nil {
 			for _, w := range workers {
 				w.srv.Close()

@@ -33,7 +33,13 @@ func TestScriptEnvSetting(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := strings.Join(daemon.RuntimeConfig(cfg, nil, nil, nil).ScriptEnv, " ")
+			cfg.Scripts = []daemon.Script{{Path: "policy.lua"}}
+			st, err := daemon.NewStack(cfg, daemon.StackOptions{NoModules: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			got := strings.Join(st.RuntimeConfig(cfg).ScriptEnv, " ")
 			if got != tc.want {
 				t.Errorf("ScriptEnv %q, want %q", got, tc.want)
 			}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/luamilter/luamilter/daemon"
 	"github.com/luamilter/luamilter/milter"
 )
 
@@ -65,12 +64,12 @@ func runTest(c *cli.Context) error {
 		return cli.Exit(err.Error(), 2)
 	}
 	jobs := max(1, min(c.Int("jobs"), len(cases)))
-	eng, done, err := offlineEngine(c, jobs)
+	st, eng, done, err := offlineEngine(c, jobs)
 	if err != nil {
 		return err
 	}
 	defer done()
-	srv, err := startOffline(eng, daemon.NeedsFunc(c.String("negotiate"), eng))
+	srv, err := startOffline(st, eng, eng)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}

@@ -200,3 +200,31 @@ func TestSplitMbox(t *testing.T) {
 		}
 	}
 }
+
+// TestTestCommandUsesServeSettings checks that `luamilter test` plays
+// under the settings serve would use from the same configuration: the
+// message size limit, and Validate's refusal of impossible values.
+func TestTestCommandUsesServeSettings(t *testing.T) {
+	dir := testDir(t, map[string]string{"a.eml": okMsg,
+		"small.toml":  "max_message_size = 3\n",
+		"broken.toml": "max_sessions = 0\n"})
+	p := func(name string) string { return filepath.Join(dir, name) }
+	tests := []struct {
+		name      string
+		args      []string
+		rc        int
+		want, not string
+	}{
+		{"max_message_size from the config file", []string{"--config", p("small.toml"), "--expect", "accept"}, 1, "+action: reject", ""},
+		{"a config serve refuses", []string{"--config", p("broken.toml")}, 2, "max_sessions = 0", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"test", "--log-level", "error", "--script", p("policy.lua"), p("a.eml")}, tc.args...)
+			rc, out := runBinary(t, nil, args...)
+			if rc != tc.rc || !strings.Contains(out, tc.want) || (tc.not != "" && strings.Contains(out, tc.not)) {
+				t.Errorf("rc %d (want %d), output should have %q and not %q:\n%s", rc, tc.rc, tc.want, tc.not, out)
+			}
+		})
+	}
+}

@@ -1,10 +1,10 @@
 // Package milttest starts a real luamilter milter server for tests: the
 // scripts are compiled by luart, run by the policy engine and served by
-// the milter package on a unix socket, exactly as `luamilter serve` does.
+// the milter package on a unix socket, all built by daemon.Stack from a
+// configuration, exactly as `luamilter serve` builds them.
 package milttest
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,7 +18,9 @@ import (
 	"github.com/luamilter/luamilter/policy"
 )
 
-// Options tune a test server.
+// Options tune a test server; a zero field keeps serve's default
+// (daemon.Default), so a test server caps sessions and message size as
+// serve does.
 type Options struct {
 	OnError        policy.OnError
 	Timeout        time.Duration // per callout; default 2s
@@ -32,6 +34,10 @@ type Options struct {
 	ReadTimeout    time.Duration
 	IdleTimeout    time.Duration
 	InjectRelay    string // HOST:PORT msg:inject submits to
+	// Modules builds the msys.* libraries from the configuration, as
+	// serve does. Without it only Libraries are there: most tests bring
+	// the few they need, or fakes.
+	Modules bool
 }
 
 // Server is a running milter server with its log.
@@ -64,9 +70,7 @@ func Start(t testing.TB, opts Options, scripts ...string) *Server {
 
 // StartFiles serves script files; it returns the load error, if any.
 func StartFiles(t testing.TB, dir string, opts Options, paths ...string) (*Server, error) {
-	return StartWith(t, dir, opts, func(*slog.Logger) ([]luart.Library, policy.Config, error) {
-		return nil, policy.Config{}, nil
-	}, paths...)
+	return start(t, dir, opts, nil, paths)
 }
 
 // Logs returns everything the server logged so far.

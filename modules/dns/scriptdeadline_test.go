@@ -1,4 +1,4 @@
-package dns
+package dns_test
 
 import (
 	"testing"
@@ -7,6 +7,7 @@ import (
 	"github.com/luamilter/luamilter/internal/milttest"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
+	"github.com/luamilter/luamilter/modules/dns"
 )
 
 // TestLookupLeavesScriptTime plays, through the real milter path, a
@@ -14,7 +15,7 @@ import (
 // than the DNS timeout: the lookup must time out first and the script's
 // own reply reach the client, every time.
 func TestLookupLeavesScriptTime(t *testing.T) {
-	server := silentServer(t)
+	server := dns.SilentServer(t)
 	const script = `local mod = {}
 function mod:validate_rcptto(msg, str, ac, vctx)
   local r, err = msys.dnsLookup("rbl.example.test", "A")
@@ -30,13 +31,13 @@ msys.registerModule("rbl", mod)`
 		scriptTimeout time.Duration
 		dnsTimeout    time.Duration
 	}{
-		{"defaults: 2s script, 5s DNS", 2 * time.Second, DefaultTimeout},
-		{"short script timeout", 300 * time.Millisecond, DefaultTimeout},
+		{"defaults: 2s script, 5s DNS", 2 * time.Second, dns.DefaultTimeout},
+		{"short script timeout", 300 * time.Millisecond, dns.DefaultTimeout},
 		{"DNS timeout just under the script timeout", 300 * time.Millisecond, 290 * time.Millisecond},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := New(Options{Servers: []string{server}, Timeout: tc.dnsTimeout, CacheSize: -1})
+			r, err := dns.New(dns.Options{Servers: []string{server}, Timeout: tc.dnsTimeout, CacheSize: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
