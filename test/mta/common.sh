@@ -9,6 +9,10 @@
 #   MILTER_DEFAULT_ACTION  tempfail | accept | reject (default tempfail)
 #   SINK                   directory receiving delivered mail
 #                          (default $STATE/<mta>/sink)
+#   RELAY_DOMAIN           with RELAY_PORT: mail for this domain is relayed
+#   RELAY_PORT             over SMTP to 127.0.0.1:RELAY_PORT instead of the
+#                          sink, e.g. to the other test MTA (unset:
+#                          everything goes to the sink)
 
 MTA_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO_DIR=$(cd "$MTA_DIR/../.." && pwd)
@@ -35,6 +39,20 @@ check_common() {
 	case $SMTP_PORT in
 	'' | *[!0-9]*) die "SMTP_PORT must be a number, got '$SMTP_PORT'" ;;
 	esac
+	RELAY_DOMAIN=${RELAY_DOMAIN:-}
+	RELAY_PORT=${RELAY_PORT:-}
+	if [ -n "$RELAY_DOMAIN$RELAY_PORT" ]; then
+		[ -n "$RELAY_DOMAIN" ] && [ -n "$RELAY_PORT" ] || die "set RELAY_DOMAIN and RELAY_PORT together"
+		# The domain goes into a Postfix inline: map and a Sendmail rule:
+		# letters, digits, dots and dashes only.
+		case $RELAY_DOMAIN in
+		*[!A-Za-z0-9.-]* | .* | *.) die "RELAY_DOMAIN must be a domain name, got '$RELAY_DOMAIN'" ;;
+		esac
+		case $RELAY_PORT in
+		*[!0-9]*) die "RELAY_PORT must be a number, got '$RELAY_PORT'" ;;
+		esac
+		[ "$RELAY_PORT" != "$SMTP_PORT" ] || die "RELAY_PORT is this MTA's own port $SMTP_PORT (a mail loop)"
+	fi
 }
 
 # prepare_dirs makes STATE reachable for the unprivileged users the MTAs

@@ -6,7 +6,10 @@
 #
 # Milter settings come from contrib/postfix/main.cf.snippet with only the
 # socket and milter_default_action substituted. See common.sh for the
-# environment variables; SMTP_PORT defaults to 2525.
+# environment variables; SMTP_PORT defaults to 2525. With RELAY_DOMAIN and
+# RELAY_PORT, mail for that domain goes out through Postfix's smtp client
+# to 127.0.0.1:RELAY_PORT (transport_maps), so Postfix is the sending MTA
+# of a second hop.
 set -eu
 SMTP_PORT=${SMTP_PORT:-2525}
 . "$(dirname "$0")/common.sh"
@@ -57,6 +60,14 @@ queue_run_delay = 10s
 minimal_backoff_time = 10s
 maximal_backoff_time = 20s
 smtpd_banner = \$myhostname ESMTP harness
+EOT
+if [ -n "$RELAY_DOMAIN" ]; then
+	# Brackets: no MX lookup, the resolver here answers nothing.
+	cat >>"$ETC/main.cf.new" <<EOT
+transport_maps = inline:{ $RELAY_DOMAIN=smtp:[127.0.0.1]:$RELAY_PORT }
+EOT
+fi
+cat >>"$ETC/main.cf.new" <<EOT
 
 # ---- from contrib/postfix/main.cf.snippet ----
 EOT
@@ -129,4 +140,7 @@ if ! wait_port "$SMTP_PORT" 30; then
 	die "port $SMTP_PORT not listening (port in use?); postfix stopped"
 fi
 echo "postfix $action: smtp 127.0.0.1:$SMTP_PORT milter $MILTER default_action $MILTER_DEFAULT_ACTION"
+if [ -n "$RELAY_DOMAIN" ]; then
+	echo "  relay $RELAY_DOMAIN -> 127.0.0.1:$RELAY_PORT"
+fi
 echo "  config $ETC  log $PF/maillog  sink $SINK"

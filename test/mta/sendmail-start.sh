@@ -13,12 +13,21 @@
 # The milter settings come from contrib/sendmail/sendmail.mc.snippet with
 # only the socket and the F= flag substituted. See common.sh for the
 # environment variables; SMTP_PORT defaults to 2526. SENDMAIL_PREFIX is
-# where scripts/install-deps.sh unpacked Sendmail.
+# where scripts/install-deps.sh unpacked Sendmail. QUEUE_INTERVAL is the
+# daemon's -q queue-run interval (default 30s), the time deferred mail
+# waits before Sendmail tries it again. With RELAY_DOMAIN and RELAY_PORT,
+# a rule in ruleset 0 sends mail for that domain to 127.0.0.1:RELAY_PORT
+# over SMTP (mailer "harnessrelay"), so Sendmail is the sending MTA of a
+# second hop.
 set -eu
 SMTP_PORT=${SMTP_PORT:-2526}
+QUEUE_INTERVAL=${QUEUE_INTERVAL:-30s}
 . "$(dirname "$0")/common.sh"
 . "$MTA_DIR/sendmail-env.sh"
 check_common
+case $QUEUE_INTERVAL in
+'' | [!1-9]* | *[!0-9smh]*) die "QUEUE_INTERVAL must be a sendmail time like 30s or 2m, got '$QUEUE_INTERVAL'" ;;
+esac
 
 SINK=${SINK:-$SM_DIR/sink}
 SNIPPET=$REPO_DIR/contrib/sendmail/sendmail.mc.snippet
@@ -78,6 +87,18 @@ MAILER_DEFINITIONS
 Mfilesink, P=$SM_DIR/bin/deliver.sh, F=lsDFMnhu9, U=nobody:nogroup, T=DNS/RFC822/X-Unix,
 	A=deliver.sh $SINK sendmail \$g \$u
 EOT
+if [ -n "$RELAY_DOMAIN" ]; then
+	# A copy of the esmtp mailer with a fixed port; the rule runs before
+	# the SMART_HOST rules of ruleset 0. "\$*" after the domain matches
+	# the trailing dot of a canonical name. LHS, RHS and comment are
+	# separated by tabs, as sendmail.cf requires.
+	cat >>"$SM_DIR/sendmail.mc" <<EOT
+Mharnessrelay, P=[IPC], F=mDFMuXa, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, L=990,
+	T=DNS/RFC822/SMTP, A=TCP \$h $RELAY_PORT
+LOCAL_RULE_0
+R\$* < @ $RELAY_DOMAIN \$* > \$*	\$#harnessrelay \$@ [127.0.0.1] \$: \$1 < @ $RELAY_DOMAIN \$2 > \$3	relay route of the test harness
+EOT
+fi
 
 mv "$SM_DIR/milter.m4.new" "$SM_DIR/milter.m4"
 # promiscuous_relay makes m4 warn about an open relay; it listens on loopback only.
@@ -94,13 +115,15 @@ touch "$SM_DIR/statistics"
 # m4 stamps the build time into the .cf; ignore it when comparing.
 strip_stamp() { grep -v '^##### built by' "$1" 2>/dev/null || true; }
 changed=1
-if [ -f "$SM_CF" ] && [ "$(strip_stamp "$SM_CF")" = "$(strip_stamp "$SM_DIR/sendmail.cf.new")" ]; then
+echo "-q$QUEUE_INTERVAL" >"$SM_DIR/daemon.args.new"
+if [ -f "$SM_CF" ] && [ "$(strip_stamp "$SM_CF")" = "$(strip_stamp "$SM_DIR/sendmail.cf.new")" ] &&
+	same_file "$SM_DIR/daemon.args" "$SM_DIR/daemon.args.new"; then
 	changed=""
 fi
 
 pid=$(sm_daemon_pid)
 if [ -n "$pid" ] && [ -z "$changed" ] && port_listening "$SMTP_PORT"; then
-	rm -f "$SM_DIR/sendmail.cf.new"
+	rm -f "$SM_DIR/sendmail.cf.new" "$SM_DIR/daemon.args.new"
 	action="already running"
 else
 	if [ -n "$pid" ]; then
@@ -110,6 +133,7 @@ else
 		die "port $SMTP_PORT is already in use"
 	fi
 	mv "$SM_DIR/sendmail.cf.new" "$SM_CF"
+	mv "$SM_DIR/daemon.args.new" "$SM_DIR/daemon.args"
 
 	if ! pid_alive "$(cat "$SM_DIR/syslog.pid" 2>/dev/null || true)"; then
 		python3 "$MTA_DIR/syslog-sink.py" "$SM_DIR/log.sock" "$SM_DIR/maillog" "$SM_DIR/syslog.pid"
@@ -130,8 +154,8 @@ else
 		mount --rbind "$d/dev" /dev
 		mount --bind "$d/hosts" /etc/hosts
 		"$3" -C"$d/sendmail.cf" -bi >"$d/newaliases.log" 2>&1
-		exec "$3" -C"$d/sendmail.cf" -bd -q30s
-	' sh "$SM_DIR" "$SM_HOSTNAME" "$SM_BIN" || die "sendmail failed to start, see $SM_DIR/maillog"
+		exec "$3" -C"$d/sendmail.cf" -bd "$4"
+	' sh "$SM_DIR" "$SM_HOSTNAME" "$SM_BIN" "-q$QUEUE_INTERVAL" || die "sendmail failed to start, see $SM_DIR/maillog"
 	action=started
 fi
 
@@ -140,5 +164,8 @@ if ! wait_port "$SMTP_PORT" 30; then
 	"$MTA_DIR/sendmail-stop.sh" >&2 || true
 	die "port $SMTP_PORT not listening (port in use?); sendmail stopped"
 fi
-echo "sendmail $action: smtp 127.0.0.1:$SMTP_PORT milter $MILTER default_action $MILTER_DEFAULT_ACTION"
+echo "sendmail $action: smtp 127.0.0.1:$SMTP_PORT milter $MILTER default_action $MILTER_DEFAULT_ACTION queue runs every $QUEUE_INTERVAL"
+if [ -n "$RELAY_DOMAIN" ]; then
+	echo "  relay $RELAY_DOMAIN -> 127.0.0.1:$RELAY_PORT"
+fi
 echo "  config $SM_CF  log $SM_DIR/maillog  sink $SINK"
