@@ -24,6 +24,12 @@ type mta struct {
 	suite  *suite
 	sink   string
 	milter string // MTA-side milter socket spec currently configured
+	// relayDomain, relayPort and queueInterval are the optional settings
+	// of the start scripts (RELAY_DOMAIN, RELAY_PORT, QUEUE_INTERVAL);
+	// zero values leave the scripts' defaults.
+	relayDomain   string
+	relayPort     int
+	queueInterval string
 }
 
 func newMTA(s *suite, name string, port int) *mta {
@@ -40,13 +46,20 @@ func (m *mta) script(name string) string {
 }
 
 func (m *mta) scriptEnv(milter string) []string {
-	return append(os.Environ(),
+	env := append(os.Environ(),
 		"STATE="+m.suite.state,
 		fmt.Sprintf("SMTP_PORT=%d", m.port),
 		"MILTER="+milter,
 		"MILTER_DEFAULT_ACTION=tempfail",
 		"SINK="+m.sink,
 	)
+	if m.relayDomain != "" {
+		env = append(env, "RELAY_DOMAIN="+m.relayDomain, fmt.Sprintf("RELAY_PORT=%d", m.relayPort))
+	}
+	if m.queueInterval != "" {
+		env = append(env, "QUEUE_INTERVAL="+m.queueInterval)
+	}
+	return env
 }
 
 // configure starts the MTA, or reconfigures it, to use the milter socket.
@@ -54,6 +67,11 @@ func (m *mta) configure(milter string) error {
 	if m.milter == milter {
 		return nil
 	}
+	return m.start(milter)
+}
+
+// start runs the start script, which applies whatever changed.
+func (m *mta) start(milter string) error {
 	cmd := exec.Command(m.script(m.name + "-start.sh"))
 	cmd.Env = m.scriptEnv(milter)
 	out, err := cmd.CombinedOutput()
@@ -85,6 +103,24 @@ func (m *mta) useMilter(t testing.TB, milter string) {
 			t.Error(err)
 		}
 	})
+}
+
+// useRelay routes mail for domain over SMTP to the other MTA for the rest
+// of the test, so this MTA is the sending MTA of a second hop; a non-empty
+// queueInterval also sets Sendmail's queue-run interval. Both go back to
+// the defaults afterwards (a Sendmail restart, a Postfix reload).
+func (m *mta) useRelay(t testing.TB, domain string, to *mta, queueInterval string) {
+	t.Helper()
+	m.relayDomain, m.relayPort, m.queueInterval = domain, to.port, queueInterval
+	t.Cleanup(func() {
+		m.relayDomain, m.relayPort, m.queueInterval = "", 0, ""
+		if err := m.start(m.milter); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := m.start(m.milter); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // logTail returns the end of the MTA's log, for failure messages.
