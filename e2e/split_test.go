@@ -40,9 +40,12 @@ const (
 	// splitQueueInterval replaces Sendmail's 30 s queue runs for the test:
 	// a Sendmail sender holds the deferred recipients until the next run.
 	splitQueueInterval = "10s"
-	// splitTimeout bounds the wait for all recipients: Postfix retries
-	// after its backoff (10 s, then 20 s in the harness), Sendmail at its
-	// queue runs, one recipient per attempt.
+	// splitTimeout bounds the wait for all recipients. Each retry gets
+	// one more recipient through (the receiver splits again): Postfix
+	// retries from its deferred queue after its backoff (about 10 s, then
+	// 20 s in the harness), Sendmail at its next queue runs, so a Sendmail
+	// sender's figures depend on where in the queue-run cycle the message
+	// arrives (0 to 10 s for the first deferred recipient).
 	splitTimeout = 90 * time.Second
 )
 
