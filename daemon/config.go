@@ -128,8 +128,8 @@ func Default() Config {
 		ScriptTimeout: 2 * time.Second,
 		OnError:       "tempfail",
 		// Merge, not split: splitting delays the deferred recipients
-		// (a Sendmail sender holds them until its next queue run) and
-		// some mail clients give up on 452; see the README.
+		// (a sending MTA gets one more through per retry) and some mail
+		// clients give up on 452; see the README.
 		PerRecipientEdits: "merge",
 		LogFormat:         "text",
 		LogLevel:          "info",
