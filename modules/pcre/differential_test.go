@@ -166,7 +166,7 @@ func TestDifferentialPCRE2(t *testing.T) {
 	corpus := buildCorpus(t)
 	oracle := runOracle(t, bin, corpus)
 	sliced := NewEngine(Options{})
-	sliced.sliceAbove, sliced.slice0 = 0, minSlice
+	sliced.sliceAbove, sliced.slice0, sliced.oneCall = 0, minSlice, 0
 	engines := []struct {
 		name string
 		e    *Engine

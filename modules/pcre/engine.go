@@ -51,6 +51,11 @@ type Engine struct {
 	// slices, slice0 the first slice size; tests lower both so that
 	// short subjects are searched in slices too.
 	sliceAbove, slice0 int
+	// oneCall is oneCallRest; tests that check slicing set it to 0.
+	oneCall time.Duration
+	// matchers are reused: a search on a short subject costs less than
+	// allocating the offset vector the C side writes into.
+	matchers sync.Pool
 }
 
 // NewEngine returns an Engine with its own pattern cache.
@@ -70,7 +75,7 @@ func NewEngine(opts Options) *Engine {
 	if opts.HeapLimitKiB == 0 {
 		opts.HeapLimitKiB = DefaultHeapLimitKiB
 	}
-	return &Engine{opts: opts, cache: newPatternCache(opts.CacheSize), sliceAbove: sliceAbove, slice0: firstSlice}
+	return &Engine{opts: opts, cache: newPatternCache(opts.CacheSize), sliceAbove: sliceAbove, slice0: firstSlice, oneCall: oneCallRest}
 }
 
 // CompileError reports a pattern that does not compile.
@@ -183,6 +188,9 @@ const (
 	maxSlice   = 1 << 26
 	fastSlice  = time.Millisecond
 	slowSlice  = 10 * time.Millisecond
+	// oneCallRest is the most the rest of a long search may be expected
+	// to take for it to be finished in one call (see search.exec).
+	oneCallRest = 50 * time.Millisecond
 )
 
 // search is one call's use of a pattern on a subject: it owns the C match
@@ -198,12 +206,25 @@ type search struct {
 	rc       int // result of the last successful exec
 }
 
-func (e *Engine) begin(ctx context.Context, c *compiled, subject string) (*search, error) {
-	m := newMatcher(c.groups, e.opts.MatchLimit, e.opts.DepthLimit, e.opts.HeapLimitKiB)
+// begin starts a search of subject for c; end must be called once the
+// search's offsets have been read.
+// The search is the caller's, so that a short search allocates nothing.
+func (e *Engine) begin(s *search, ctx context.Context, c *compiled, subject string) {
+	m, _ := e.matchers.Get().(*matcher)
+	if m == nil {
+		m = &matcher{}
+	}
+	m.reset(c.groups, e.opts.MatchLimit, e.opts.DepthLimit, e.opts.HeapLimitKiB)
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return &search{e: e, c: c, m: m, subject: subject, ctx: ctx, slice: e.slice0}, nil
+	*s = search{e: e, c: c, m: m, subject: subject, ctx: ctx, slice: e.slice0}
+}
+
+// end gives the search's matcher back for reuse.
+func (s *search) end() {
+	s.e.matchers.Put(s.m)
+	s.m = nil
 }
 
 // start fixes the deadline. It is taken when a search first needs it (a
@@ -251,7 +272,8 @@ func (s *search) exec(start int, opts uint32) (bool, error) {
 		if err := s.expired(); err != nil {
 			return false, err
 		}
-		switch d := time.Since(t0); {
+		d := time.Since(t0)
+		switch {
 		case d < fastSlice:
 			s.slice = min(s.slice*4, maxSlice)
 		case d > slowSlice:
@@ -259,11 +281,20 @@ func (s *search) exec(start int, opts uint32) (bool, error) {
 		}
 		// The next call starts where PCRE2's own bumpalong would have
 		// gone: the next byte, or in UTF mode the next character.
+		slice := limit - start + 1
 		start = limit + 1
 		for s.c.utf && start < n && s.subject[start]&0xC0 == 0x80 {
 			start++
 		}
 		opts &^= optNotEmptyAtStart
+		// When the rest would take little time at the speed seen so far,
+		// it is searched in one call with the code compiled without an
+		// offset limit, which the JIT runs up to twice as fast. Only a
+		// pattern that turns costly further on can then overrun the
+		// deadline, and PCRE2's match limit still bounds that call.
+		if rest := time.Duration(float64(d) * float64(n-start) / float64(slice)); rest < s.e.oneCall && rest < time.Until(s.deadline)/4 {
+			return s.result(s.m.exec(s.c.code, s.subject, start, opts, -1))
+		}
 	}
 }
 
@@ -319,10 +350,9 @@ func (e *Engine) find(ctx context.Context, subject, pattern string) (*compiled, 
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := e.begin(ctx, c, subject)
-	if err != nil {
-		return nil, nil, err
-	}
+	var s search
+	e.begin(&s, ctx, c, subject)
+	defer s.end()
 	ok, err := s.exec(0, 0)
 	if err != nil || !ok {
 		return c, nil, err

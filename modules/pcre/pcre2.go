@@ -85,7 +85,13 @@ static int lm_exec(const pcre2_code *re, int jit, const char *subj, size_t len, 
 	pcre2_set_heap_limit(lm_mc, heap_kib);
 	pcre2_set_offset_limit(lm_mc, offset_limit);
 	int interp = !jit || (opts & PCRE2_NO_JIT);
-	int rc = pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts, lm_md, lm_mc);
+	// pcre2_jit_match skips pcre2_match's option checks, which cost as
+	// much as the search itself on a short subject. It takes no
+	// anchoring at match time; pcre2_match runs those in the
+	// interpreter anyway.
+	int rc = !interp && !(opts & PCRE2_ANCHORED)
+		? pcre2_jit_match(re, (PCRE2_SPTR)subj, len, start, opts, lm_md, lm_mc)
+		: pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts, lm_md, lm_mc);
 	if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
 		interp = 1;
 		rc = pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts | PCRE2_NO_JIT, lm_md, lm_mc);
@@ -216,9 +222,14 @@ type matcher struct {
 	ov                              []C.size_t
 }
 
-func newMatcher(groups int, matchLimit, depthLimit, heapKiB uint32) *matcher {
-	return &matcher{matchLimit: matchLimit, depthLimit: depthLimit, heapKiB: heapKiB,
-		ov: make([]C.size_t, 2*(groups+1))}
+// reset readies m for a pattern with groups capture groups.
+func (m *matcher) reset(groups int, matchLimit, depthLimit, heapKiB uint32) {
+	m.matchLimit, m.depthLimit, m.heapKiB = matchLimit, depthLimit, heapKiB
+	n := 2 * (groups + 1)
+	if cap(m.ov) < n {
+		m.ov = make([]C.size_t, n)
+	}
+	m.ov = m.ov[:n]
 }
 
 // pair returns group i's offsets after a match that returned rc, and

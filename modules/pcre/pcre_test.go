@@ -1,6 +1,7 @@
 package pcre
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -168,5 +169,30 @@ func TestReplaceReportsChange(t *testing.T) {
 	}
 	if _, changed, _ = e.Replace("abc", "z", "X"); changed {
 		t.Fatal("Replace reported a change without a match")
+	}
+}
+
+// TestLongSearchDeadline: a long search that would overrun the deadline
+// is cut with ErrTimeout, and the same search finishes with a deadline it
+// fits in, whether its rest runs in slices or in one call.
+func TestLongSearchDeadline(t *testing.T) {
+	subject := benchSubject(10 << 20)
+	const pattern = `\b(\w+)\s+\1\b` // backtracks at every word: tens of ms over 10 MB
+	cases := []struct {
+		name    string
+		timeout time.Duration
+		wantErr error
+	}{
+		{"deadline too short", 2 * time.Millisecond, ErrTimeout},
+		{"deadline long enough", time.Minute, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := NewEngine(Options{MatchTimeout: tc.timeout})
+			g, err := e.MatchContext(context.Background(), subject, pattern)
+			if err != tc.wantErr || g != nil {
+				t.Fatalf("got %v, %v; want nil, %v", g, err, tc.wantErr)
+			}
+		})
 	}
 }

@@ -86,10 +86,9 @@ func (e *Engine) ReplaceContext(ctx context.Context, subject, pattern, repl stri
 	if err != nil {
 		return "", false, err
 	}
-	s, err := e.begin(ctx, c, subject)
-	if err != nil {
-		return "", false, err
-	}
+	var s search
+	e.begin(&s, ctx, c, subject)
+	defer s.end()
 	var out strings.Builder
 	last, matched := 0, false
 	err = s.each(func() error {
@@ -226,10 +225,9 @@ func (e *Engine) SplitContext(ctx context.Context, subject, pattern string) ([]s
 	if err != nil {
 		return nil, err
 	}
-	s, err := e.begin(ctx, c, subject)
-	if err != nil {
-		return nil, err
-	}
+	var s search
+	e.begin(&s, ctx, c, subject)
+	defer s.end()
 	var out []string
 	last, prevEnd := 0, -1
 	err = s.each(func() error {
