@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,6 +54,8 @@ type Engine struct {
 	sliceAbove, slice0 int
 	// oneCall is oneCallRest; tests that check slicing set it to 0.
 	oneCall time.Duration
+	// last is the pattern compile returned last.
+	last atomic.Pointer[compiled]
 	// matchers are reused: a search on a short subject costs less than
 	// allocating the offset vector the C side writes into.
 	matchers sync.Pool
@@ -137,11 +140,23 @@ func (c *compiled) limitedCode() *code {
 }
 
 func (e *Engine) compile(pattern string) (*compiled, error) {
+	// A policy mostly runs one pattern again and again (each message,
+	// each line): the last one compiled is checked before the cache's
+	// lock, which costs as much as a short search.
+	if last := e.last.Load(); last != nil && last.pattern == pattern {
+		return last, nil
+	}
 	if ent, ok := e.cache.Get(pattern); ok {
+		if ent.re != nil {
+			e.last.Store(ent.re)
+		}
 		return ent.re, ent.err
 	}
 	c, err := e.build(pattern)
 	e.cache.Put(pattern, cacheEntry{re: c, err: err})
+	if c != nil {
+		e.last.Store(c)
+	}
 	return c, err
 }
 
