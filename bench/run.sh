@@ -2,7 +2,7 @@
 # run.sh - luamilter running examples/reference-policy.lua against the same
 # policy written in plain Go on go-milter ("Go floor", and the "lean floor"
 # that asks the MTA only for what the policy needs), and
-# examples/content-policy.lua (the same plus a body scan) against its plain-Go
+# examples/content-scan.lua after it (the same plus a body scan) against its plain-Go
 # twin, measured with the milterload generator on loopback TCP. See README.md.
 #
 #   bench/run.sh                       # build, full matrix (about 10 minutes), summary
@@ -17,7 +17,7 @@
 #   MILTERS    go go-lean lua lua-all go-content lua-content
 #              go = gopolicy (every event), go-lean = gopolicy -lean, lua = negotiation by need
 #              (the default), lua-all = --negotiate all; go-content = gopolicy -lean -content,
-#              lua-content = luamilter with examples/content-policy.lua
+#              lua-content = luamilter with examples/reference-policy.lua and content-scan.lua
 #   COMBOS     c1-4k c8-4k c64-4k c1-256k c8-256k c64-256k
 #   CONTENT_COMBOS  the combos the *-content milters run (c1-256k c8-256k c64-256k), if in COMBOS
 #   SESSIONS   concurrent sessions of the RSS run (200; 0 skips it)
@@ -40,7 +40,7 @@ NICE=${NICE:-0}
 LUA_FLAGS=${LUA_FLAGS:-}
 PORT=${PORT:-8960}
 POLICY=$REPO/examples/reference-policy.lua
-CONTENT_POLICY=$REPO/examples/content-policy.lua
+CONTENT_SCAN=$REPO/examples/content-scan.lua
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 
@@ -75,13 +75,13 @@ start_milter() {
 	go-lean) cmd=("$BUILD_DIR/gopolicy" -lean -addr "127.0.0.1:$PORT") ;;
 	go-content) cmd=("$BUILD_DIR/gopolicy" -lean -content -addr "127.0.0.1:$PORT") ;;
 	lua | lua-all | lua-content)
-		local neg=need policy=$POLICY
+		local neg=need scripts=(-s "$POLICY")
 		[ "$name" = lua-all ] && neg=all
-		[ "$name" = lua-content ] && policy=$CONTENT_POLICY
+		[ "$name" = lua-content ] && scripts+=(-s "$CONTENT_SCAN")
 		# --log-level warn: the Go floor logs nothing per message either.
 		# shellcheck disable=SC2206
 		cmd=("$BUILD_DIR/luamilter" serve --control-socket none --log-level warn
-			--negotiate "$neg" -s "$policy" -l "inet:127.0.0.1:$PORT" $LUA_FLAGS) ;;
+			--negotiate "$neg" "${scripts[@]}" -l "inet:127.0.0.1:$PORT" $LUA_FLAGS) ;;
 	*) die "unknown milter $name" ;;
 	esac
 	if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then die "port $PORT is already in use"; fi
