@@ -20,6 +20,31 @@ type Library interface {
 	Open(L *lua.LState, env *Env) lua.LValue
 }
 
+// Lib returns the Library name whose Open is open. A library whose only
+// state is what open's closure captures needs no type of its own: its
+// definition is one call.
+func Lib(name string, open func(L *lua.LState, env *Env) lua.LValue) Library {
+	return funcLibrary{name: name, open: open}
+}
+
+// Funcs returns the Library name whose table holds fns: the whole
+// definition of a library made only of Go functions.
+func Funcs(name string, fns map[string]lua.LGFunction) Library {
+	return Lib(name, func(L *lua.LState, _ *Env) lua.LValue {
+		return L.SetFuncs(L.CreateTable(0, len(fns)), fns)
+	})
+}
+
+// funcLibrary is the Library Lib returns.
+type funcLibrary struct {
+	name string
+	open func(L *lua.LState, env *Env) lua.LValue
+}
+
+func (l funcLibrary) Name() string { return l.name }
+
+func (l funcLibrary) Open(L *lua.LState, env *Env) lua.LValue { return l.open(L, env) }
+
 // Env is what the runtime offers a library when it is opened.
 type Env struct {
 	// Log is the daemon's logger; libraries add their own attributes.
