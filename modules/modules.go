@@ -100,7 +100,7 @@ func Build(cfg Config) (*Set, error) {
 		gaugecache.New(gaugecache.Options{Store: shared}),
 		counter.New(counter.Options{Store: shared}),
 		db.NewLibrary(ds),
-		db.DatasourceLibrary{},
+		db.NewDatasourceLibrary(),
 	}
 	return s, nil
 }

@@ -12,17 +12,16 @@ import (
 
 const auditLib = "msys.audit"
 
-// AuditLibrary is the msys.audit luart.Library, reading an Audit.
-type AuditLibrary struct{ a *Audit }
-
 // NewAuditLibrary returns msys.audit backed by a.
-func NewAuditLibrary(a *Audit) *AuditLibrary { return &AuditLibrary{a: a} }
+func NewAuditLibrary(a *Audit) luart.Library {
+	l := &auditBinding{a: a}
+	return luart.Lib(auditLib, l.open)
+}
 
-// Name implements luart.Library.
-func (l *AuditLibrary) Name() string { return auditLib }
+// auditBinding is msys.audit's functions, all reading one Audit.
+type auditBinding struct{ a *Audit }
 
-// Open implements luart.Library.
-func (l *AuditLibrary) Open(L *lua.LState, _ *luart.Env) lua.LValue {
+func (l *auditBinding) open(L *lua.LState, _ *luart.Env) lua.LValue {
 	t := L.NewTable()
 	for _, kind := range []string{Connections, Receptions, Rejections} {
 		t.RawSetString(kind, L.NewFunction(l.counter(kind)))
@@ -34,7 +33,7 @@ func (l *AuditLibrary) Open(L *lua.LState, _ *luart.Env) lua.LValue {
 // counter implements connections/receptions/rejections(monitor[, opts]);
 // opts is {cidr, startv, endv, cluster} or the cidr itself. cluster is
 // accepted and ignored: a shared store already gives cluster-wide counts.
-func (l *AuditLibrary) counter(kind string) lua.LGFunction {
+func (l *auditBinding) counter(kind string) lua.LGFunction {
 	return func(L *lua.LState) int {
 		monitor := L.CheckString(1)
 		opt := L.Get(2)
@@ -64,7 +63,7 @@ func (l *AuditLibrary) counter(kind string) lua.LGFunction {
 
 // luaSessions implements inbound_session_count(cidr[, service]). Only
 // SMTP sessions pass through the milter; other services count 0.
-func (l *AuditLibrary) luaSessions(L *lua.LState) int {
+func (l *auditBinding) luaSessions(L *lua.LState) int {
 	cidr := L.OptString(1, "")
 	service := L.OptString(2, "SMTP")
 	var n int64
@@ -79,7 +78,7 @@ func (l *AuditLibrary) luaSessions(L *lua.LState) int {
 	return 1
 }
 
-func (l *AuditLibrary) check(L *lua.LState, err error) {
+func (l *auditBinding) check(L *lua.LState, err error) {
 	if err == nil {
 		return
 	}

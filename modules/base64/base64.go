@@ -32,21 +32,9 @@ import (
 // LineLength is where encode folds its output.
 const LineLength = 76
 
-// Library is the msys.base64 library.
-type Library struct{}
-
 // New returns the msys.base64 library.
-func New() luart.Library { return Library{} }
-
-// Name implements luart.Library.
-func (Library) Name() string { return "msys.base64" }
-
-// Open implements luart.Library.
-func (Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
-	return L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"encode": luaEncode,
-		"decode": luaDecode,
-	})
+func New() luart.Library {
+	return luart.Funcs("msys.base64", map[string]lua.LGFunction{"encode": luaEncode, "decode": luaDecode})
 }
 
 // Encode returns base64 of s, folded with CRLF every 76 characters if fold.

@@ -30,23 +30,22 @@ type Handle struct {
 	Mode int
 }
 
-// Options configures a Library.
+// Options configures the msys.counter library.
 type Options struct {
 	// Store holds the counters; it may be shared with other libraries.
 	Store *store.Shared
 }
 
-// Library is the msys.counter luart.Library.
-type Library struct{ st *store.Shared }
-
 // New returns the msys.counter library.
-func New(opts Options) *Library { return &Library{st: opts.Store} }
+func New(opts Options) luart.Library {
+	l := &binding{st: opts.Store}
+	return luart.Lib(libName, l.open)
+}
 
-// Name implements luart.Library.
-func (l *Library) Name() string { return libName }
+// binding is msys.counter's functions, all on one store.
+type binding struct{ st *store.Shared }
 
-// Open implements luart.Library.
-func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
+func (l *binding) open(L *lua.LState, _ *luart.Env) lua.LValue {
 	mt := L.NewTypeMetatable(typeName)
 	mt.RawSetString("__tostring", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LString(typeName + ": " + handle(L, 1, "tostring").Path))
@@ -82,14 +81,14 @@ func handle(L *lua.LState, n int, fn string) *Handle {
 	return nil
 }
 
-func (l *Library) check(L *lua.LState, err error) {
+func (l *binding) check(L *lua.LState, err error) {
 	if err = l.st.Check(libName, err); err != nil {
 		L.RaiseError("%s", err.Error())
 	}
 }
 
 // luaOpen implements open(path[, STRICT|RELAXED]).
-func (l *Library) luaOpen(L *lua.LState) int {
+func (l *binding) luaOpen(L *lua.LState) int {
 	path := L.CheckString(1)
 	if path == "" {
 		L.RaiseError("%s.open: empty counter path", libName)
@@ -106,7 +105,7 @@ func (l *Library) luaOpen(L *lua.LState) int {
 }
 
 // add implements inc and add; both return the new value.
-func (l *Library) add(L *lua.LState, fn string, delta int64) int {
+func (l *binding) add(L *lua.LState, fn string, delta int64) int {
 	h := handle(L, 1, fn)
 	var n int64
 	var err error
@@ -117,7 +116,7 @@ func (l *Library) add(L *lua.LState, fn string, delta int64) int {
 }
 
 // luaRead implements read(obj_or_path).
-func (l *Library) luaRead(L *lua.LState) int {
+func (l *binding) luaRead(L *lua.LState) int {
 	path := handle(L, 1, "read").Path
 	var n int64
 	var err error
@@ -128,7 +127,7 @@ func (l *Library) luaRead(L *lua.LState) int {
 }
 
 // luaReset implements reset(obj_or_path).
-func (l *Library) luaReset(L *lua.LState) int {
+func (l *binding) luaReset(L *lua.LState) int {
 	path := handle(L, 1, "reset").Path
 	var err error
 	luactx.Wait(L, func(ctx context.Context) { err = l.st.CounterReset(ctx, path) })
@@ -137,7 +136,7 @@ func (l *Library) luaReset(L *lua.LState) int {
 }
 
 // luaUnlink implements unlink(path).
-func (l *Library) luaUnlink(L *lua.LState) int {
+func (l *binding) luaUnlink(L *lua.LState) int {
 	path := handle(L, 1, "unlink").Path
 	var err error
 	luactx.Wait(L, func(ctx context.Context) { err = l.st.CounterDelete(ctx, path) })

@@ -85,7 +85,7 @@ func TestDB(t *testing.T) {
 	for _, e := range engines() {
 		t.Run(e.name, func(t *testing.T) {
 			ds := openDS(t, e.uri(t), db.Datasource{})
-			L := st.NewState(t, "", db.NewLibrary(ds), db.DatasourceLibrary{})
+			L := st.NewState(t, "", db.NewLibrary(ds), db.NewDatasourceLibrary())
 			if err := L.DoString(helpers); err != nil {
 				t.Fatal(err)
 			}

@@ -13,33 +13,19 @@ import (
 
 const libName = "msys.db"
 
-// Library is the msys.db luart.Library.
-type Library struct{ ds *Datasources }
-
 // NewLibrary returns msys.db querying ds.
-func NewLibrary(ds *Datasources) *Library { return &Library{ds: ds} }
-
-// Name implements luart.Library.
-func (l *Library) Name() string { return libName }
-
-// Open implements luart.Library.
-func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
-	t := L.NewTable()
-	t.RawSetString("query", L.NewFunction(l.luaQuery))
-	t.RawSetString("fetch_row", L.NewFunction(l.luaFetchRow))
-	t.RawSetString("execute", L.NewFunction(l.luaExecute))
-	return t
+func NewLibrary(ds *Datasources) luart.Library {
+	l := &binding{ds: ds}
+	return luart.Funcs(libName, map[string]lua.LGFunction{"query": l.luaQuery, "fetch_row": l.luaFetchRow, "execute": l.luaExecute})
 }
 
-// DatasourceLibrary is msys.datasource, which Momentum scripts require
-// next to msys.db; datasources themselves come from the configuration.
-type DatasourceLibrary struct{}
+// NewDatasourceLibrary returns msys.datasource, which Momentum scripts
+// require next to msys.db: it is empty, as datasources come from the
+// configuration.
+func NewDatasourceLibrary() luart.Library { return luart.Funcs("msys.datasource", nil) }
 
-// Name implements luart.Library.
-func (DatasourceLibrary) Name() string { return "msys.datasource" }
-
-// Open implements luart.Library.
-func (DatasourceLibrary) Open(L *lua.LState, _ *luart.Env) lua.LValue { return L.NewTable() }
+// binding is msys.db's functions, all on one set of datasources.
+type binding struct{ ds *Datasources }
 
 // call is one parsed query(cache, sql[, params[, opts]]) call.
 type call struct {
@@ -166,7 +152,7 @@ func fail(L *lua.LState, c call, first lua.LValue, err error) int {
 	return 2
 }
 
-func (l *Library) run(L *lua.LState, fn string) (*Result, call, error) {
+func (l *binding) run(L *lua.LState, fn string) (*Result, call, error) {
 	c, err := parseCall(L, fn)
 	if err != nil {
 		L.RaiseError("%s", err.Error()) // script mistakes always raise
@@ -181,7 +167,7 @@ func (l *Library) run(L *lua.LState, fn string) (*Result, call, error) {
 
 // luaQuery implements query(cache, sql[, params[, {nocache, raise_error}]])
 // → row iterator, or nil, err.
-func (l *Library) luaQuery(L *lua.LState) int {
+func (l *binding) luaQuery(L *lua.LState) int {
 	res, c, err := l.run(L, "query")
 	if err != nil {
 		return fail(L, c, lua.LNil, err)
@@ -200,7 +186,7 @@ func (l *Library) luaQuery(L *lua.LState) int {
 }
 
 // luaFetchRow implements fetch_row(...) → first row, nil, or nil, err.
-func (l *Library) luaFetchRow(L *lua.LState) int {
+func (l *binding) luaFetchRow(L *lua.LState) int {
 	res, c, err := l.run(L, "fetch_row")
 	if err != nil {
 		return fail(L, c, lua.LNil, err)
@@ -214,7 +200,7 @@ func (l *Library) luaFetchRow(L *lua.LState) int {
 }
 
 // luaExecute implements execute(...) → true, or false, err.
-func (l *Library) luaExecute(L *lua.LState) int {
+func (l *binding) luaExecute(L *lua.LState) int {
 	c, err := parseCall(L, "execute")
 	if err != nil {
 		L.RaiseError("%s", err.Error())

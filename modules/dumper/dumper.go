@@ -34,18 +34,9 @@ import (
 // MaxDepth is the deepest table nesting written out.
 const MaxDepth = 64
 
-// Library is the msys.dumper library.
-type Library struct{}
-
 // New returns the msys.dumper library.
-func New() luart.Library { return Library{} }
-
-// Name implements luart.Library.
-func (Library) Name() string { return "msys.dumper" }
-
-// Open implements luart.Library.
-func (Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
-	return L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{"Dumper": luaDumper})
+func New() luart.Library {
+	return luart.Funcs("msys.dumper", map[string]lua.LGFunction{"Dumper": luaDumper})
 }
 
 func luaDumper(L *lua.LState) int {

@@ -17,33 +17,21 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// Library is the msys.idn library.
-type Library struct {
-	profile *idna.Profile
-}
-
 // New returns the msys.idn library.
 func New() luart.Library {
-	return &Library{profile: idna.New(
+	p := idna.New(
 		idna.MapForLookup(),
 		idna.BidiRule(),
 		idna.Transitional(false),
 		idna.StrictDomainName(false), // after MapForLookup, which turns it on
-	)}
-}
-
-// Name implements luart.Library.
-func (*Library) Name() string { return "msys.idn" }
-
-// Open implements luart.Library.
-func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
-	return L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"to_idn":  l.convert("to_idn", l.profile.ToASCII),
-		"to_utf8": l.convert("to_utf8", l.profile.ToUnicode),
+	)
+	return luart.Funcs("msys.idn", map[string]lua.LGFunction{
+		"to_idn":  convert("to_idn", p.ToASCII),
+		"to_utf8": convert("to_utf8", p.ToUnicode),
 	})
 }
 
-func (l *Library) convert(fn string, conv func(string) (string, error)) lua.LGFunction {
+func convert(fn string, conv func(string) (string, error)) lua.LGFunction {
 	return func(L *lua.LState) int {
 		out, err := conv(L.CheckString(1))
 		if err != nil {

@@ -17,11 +17,6 @@ type Options struct {
 	MaxSize  int // longest input to json.decode, in bytes
 }
 
-// Library is the "json" Lua library.
-type Library struct {
-	opts Options
-}
-
 // New returns the json library.
 func New(opts Options) luart.Library {
 	if opts.MaxDepth <= 0 {
@@ -30,11 +25,8 @@ func New(opts Options) luart.Library {
 	if opts.MaxSize <= 0 {
 		opts.MaxSize = DefaultMaxSize
 	}
-	return &Library{opts: opts}
+	return luart.Lib("json", func(L *lua.LState, _ *luart.Env) lua.LValue { return open(L, opts) })
 }
-
-// Name implements luart.Library.
-func (*Library) Name() string { return "json" }
 
 // kindKey is stored raw in the two metatables so any code, in any state,
 // can tell a JSON object or array from a plain table.
@@ -51,9 +43,9 @@ type state struct {
 	nullValue *lua.LUserData
 }
 
-// Open implements luart.Library.
-func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
-	s := &state{opts: l.opts}
+// open builds the json table of one Lua state.
+func open(L *lua.LState, opts Options) lua.LValue {
+	s := &state{opts: opts}
 	s.objectMT = s.newMeta(L, "object")
 	s.arrayMT = s.newMeta(L, "array")
 	s.nullValue = L.NewUserData()

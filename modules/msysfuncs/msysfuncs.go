@@ -60,29 +60,14 @@ type Options struct {
 	MaxFileSize int64
 }
 
-// Library is the set of msys.* functions.
-type Library struct {
-	opts Options
-}
-
-// New returns the library.
+// New returns the library. It is named "msys": the runtime merges its
+// functions into the global msys table.
 func New(opts Options) luart.Library {
-	if opts.MaxFileSize <= 0 {
-		opts.MaxFileSize = DefaultMaxFileSize
-	}
-	return &Library{opts: opts}
-}
-
-// Name implements luart.Library; "msys" means the fields are merged into
-// the global msys table.
-func (*Library) Name() string { return "msys" }
-
-// Open implements luart.Library.
-func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
-	return L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+	r := newReader(opts)
+	return luart.Funcs("msys", map[string]lua.LGFunction{
 		"type":                  luaType,
 		"parseRFC2822Addresses": luaParseAddresses,
-		"readfile":              l.luaReadFile,
+		"readfile":              r.luaReadFile,
 		"sleep":                 luaSleep,
 	})
 }

@@ -13,7 +13,19 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (l *Library) luaReadFile(L *lua.LState) int {
+// reader is msys.readfile's confinement to Options.ReadDirs.
+type reader struct {
+	opts Options
+}
+
+func newReader(opts Options) *reader {
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
+	return &reader{opts: opts}
+}
+
+func (l *reader) luaReadFile(L *lua.LState) int {
 	data, err := l.ReadFile(L.CheckString(1))
 	if err != nil {
 		L.Push(lua.LNil)
@@ -28,7 +40,7 @@ func (l *Library) luaReadFile(L *lua.LState) int {
 var errDenied = errors.New("permission denied")
 
 // ReadFile reads name if it lies below one of Options.ReadDirs.
-func (l *Library) ReadFile(name string) (string, error) {
+func (l *reader) ReadFile(name string) (string, error) {
 	if scheme, rest, ok := strings.Cut(name, "://"); ok && !strings.ContainsRune(scheme, '/') {
 		if scheme != "file" {
 			return "", fmt.Errorf("unsupported URI scheme %q", scheme)
@@ -103,7 +115,7 @@ func regular(name string, fi fs.FileInfo) error {
 
 // allowedDir returns the resolved ReadDirs entry containing path and the
 // path relative to it.
-func (l *Library) allowedDir(path string) (dir, rel string, ok bool) {
+func (l *reader) allowedDir(path string) (dir, rel string, ok bool) {
 	for _, d := range l.opts.ReadDirs {
 		abs, err := filepath.Abs(d)
 		if err != nil {

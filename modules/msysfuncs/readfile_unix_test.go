@@ -36,7 +36,7 @@ func TestReadFileRefusesSpecialFiles(t *testing.T) {
 	} else {
 		t.Logf("no device node (%v); devices not covered", err)
 	}
-	l := New(Options{ReadDirs: []string{dir}}).(*Library)
+	l := newReader(Options{ReadDirs: []string{dir}})
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)

@@ -35,28 +35,19 @@ func (e *Engine) MatchTable(L *lua.LState, subject, pattern string) (lua.LValue,
 	return t, nil
 }
 
-// Library is the msys.pcre Lua library backed by an Engine.
-type Library struct {
-	engine *Engine
-}
-
 // New returns the msys.pcre library with its own Engine.
-func New(opts Options) luart.Library { return &Library{engine: NewEngine(opts)} }
+func New(opts Options) luart.Library { return NewLibrary(NewEngine(opts)) }
 
 // NewLibrary returns the msys.pcre library using a shared Engine, so that
 // msg:body_match and msys.pcre.match share one pattern cache.
-func NewLibrary(e *Engine) *Library { return &Library{engine: e} }
+func NewLibrary(e *Engine) luart.Library {
+	l := &binding{engine: e}
+	return luart.Funcs("msys.pcre", map[string]lua.LGFunction{"match": l.match, "replace": l.replace, "split": l.split})
+}
 
-// Name implements luart.Library.
-func (*Library) Name() string { return "msys.pcre" }
-
-// Open implements luart.Library.
-func (l *Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
-	return L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"match":   l.match,
-		"replace": l.replace,
-		"split":   l.split,
-	})
+// binding is msys.pcre's functions, all running on one Engine.
+type binding struct {
+	engine *Engine
 }
 
 // failed pushes nil, errstr, errnum for compile errors and raises others.
@@ -72,7 +63,7 @@ func failed(L *lua.LState, err error) int {
 	return 0
 }
 
-func (l *Library) match(L *lua.LState) int {
+func (l *binding) match(L *lua.LState) int {
 	subject, pattern := L.CheckString(1), L.CheckString(2)
 	v, err := l.engine.MatchTable(L, subject, pattern)
 	if err != nil {
@@ -82,7 +73,7 @@ func (l *Library) match(L *lua.LState) int {
 	return 1
 }
 
-func (l *Library) split(L *lua.LState) int {
+func (l *binding) split(L *lua.LState) int {
 	subject, pattern := L.CheckString(1), L.CheckString(2)
 	parts, err := l.engine.SplitContext(luactx.Of(L), subject, pattern)
 	if err != nil {
@@ -96,7 +87,7 @@ func (l *Library) split(L *lua.LState) int {
 	return 1
 }
 
-func (l *Library) replace(L *lua.LState) int {
+func (l *binding) replace(L *lua.LState) int {
 	subject, pattern, repl := L.CheckString(1), L.CheckString(2), L.CheckString(3)
 	out, _, err := l.engine.ReplaceContext(luactx.Of(L), subject, pattern, repl)
 	if err != nil {

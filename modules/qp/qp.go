@@ -26,21 +26,9 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// Library is the msys.qp library.
-type Library struct{}
-
 // New returns the msys.qp library.
-func New() luart.Library { return Library{} }
-
-// Name implements luart.Library.
-func (Library) Name() string { return "msys.qp" }
-
-// Open implements luart.Library.
-func (Library) Open(L *lua.LState, _ *luart.Env) lua.LValue {
-	return L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"encode": luaEncode,
-		"decode": luaDecode,
-	})
+func New() luart.Library {
+	return luart.Funcs("msys.qp", map[string]lua.LGFunction{"encode": luaEncode, "decode": luaDecode})
 }
 
 // Encode quoted-printable encodes s, dot-stuffing lines when dotstuff.
