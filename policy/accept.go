@@ -96,31 +96,28 @@ func acCapabilityEdit(L *lua.LState) int {
 	return 0
 }
 
-// coreLibrary adds msys.core's session-aware functions.
-type coreLibrary struct {
-	macros   *macroExpander
-	bindings *bindings
-}
-
 // CoreLibrary returns the luart.Library that adds the msys.core functions
 // working on luamilter's objects (accept_construct_get_message_construct,
 // ec_sockaddr_family, ec_message_new, ec_message_context_get/set), the
 // binding lookups (config_get_binding_*) and msys.expandMacro.
 func CoreLibrary() luart.Library {
-	return coreLibrary{macros: newMacroExpander(), bindings: processBindings}
+	macros := newMacroExpander()
+	return luart.Lib("msys.core", func(L *lua.LState, env *luart.Env) lua.LValue {
+		return openCore(L, env, macros, processBindings)
+	})
 }
 
-func (coreLibrary) Name() string { return "msys.core" }
-
-func (c coreLibrary) Open(L *lua.LState, env *luart.Env) lua.LValue {
+// openCore builds CoreLibrary's table for one state. macros and b outlive
+// the states, so what they warn about is warned once, not once per state.
+func openCore(L *lua.LState, env *luart.Env, macros *macroExpander, b *bindings) lua.LValue {
 	if msys, ok := L.GetGlobal("msys").(*lua.LTable); ok {
-		msys.RawSetString("expandMacro", L.NewFunction(c.macros.function(env.Log)))
+		msys.RawSetString("expandMacro", L.NewFunction(macros.function(env.Log)))
 	}
 	t := L.NewTable()
 	t.RawSetString("ec_message_new", L.NewFunction(ecMessageNew))
 	t.RawSetString("ec_message_context_get", L.NewFunction(coreContextGet))
 	t.RawSetString("ec_message_context_set", L.NewFunction(coreContextSet))
-	c.bindings.register(L, t, env.Log)
+	b.register(L, t, env.Log)
 	t.RawSetString("accept_construct_get_message_construct", L.NewFunction(func(L *lua.LState) int {
 		s := checkSession(L, 1, "accept_construct")
 		mc := L.CreateTable(0, 2)

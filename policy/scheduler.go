@@ -126,13 +126,9 @@ func (t *timer) stopLoop() {
 // TimerLibrary returns msys.timer: after, at and every. Timers can only
 // be created where Momentum's scheduler runs them, in init (or in a timer),
 // because a session's Lua state goes back to the pool when it ends.
-func TimerLibrary() luart.Library { return timerLibrary{} }
+func TimerLibrary() luart.Library { return luart.Lib("msys.timer", openTimer) }
 
-type timerLibrary struct{}
-
-func (timerLibrary) Name() string { return "msys.timer" }
-
-func (timerLibrary) Open(L *lua.LState, _ *luart.Env) lua.LValue {
+func openTimer(L *lua.LState, _ *luart.Env) lua.LValue {
 	mt := L.CreateTable(0, 3)
 	methods := L.CreateTable(0, 3)
 	check := func(L *lua.LState) *timer {
