@@ -61,13 +61,26 @@ type CallInfo struct {
 	Callout string // callout being run, e.g. "validate_rcptto"
 	QueueID string // MTA queue id when known
 	PeerIP  net.IP // connected SMTP client, nil when unknown
-	// Host is the embedding program's object for the session (policy's
-	// session); libraries of that program use it, others ignore it.
-	Host any
+	// Host is the embedding program's object for the session, nil when
+	// there is none (loading the scripts). Libraries of that program
+	// assert it to their own type; others use only what Host offers.
+	Host Host
 	// TLS is the session's _TLS table, made on first use. A host that
 	// passes the same CallInfo for every call of a session gives its
 	// scripts session-local storage, as thrLua's _TLS is.
 	TLS *lua.LTable
+}
+
+// Host is what the runtime and the libraries may ask of the embedding
+// program's object for a call (CallInfo.Host). It is small on purpose:
+// luart knows nothing about sessions, and what a host program's own
+// libraries need from its own type they get by a type assertion.
+type Host interface {
+	// Logger is the logger for the call's lines (print output, the
+	// runtime's warnings), carrying what identifies the session, such as
+	// its id, client and queue id. Nil means the runtime's own logger,
+	// tagged with CallInfo.QueueID.
+	Logger() *slog.Logger
 }
 
 type callInfoKey struct{}

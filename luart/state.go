@@ -178,8 +178,12 @@ func (st *State) logger() *slog.Logger {
 	case st.info != nil:
 		// The embedding program's session logger carries session id,
 		// client and queue id; without one, tag what CallInfo knows.
-		if h, ok := st.info.Host.(interface{ Logger() *slog.Logger }); ok {
-			l = h.Logger()
+		var hl *slog.Logger
+		if st.info.Host != nil {
+			hl = st.info.Host.Logger()
+		}
+		if hl != nil {
+			l = hl
 		} else if st.info.QueueID != "" {
 			l = l.With("queue_id", st.info.QueueID)
 		}

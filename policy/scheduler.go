@@ -25,6 +25,10 @@ type scheduler struct {
 	wg      sync.WaitGroup
 }
 
+// Logger implements luart.Host. It is nil: init and the timers log
+// through the runtime's logger, as no session is theirs.
+func (s *scheduler) Logger() *slog.Logger { return nil }
+
 func newScheduler(st *luart.State, log *slog.Logger) *scheduler {
 	return &scheduler{st: st, log: log, started: make(chan struct{}), stopped: make(chan struct{})}
 }
