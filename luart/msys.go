@@ -28,27 +28,6 @@ var coreConstants = map[string]float64{
 	"FAILED": 1, "DELAYED": 2, "DELIVERED": 3, "RELAYED": 4, "EXPANDED": 5,
 }
 
-// unprovidedCore are msys.core functions of Momentum that luamilter can't
-// offer; calling one raises an error that names it and says why, instead
-// of "attempt to call a nil value". Libraries that do provide one replace
-// the stand-in when they are attached.
-var unprovidedCore = map[string]string{
-	"io_wrapper_open":         "Momentum's io wrappers (jlog, files) are not available in a milter",
-	"mail_queue_delay_domain": "a milter has no delivery queue",
-	"scheduler_for_domain":    "a milter has no delivery scheduler",
-	"dns_get_domain":          "use msys.dnsLookup",
-}
-
-// unprovidedLibraries are Momentum's msys namespaces luamilter does not
-// provide. Scripts use them without require (they are loaded by
-// Momentum's configuration), so msys.NAME is a stand-in that names the
-// library when used, instead of nil.
-var unprovidedLibraries = map[string]bool{
-	"adaptive": true, "pbp": true, "policyeditor": true, "brightmail": true,
-	"clamav": true, "cloudmark": true, "commtouch": true, "sieve": true,
-	"bounce": true, "fbl": true,
-}
-
 // openMsys builds the msys table: registerModule, msys.core, and every
 // configured Library at its dotted name.
 func (st *State) openMsys() error {
@@ -70,7 +49,10 @@ func (st *State) openMsys() error {
 		L.Push(st.NewECString(""))
 		return 1
 	}))
-	for name, why := range unprovidedCore {
+	// The msys.core functions Surface marks Lacking raise an error that
+	// names them and says why, instead of "attempt to call a nil value".
+	// Libraries that do provide one replace the stand-in when attached.
+	for name, why := range lackingFunctions("msys.core") {
 		core.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
 			L.RaiseError("msys.core.%s is not provided by luamilter: %s", name, why)
 			return 0
@@ -96,7 +78,7 @@ func (st *State) openMsys() error {
 		st.attach(name, lib.Open(L, env))
 	}
 	// Also without libraries to open: the loader answers Momentum's
-	// namespaces luamilter lacks (unprovidedLibraries).
+	// namespaces luamilter lacks (Lacking in Surface).
 	msys.Metatable = st.lazyLoader("msys")
 	loaded := st.loaded()
 	for _, name := range []string{"msys", "msys.core"} {
@@ -174,13 +156,6 @@ func (st *State) loaded() *lua.LTable {
 	return t
 }
 
-// builtinHelpers are Momentum modules whose features luamilter's objects
-// always have (vctx, msg and accept methods), so requiring them is a no-op.
-var builtinHelpers = map[string]bool{
-	"msys.extended.message": true, "msys.extended.vctx": true, "msys.extended.ac": true,
-	"msys.extended.message_routing": true,
-}
-
 // require loads msys.* libraries and helper scripts from the configured
 // directories. An unknown msys.* name gives an empty table and one log
 // line, as Momentum helpers luamilter does not implement are common.
@@ -223,14 +198,14 @@ func (st *State) require(L *lua.LState) int {
 		L.Push(lua.LTrue)
 		return 1
 	}
-	if builtinHelpers[name] {
+	if isBuiltin(name) {
 		// Momentum needs these to enable methods luamilter always has.
 		t := L.NewTable()
 		loaded.RawSetString(name, t)
 		L.Push(t)
 		return 1
 	}
-	if strings.HasPrefix(name, "msys.") || name == "curl" {
+	if strings.HasPrefix(name, "msys.") || lacksLibrary(name) {
 		st.rt.threadOf(L).logger().Warn("require of a library luamilter does not provide; using a stand-in that names it when used", "library", name)
 		t := st.missingLibrary(L, name)
 		loaded.RawSetString(name, t)
@@ -358,7 +333,7 @@ func (st *State) lazyLoader(prefix string) *lua.LTable {
 				opened = st.readOnly(tbl, name)
 			}
 			v = opened
-		} else if prefix == "msys" && unprovidedLibraries[string(key)] {
+		} else if prefix == "msys" && lacksLibrary(name) {
 			v = st.missingLibrary(L, name)
 		} else if st.hasLazyBelow(name) {
 			sub := L.CreateTable(0, 1)
