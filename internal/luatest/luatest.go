@@ -1,10 +1,12 @@
-// Package luatest opens luart libraries into bare Lua states and runs
+// Package luatest opens luart libraries the way production does and runs
 // snippets against them. The modules' tests share it so that each tests
-// its library placed where the runtime places it, without the whole
-// runtime around it.
+// its library as scripts see it: through luart.New's sandbox, with its
+// table behind a read-only view, opened on first use or by require, and
+// with the runtime's Env.
 package luatest
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -13,36 +15,28 @@ import (
 	"github.com/luamilter/luamilter/luart"
 )
 
-// NewState returns a fresh Lua state, closed when t ends, with a global
-// msys table and each of libs opened at its dotted name: "msys" merges the
-// library's fields into msys, "msys.a.b" becomes msys.a.b, and any other
-// name (such as "json") is a global.
+// NewState returns the Lua thread of a luart runtime built with libs as
+// its Config.Libraries, held by the test until it ends. Scripts' rules
+// hold: "msys" merges a library's fields into msys, "msys.a.b" is
+// msys.a.b once used or required, and any other name (such as "json") is
+// a global only after require. Code run on it directly (Check, Eval) has
+// no deadline and no CallInfo unless the test sets L's context.
 func NewState(t testing.TB, libs ...luart.Library) *lua.LState {
 	t.Helper()
-	L := lua.NewState()
-	t.Cleanup(L.Close)
-	L.SetGlobal("msys", L.NewTable())
-	for _, lib := range libs {
-		place(L, lib.Name(), lib.Open(L, &luart.Env{}))
+	rt, err := luart.New(luart.Config{Libraries: libs, PoolSize: 1})
+	if err != nil {
+		t.Fatalf("luart runtime: %v", err)
 	}
-	return L
-}
-
-// place stores v at the dotted name, creating the tables on the way.
-func place(L *lua.LState, name string, v lua.LValue) {
-	if name == "msys" {
-		msys := L.GetGlobal("msys").(*lua.LTable)
-		if src, ok := v.(*lua.LTable); ok {
-			src.ForEach(func(k, val lua.LValue) { msys.RawSet(k, val) })
-		}
-		return
+	st, err := rt.Acquire(context.Background())
+	if err != nil {
+		rt.Close()
+		t.Fatalf("luart state: %v", err)
 	}
-	parent := L.G.Global
-	if dot := strings.LastIndexByte(name, '.'); dot >= 0 {
-		parent = L.FindTable(parent, name[:dot], 0).(*lua.LTable)
-		name = name[dot+1:]
-	}
-	parent.RawSetString(name, v)
+	t.Cleanup(func() {
+		rt.Release(st)
+		rt.Close()
+	})
+	return st.L
 }
 
 // Check runs code in L. With wantErr empty the code must succeed;

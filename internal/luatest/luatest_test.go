@@ -19,19 +19,23 @@ func (n named) Open(L *lua.LState, _ *luart.Env) lua.LValue {
 	return t
 }
 
+// TestNewStatePlacesLibraries checks that libraries are where scripts
+// find them in production, behind read-only views.
 func TestNewStatePlacesLibraries(t *testing.T) {
 	tests := []struct {
-		name string
+		name string // library name
 		expr string
 		want string
 	}{
 		{"msys", "msys.who", "msys"},
 		{"msys.qp", "msys.qp.who", "msys.qp"},
+		{"msys.qp", `require("msys.qp").who`, "msys.qp"},
 		{"msys.http.client", "msys.http.client.who", "msys.http.client"},
-		{"json", "json.who, msys.who", "json nil"},
+		{"json", `json, require("json").who, json.who, msys.who`, "nil json json nil"},
+		{"msys.qp", `select(2, pcall(function() msys.qp.who = 1 end)):find("read-only", 1, true) ~= nil`, "true"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.expr, func(t *testing.T) {
 			L := NewState(t, named(tc.name))
 			got, err := Eval(L, tc.expr)
 			if err != nil {

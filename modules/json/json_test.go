@@ -9,9 +9,13 @@ import (
 	"github.com/luamilter/luamilter/internal/luatest"
 )
 
+// newState opens the library in a runtime and requires it, as scripts
+// must before json is a global.
 func newState(t testing.TB, opts Options) *lua.LState {
 	t.Helper()
-	return luatest.NewState(t, New(opts))
+	L := luatest.NewState(t, New(opts))
+	luatest.Check(t, L, `require("json")`, "")
+	return L
 }
 
 func TestLua(t *testing.T) {
