@@ -3,6 +3,7 @@ package milter
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -64,6 +65,39 @@ type Trace struct {
 // Play connects to a milter at network/addr and plays tx through it,
 // stopping where the milter rejects, as an MTA would.
 func Play(network, addr string, tx Transaction) (*Trace, error) {
+	macros := txMacros(tx)
+	opts := []gomilter.Option{gomilter.WithReadTimeout(60 * time.Second), gomilter.WithWriteTimeout(60 * time.Second)}
+	if tx.Actions != nil {
+		opts = append(opts, gomilter.WithActions(*tx.Actions))
+	}
+	client := gomilter.NewClient(network, addr, opts...)
+	sess, err := client.Session(macros)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	return play(sess, macros, tx)
+}
+
+// mtaSession is the MTA's side of one milter session: go-milter's
+// ClientSession on a socket, or a directSession in process. play drives
+// either the same way, so both give the same Trace.
+type mtaSession interface {
+	Conn(hostname string, family gomilter.ProtoFamily, port uint16, addr string) (*gomilter.Action, error)
+	Helo(helo string) (*gomilter.Action, error)
+	Mail(sender string, esmtpArgs string) (*gomilter.Action, error)
+	Rcpt(rcpt string, esmtpArgs string) (*gomilter.Action, error)
+	DataStart() (*gomilter.Action, error)
+	HeaderField(key, value string, macros map[gomilter.MacroName]string) (*gomilter.Action, error)
+	HeaderEnd() (*gomilter.Action, error)
+	BodyChunk(chunk []byte) (*gomilter.Action, error)
+	BodyReadFrom(r io.Reader) ([]gomilter.ModifyAction, *gomilter.Action, error)
+	End() ([]gomilter.ModifyAction, *gomilter.Action, error)
+}
+
+// txMacros is the macro bag an MTA would fill for tx: its Macros, and
+// unless tx.Exact the usual ones made up from its fields.
+func txMacros(tx Transaction) *gomilter.MacroBag {
 	macros := gomilter.NewMacroBag()
 	for k, v := range tx.Macros {
 		macros.Set(k, v)
@@ -81,16 +115,12 @@ func Play(network, addr string, tx Transaction) (*Trace, error) {
 	set("{client_name}", tx.ClientName)
 	set("i", tx.QueueID)
 	set("{mail_addr}", tx.From)
-	opts := []gomilter.Option{gomilter.WithReadTimeout(60 * time.Second), gomilter.WithWriteTimeout(60 * time.Second)}
-	if tx.Actions != nil {
-		opts = append(opts, gomilter.WithActions(*tx.Actions))
-	}
-	client := gomilter.NewClient(network, addr, opts...)
-	sess, err := client.Session(macros)
-	if err != nil {
-		return nil, err
-	}
-	defer sess.Close()
+	return macros
+}
+
+// play plays tx through sess, whose macros are read from macros: the
+// stage's macros are set there before each command.
+func play(sess mtaSession, macros *gomilter.MacroBag, tx Transaction) (*Trace, error) {
 	tr := &Trace{}
 	step := func(stage Stage, arg string, act *gomilter.Action, err error) (bool, error) {
 		if err != nil {

@@ -71,6 +71,10 @@ type Server struct {
 	total atomic.Uint64
 	wg    sync.WaitGroup
 
+	// directIDs numbers PlayDirect's sessions from 1, as go-milter numbers
+	// the connections it serves; a server is played one way or the other.
+	directIDs atomic.Uint64
+
 	offers sync.Map // action sets the MTA left out, already logged (see noteOffer)
 
 	connsMu sync.Mutex

@@ -1,7 +1,8 @@
 // Package milttest starts a real luamilter milter server for tests: the
 // scripts are compiled by luart, run by the policy engine and served by
 // the milter package on a unix socket, all built by daemon.Stack from a
-// configuration, exactly as `luamilter serve` builds them.
+// configuration, exactly as `luamilter serve` builds them. With
+// Options.Direct the same server plays transactions in process instead.
 package milttest
 
 import (
@@ -38,15 +39,22 @@ type Options struct {
 	// serve does. Without it only Libraries are there: most tests bring
 	// the few they need, or fakes.
 	Modules bool
+	// Direct plays transactions in process (milter.Server.PlayDirect)
+	// instead of over a socket: the same server, adapter and engine,
+	// without the wire. A test of the policy wants it; a test of the
+	// wire (negotiation, packets, timeouts, slots held by connections)
+	// does not, and Client is not there to hand-drive a session.
+	Direct bool
 }
 
 // Server is a running milter server with its log.
 type Server struct {
-	Socket string // unix socket path
+	Socket string // unix socket path; empty when Direct
 	Dir    string // temp dir holding scripts, socket and spool
 	Engine *policy.Engine
 	Milter *milter.Server
 	logs   *logbuf.Buffer
+	t      testing.TB
 }
 
 // Start writes each script source to a file and serves them.
@@ -78,11 +86,17 @@ func (s *Server) Logs() string { return s.logs.String() }
 
 // Play runs one transaction against the server.
 func (s *Server) Play(tx milter.Transaction) (*milter.Trace, error) {
+	if s.Socket == "" {
+		return s.Milter.PlayDirect(tx)
+	}
 	return milter.Play("unix", s.Socket, tx)
 }
 
 // Client returns a go-milter client for hand-driven sessions, offering
 // what Postfix offers.
 func (s *Server) Client() *gomilter.Client {
+	if s.Socket == "" {
+		s.t.Fatal("milttest: a Direct server has no socket to drive by hand")
+	}
 	return gomilter.NewClient("unix", s.Socket, gomilter.WithReadTimeout(10*time.Second), gomilter.WithWriteTimeout(10*time.Second))
 }

@@ -46,15 +46,17 @@ func start(t testing.TB, dir string, opts Options, setup Setup, paths []string) 
 	// a slot.
 	scfg.SessionWait = 200 * time.Millisecond
 	srv := milter.NewServer(scfg)
-	sock := filepath.Join(dir, "milter.sock")
-	ln, err := milter.Listen("unix:"+sock, milter.SocketOptions{})
-	if err != nil {
-		eng.Close(context.Background())
-		st.Close()
-		return nil, err
+	s := &Server{Dir: dir, Engine: eng, Milter: srv, logs: logs, t: t}
+	if !opts.Direct {
+		s.Socket = filepath.Join(dir, "milter.sock")
+		ln, err := milter.Listen("unix:"+s.Socket, milter.SocketOptions{})
+		if err != nil {
+			eng.Close(context.Background())
+			st.Close()
+			return nil, err
+		}
+		go srv.Serve(ln)
 	}
-	go srv.Serve(ln)
-	s := &Server{Socket: sock, Dir: dir, Engine: eng, Milter: srv, logs: logs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
