@@ -50,7 +50,7 @@ func waitIdle(t *testing.T, s *milttest.Server) {
 // matches and replaces in the body with a 64 KB spool threshold: the body
 // and its replacement go through files that are gone afterwards.
 func TestLargeMessage(t *testing.T) {
-	s := startMsg(t, milttest.Options{SpoolThreshold: 64 << 10, MaxMessageSize: 32 << 20}, dataScript(`
+	s := startWire(t, milttest.Options{SpoolThreshold: 64 << 10, MaxMessageSize: 32 << 20}, dataScript(`
 local subj = msg:header("Subject")[1]
 local m = msg:body_match("the (needle) is")
 assert(m and m[1] == "needle", "no match")
@@ -72,7 +72,7 @@ vctx:set_code(250, "ok")`))
 }
 
 func TestOversizeMessage(t *testing.T) {
-	s := startMsg(t, milttest.Options{SpoolThreshold: 16 << 10, MaxMessageSize: 1 << 20}, dataScript(`error("must not run; it names msg:body so the MTA sends the body: " .. #msg:body())`))
+	s := startWire(t, milttest.Options{SpoolThreshold: 16 << 10, MaxMessageSize: 1 << 20}, dataScript(`error("must not run; it names msg:body so the MTA sends the body: " .. #msg:body())`))
 	tr := play(t, s, bigMessage(2<<20))
 	if tr.Final.Code != 552 || !strings.Contains(tr.Final.Reply, "5.3.4") {
 		t.Fatalf("final %+v", tr.Final)
@@ -88,7 +88,7 @@ func TestOversizeMessage(t *testing.T) {
 // up in the middle of the body.
 func TestSpoolRemovedOnEveryPath(t *testing.T) {
 	t.Run("rejected after a large edit", func(t *testing.T) {
-		s := startMsg(t, milttest.Options{SpoolThreshold: 16 << 10}, dataScript(`
+		s := startWire(t, milttest.Options{SpoolThreshold: 16 << 10}, dataScript(`
 msg:body_replace("needle", "pin")
 vctx:set_code(550, "5.7.1 no")`))
 		tr := play(t, s, bigMessage(1<<20))
@@ -102,7 +102,7 @@ vctx:set_code(550, "5.7.1 no")`))
 	})
 	for _, how := range []string{"hang up", "abort", "quit"} {
 		t.Run(how+" mid-body", func(t *testing.T) {
-			s := startMsg(t, milttest.Options{SpoolThreshold: 16 << 10}, dataScript(`error("must not run; it names msg:body so the MTA sends the body: " .. #msg:body())`))
+			s := startWire(t, milttest.Options{SpoolThreshold: 16 << 10}, dataScript(`error("must not run; it names msg:body so the MTA sends the body: " .. #msg:body())`))
 			d := &recordingDialer{}
 			c := gomilter.NewClient("unix", s.Socket, gomilter.WithDialer(d),
 				gomilter.WithReadTimeout(10*time.Second), gomilter.WithWriteTimeout(10*time.Second))

@@ -56,7 +56,7 @@ func TestVerdictReachesClientVerbatim(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.callout+"/"+tc.call, func(t *testing.T) {
-			srv := milttest.Start(t, milttest.Options{}, verdictScript(tc.callout, tc.call))
+			srv := milttest.Start(t, milttest.Options{Direct: true}, verdictScript(tc.callout, tc.call))
 			tr, err := srv.Play(tx())
 			if err != nil {
 				t.Fatal(err)
@@ -75,7 +75,7 @@ func TestVerdictReachesClientVerbatim(t *testing.T) {
 }
 
 func TestRecipientRejectsApplyPerRecipient(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true}, `local mod = {}
 function mod:validate_rcptto(msg, str, ac, vctx)
   if string.match(tostring(str), '^RCPT TO:<(.*)@') == "nobody" then
     vctx:set_code(550, "5.1.1 No such user")
@@ -112,7 +112,7 @@ msys.registerModule("rcpts", mod)`)
 }
 
 func TestEachRecipientRejectDeletesRecipient(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true}, `local mod = {}
 function mod:validate_data_spool_each_rcpt(msg, ac, vctx)
   if msg:rcptto() == "spamtrap@example.com" then
     vctx:set_code(550, "5.7.1 Trap")
@@ -153,7 +153,7 @@ function mod:validate_ehlo(str, ac, vctx)
   return msys.core.VALIDATE_CONT
 end
 msys.registerModule("second", mod)`
-	srv := milttest.Start(t, milttest.Options{}, first, second)
+	srv := milttest.Start(t, milttest.Options{Direct: true}, first, second)
 	tr, err := srv.Play(tx())
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ msys.registerModule("second", mod)`
 		t.Fatalf("final %+v, want the first module's reply", tr.Final)
 	}
 	// CONT lets the next module override: swap the return value.
-	srv = milttest.Start(t, milttest.Options{}, strings.Replace(first, "VALIDATE_DONE", "VALIDATE_CONT", 1), second)
+	srv = milttest.Start(t, milttest.Options{Direct: true}, strings.Replace(first, "VALIDATE_DONE", "VALIDATE_CONT", 1), second)
 	tr, err = srv.Play(tx())
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ msys.registerModule("second", mod)`
 }
 
 func TestCalloutArgumentsAndContextVariables(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true}, `local mod = {}
 -- The trace lives in self: script locals are per Lua state, and a
 -- session's commands may run in different states.
 local function note(self, s)
@@ -234,7 +234,7 @@ msys.registerModule("trace", mod)`)
 }
 
 func TestSelfIsPerSessionAndSurvivesPhases(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true}, `local mod = {}
 function mod:validate_connect(ac, vctx)
   for k in pairs(self) do self[k] = nil end
   self.peer = tostring(ac.remote_addr)
@@ -258,7 +258,7 @@ msys.registerModule("selfish", mod)`)
 }
 
 func TestNilReturnIsContinueWithWarning(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true}, `local mod = {}
 function mod:validate_mailfrom(str, ac, vctx) end
 msys.registerModule("lazy", mod)`)
 	tr, err := srv.Play(tx())
@@ -274,7 +274,7 @@ msys.registerModule("lazy", mod)`)
 }
 
 func TestQuarantineFromMessageContext(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, verdictScript("validate_data",
+	srv := milttest.Start(t, milttest.Options{Direct: true}, verdictScript("validate_data",
 		`vctx:set(msys.core.VCTX_MESS, "quarantine", "held for review")`))
 	tr, err := srv.Play(tx())
 	if err != nil {
@@ -304,7 +304,7 @@ msys.registerModule("checks", checks)
 `, value)
 	}
 	for value, want := range map[string]string{"true": "accept", "false": "reject"} {
-		srv := milttest.Start(t, milttest.Options{}, script(value))
+		srv := milttest.Start(t, milttest.Options{Direct: true}, script(value))
 		tr, err := srv.Play(tx())
 		if err != nil {
 			t.Fatal(err)

@@ -180,7 +180,7 @@ msys.registerModule("broken", mod)`
 		{policy.ErrorAccept, "continue", ""},
 	}
 	for _, tc := range tests {
-		srv := milttest.Start(t, milttest.Options{OnError: tc.onError}, script)
+		srv := milttest.Start(t, milttest.Options{Direct: true, OnError: tc.onError}, script)
 		tr, err := srv.Play(tx())
 		if err != nil {
 			t.Fatal(err)
@@ -219,7 +219,7 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 			dir := t.TempDir()
 			p := filepath.Join(dir, "bad.lua")
 			os.WriteFile(p, []byte(tc.src), 0o644)
-			_, err := milttest.StartFiles(t, dir, milttest.Options{}, p)
+			_, err := milttest.StartFiles(t, dir, milttest.Options{Direct: true}, p)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
 			}
@@ -264,7 +264,7 @@ func TestGarbageAndHangupsDoNotStopTheServer(t *testing.T) {
 // Momentum's scheduler thread; module upvalues they set are not seen by
 // session States (locals are per State, as the reference says).
 func TestInitAndDeinitRun(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local m = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true}, `local m = {}
 function m:init() print("init ran"); return true end
 function m:deinit() print("deinit ran"); return true end
 msys.registerModule("lifecycle", m)`)

@@ -71,7 +71,7 @@ msys.registerModule("lease", mod)`, func(i, n int) string { return fmt.Sprintf("
 // and the shared host metatables pass between them (run it with -race):
 // each session must still see only its own recipient and `self`.
 func TestConcurrentSessionsShareStates(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local mod = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true}, `local mod = {}
 function mod:validate_rcptto(msg, str, ac, vctx)
   self.rcpt = msg:rcptto()
   return msys.core.VALIDATE_CONT

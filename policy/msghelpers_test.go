@@ -43,8 +43,17 @@ end
 `
 
 // startMsg serves a script (prefixed with the prelude) with the pcre
-// engine configured.
+// engine configured, played in process: these tests are about what the
+// scripts see and do, not the wire.
 func startMsg(t *testing.T, opts milttest.Options, script string) *milttest.Server {
+	t.Helper()
+	opts.Direct = true
+	return startWire(t, opts, script)
+}
+
+// startWire is startMsg on a socket, for the tests of what the server
+// around the engine does with the wire: spool files, size limits, slots.
+func startWire(t *testing.T, opts milttest.Options, script string) *milttest.Server {
 	t.Helper()
 	if opts.Regex == nil {
 		opts.Regex = pcre.NewEngine(pcre.Options{})

@@ -606,7 +606,7 @@ func runSample(t *testing.T, s sample, rec *sampleRecord) {
 	}
 	dnsAddr := startSampleDNS(t, s.dns)
 	if s.loadErr != nil {
-		_, err := startSample(t, dnsAddr, path, nil)
+		_, err := startSample(t, dnsAddr, path, nil, true)
 		rec.now = "loads"
 		var problems []string
 		if err == nil {
@@ -670,7 +670,7 @@ func verdict(t *testing.T, broken string, problems []string) {
 // playSample serves the sample with p's stand-ins, plays p.tx and
 // returns the outcome and every way it differs from p's expectation.
 func playSample(t *testing.T, dnsAddr, path string, p samplePlay) (string, []string) {
-	srv, err := startSample(t, dnsAddr, path, p.with)
+	srv, err := startSample(t, dnsAddr, path, p.with, len(p.hold) == 0)
 	if err != nil {
 		return "load error: " + firstLine(err.Error()), []string{"load: " + err.Error()}
 	}
@@ -745,8 +745,9 @@ func checkLogs(logs string, want, never []string) []string {
 }
 
 // startSample serves the sample file in place, with its stand-ins,
-// on the msys.* libraries the daemon builds.
-func startSample(t *testing.T, dnsAddr, path string, with []standIn) (*milttest.Server, error) {
+// on the msys.* libraries the daemon builds; in process when direct, on
+// a socket when the test holds sessions open by hand.
+func startSample(t *testing.T, dnsAddr, path string, with []standIn, direct bool) (*milttest.Server, error) {
 	dir := t.TempDir()
 	var before, after []string
 	for i, w := range with {
@@ -772,7 +773,7 @@ func startSample(t *testing.T, dnsAddr, path string, with []standIn) (*milttest.
 		// test's own, as Momentum would queue the new message.
 		cfg.InjectRelay = startSMTPSink(t).addr
 	}
-	return milttest.StartWith(t, dir, milttest.Options{Modules: true}, setup, paths...)
+	return milttest.StartWith(t, dir, milttest.Options{Modules: true, Direct: direct}, setup, paths...)
 }
 
 // holdSession opens a milter session from ip, as an MTA does for an

@@ -10,7 +10,7 @@ import (
 )
 
 func TestTimersRunOnTheSchedulerAndStopAtDeinit(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local m = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true}, `local m = {}
 local ticks = 0
 function m:init()
   ticker = msys.timer.every(0.02, function() ticks = ticks + 1; print("tick " .. ticks) end, "ticker")
@@ -43,7 +43,7 @@ msys.registerModule("timers", m)`)
 }
 
 func TestRunInPool(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{}, `local m = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true}, `local m = {}
 function m:validate_data(msg, ac, vctx)
   local ok, a, b = msys.runInPool("IO", function() return "x", 2 end)
   local bad, err = msys.runInPool("CPU", function() error("inside") end)

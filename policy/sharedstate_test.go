@@ -16,7 +16,7 @@ import (
 // a file-level local as Momentum's samples do, and wait inside it: no
 // session may find another inside, and a shared counter counts them all.
 func TestAMutexExcludesEverySession(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{Libraries: []luart.Library{msysfuncs.New(msysfuncs.Options{})}}, `local guard
+	srv := milttest.Start(t, milttest.Options{Direct: true, Libraries: []luart.Library{msysfuncs.New(msysfuncs.Options{})}}, `local guard
 local inside, total = false, 0
 local mod = {}
 function mod:init()
@@ -75,7 +75,7 @@ msys.registerModule("guarded", mod)`)
 // way) lets other sessions run their Lua meanwhile: a session started
 // while the first one waits finishes first.
 func TestAWaitingSessionHoldsUpNoOther(t *testing.T) {
-	srv := milttest.Start(t, milttest.Options{Libraries: []luart.Library{msysfuncs.New(msysfuncs.Options{})}}, `local mod = {}
+	srv := milttest.Start(t, milttest.Options{Direct: true, Libraries: []luart.Library{msysfuncs.New(msysfuncs.Options{})}}, `local mod = {}
 function mod:validate_mailfrom(str, ac, vctx)
   if string.find(str, "slow") then
     print("slow session waiting")

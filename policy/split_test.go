@@ -66,7 +66,7 @@ msys.registerModule("t", mod)`
 				}
 				cfg.SplitListeners = tc.split.Listeners
 			}
-			srv, err := milttest.StartWith(t, dir, milttest.Options{}, setup, path)
+			srv, err := milttest.StartWith(t, dir, milttest.Options{Direct: true}, setup, path)
 			if err != nil {
 				t.Fatal(err)
 			}
