@@ -9,6 +9,8 @@ import (
 	"time"
 
 	gomilter "github.com/d--j/go-milter"
+
+	"github.com/luamilter/luamilter/internal/hdrblock"
 )
 
 // Transaction is one SMTP session to play against a milter, as an MTA
@@ -336,10 +338,10 @@ func describeBody(head []byte, size int) string {
 }
 
 // splitMessage splits a message into its header fields (in order,
-// values raw with folding) and its body with CRLF line ends. As Postfix
-// does, the header block ends at the first line that is neither a header
-// field nor a continuation (an mbox "From " line, a line without a
-// colon): that line and the rest are body.
+// values raw with folding, less the space after the colon the MTA does
+// not send) and its body with CRLF line ends, by hdrblock's rules: as
+// Postfix does, a line that is neither a field nor a continuation ends
+// the header block and is body.
 func splitMessage(raw []byte) ([]Header, []byte) {
 	// A message that already ends every line with CRLF is used as it
 	// is: a copy would double what a large message costs the client.
@@ -347,43 +349,10 @@ func splitMessage(raw []byte) ([]Header, []byte) {
 		raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
 		raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
 	}
-	var hs []Header
-	rest := raw
-	for len(rest) > 0 {
-		line, after, _ := bytes.Cut(rest, []byte("\r\n"))
-		switch {
-		case len(line) == 0:
-			return hs, after // the blank line is the separator, not body
-		case (line[0] == ' ' || line[0] == '\t') && len(hs) > 0:
-			hs[len(hs)-1].Value += "\r\n" + string(line)
-		default:
-			name, value, ok := headerField(line)
-			if !ok {
-				return hs, rest
-			}
-			hs = append(hs, Header{Name: name, Value: strings.TrimPrefix(value, " ")})
-		}
-		rest = after
+	fields, off := hdrblock.Split(raw)
+	hs := make([]Header, len(fields))
+	for i, f := range fields {
+		hs[i] = Header{Name: f.Name, Value: strings.TrimPrefix(f.Value, " ")}
 	}
-	return hs, nil
-}
-
-// headerField splits a header line into name and value. The name is
-// printable ASCII without a colon; blanks may come before the colon, as
-// Postfix's is_header accepts.
-func headerField(line []byte) (string, string, bool) {
-	i := bytes.IndexByte(line, ':')
-	if i <= 0 {
-		return "", "", false
-	}
-	name := bytes.TrimRight(line[:i], " \t")
-	if len(name) == 0 {
-		return "", "", false
-	}
-	for _, c := range name {
-		if c <= ' ' || c >= 0x7f {
-			return "", "", false
-		}
-	}
-	return string(name), string(line[i+1:]), true
+	return hs, raw[off:]
 }

@@ -10,6 +10,8 @@ import (
 
 	gomilter "github.com/d--j/go-milter"
 	"github.com/d--j/go-milter/milterutil"
+
+	"github.com/luamilter/luamilter/internal/hdrblock"
 )
 
 // PlayDirect plays tx through the server in process, as Play does over
@@ -460,26 +462,12 @@ func (d *directSession) header(typ gomilter.ModifyActionType, need gomilter.OptA
 	if index < 0 || int64(index) > int64(^uint32(0)) {
 		return fmt.Errorf("milter: invalid header index: %d", index)
 	}
-	if !validFieldName(name) {
+	if !hdrblock.ValidName(name) {
 		return fmt.Errorf("milter: invalid header name: %q", name)
 	}
 	d.mods = append(d.mods, gomilter.ModifyAction{Type: typ, HeaderIndex: uint32(index), HeaderName: name,
 		HeaderValue: milterutil.CrLfToLf(value)})
 	return nil
-}
-
-// validFieldName is go-milter's rule for a header name it sends: printable
-// ASCII without space or colon.
-func validFieldName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c <= ' ' || c >= 0x7f || c == ':' {
-			return false
-		}
-	}
-	return true
 }
 
 func (d *directSession) ChangeFrom(value, esmtpArgs string) error {

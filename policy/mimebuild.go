@@ -8,6 +8,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/internal/hdrblock"
 	"github.com/luamilter/luamilter/luart"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/txn"
@@ -147,7 +148,7 @@ func (m *message) buildHeaders(v lua.LValue) error {
 	}
 	var err error
 	set := func(name string, value lua.LValue) {
-		if !validHeaderName(name) {
+		if !hdrblock.ValidName(name) {
 			err = fmt.Errorf("invalid header name %q", name)
 			return
 		}

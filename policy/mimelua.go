@@ -5,6 +5,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/luamilter/luamilter/internal/hdrblock"
 	"github.com/luamilter/luamilter/txn"
 )
 
@@ -161,7 +162,7 @@ func partHeader(L *lua.LState) int {
 	write := L.GetTop() >= 3
 	p := checkPart(L, "header", write)
 	name := L.CheckString(2)
-	if !validHeaderName(name) {
+	if !hdrblock.ValidName(name) {
 		L.ArgError(2, "invalid header name '"+name+"'")
 	}
 	if !write {

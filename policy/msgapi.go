@@ -10,6 +10,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/luamilter/luamilter/callout"
+	"github.com/luamilter/luamilter/internal/hdrblock"
 	"github.com/luamilter/luamilter/milter"
 	"github.com/luamilter/luamilter/txn"
 )
@@ -159,7 +160,7 @@ func checkMessage(L *lua.LState, method string, needContent bool) *message {
 func msgHeader(L *lua.LState) int {
 	m := checkMessage(L, "header", true)
 	name := L.CheckString(2)
-	if !validHeaderName(name) {
+	if !hdrblock.ValidName(name) {
 		L.ArgError(2, "invalid header name '"+name+"'")
 	}
 	if L.GetTop() < 3 {
@@ -227,18 +228,6 @@ func headerArgs(L *lua.LState) ([]string, string) {
 		mode = "replace"
 	}
 	return values, mode
-}
-
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c <= ' ' || c >= 0x7f || c == ':' {
-			return false
-		}
-	}
-	return true
 }
 
 func msgMailfrom(L *lua.LState) int {
@@ -395,24 +384,13 @@ func (m *message) setRaw(raw string) error {
 	if strings.HasSuffix(raw, "\r\n.\r\n") {
 		raw = raw[:len(raw)-3]
 	}
-	head, body, found := strings.Cut(raw, "\r\n\r\n")
-	if !found {
-		head, body, _ = strings.Cut(raw, "\n\n")
-	}
-	var hs []txn.Field
-	for _, line := range strings.Split(strings.ReplaceAll(head, "\r\n", "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && len(hs) > 0 {
-			hs[len(hs)-1].Value += "\r\n" + line
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		hs = append(hs, txn.Field{Name: name, Value: value, Orig: -1})
+	// The header block ends where Postfix would end it, were the
+	// message sent as it stands: lines that are not fields are body.
+	fields, off := hdrblock.Split(raw)
+	body := raw[off:]
+	hs := make([]txn.Field, len(fields))
+	for i, f := range fields {
+		hs[i] = txn.Field{Name: f.Name, Value: f.Value, Orig: -1}
 	}
 	// Tie fields to received ones so the diff stays small: unchanged
 	// fields first, then changed values of a field name, in order. The

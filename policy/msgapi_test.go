@@ -32,6 +32,11 @@ func TestMessageBodyAndRaw(t *testing.T) {
 			[]string{"delete_header X-Latin1[1]", "delete_header X-Multi[2]", "delete_header X-Multi[1]", "delete_header X-Folded[1]",
 				"change_header Subject[1]: replaced", "delete_header To[1]", "change_header From[1]: x@example.org",
 				`replace_body "Other.\r\n"`}, "Other.\r\n"},
+		// Read as Postfix would read the message: "Name :" names Name,
+		// and a line that is not a field starts the body.
+		{"raw setter reads fields as the MTA does", `msg:raw("Subject : replaced\r\nno field\r\nTo: not a field now\r\n\r\nOther.\r\n")
+			report(vctx, msg:header("Subject")[1], #msg:header("To"), msg:body())`,
+			[]string{"replaced", "0", "no field\r\nTo: not a field now\r\n\r\nOther.\r\n"}, nil, ""},
 		{"text setter replaces body", `msg:text("plain")`, nil, []string{
 			"insert_header 65536 Content-Type: text/plain; charset=utf-8",
 			"insert_header 65536 Content-Transfer-Encoding: 7bit",

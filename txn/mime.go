@@ -1,7 +1,6 @@
 package txn
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-message/textproto"
+
+	"github.com/luamilter/luamilter/internal/hdrblock"
 )
 
 // Part is one node of msg:mime()'s tree. The top part is the message
@@ -20,8 +21,9 @@ import (
 // unchanged unless it or a descendant was edited, so editing one part of
 // a large message leaves the others byte for byte as they came.
 //
-// The tree is built with go-message: textproto.ReadHeader parses each
-// part's header and textproto.MultipartReader splits a multipart body.
+// The tree is built with go-message's textproto.MultipartReader, which
+// splits a multipart body; each part's header fields are read by
+// hdrblock, as Postfix reads them.
 // go-message does not report where a part lies in the message, so the
 // part found by the reader is located in the body by its bytes; that gives
 // .body_start/.body_end and the preamble and epilogue, which are kept.
@@ -112,8 +114,9 @@ const maxDepth = 50
 // offset base of msg:raw().
 func ParsePart(m *Message, raw string, base, depth int) *Part {
 	p := &Part{msg: m, Raw: raw}
-	head, body, off := splitHead(raw)
-	p.Headers = ReadHeaderFields(head)
+	fields, off := hdrblock.Split(raw)
+	p.Headers = fieldsOf(fields)
+	body := raw[off:]
 	p.Body = body
 	p.BodyStart, p.BodyEnd = base+off, base+len(raw)
 	p.split(body, base+off, depth)
@@ -134,25 +137,22 @@ func splitHead(raw string) (head, body string, bodyOff int) {
 	return raw, "", len(raw)
 }
 
-// ReadHeaderFields parses a header block with go-message, keeping each
-// field's name and raw value (folding included) as received.
+// ReadHeaderFields parses a header block, keeping each field's name and
+// raw value (folding included) as received. A line that is neither a
+// field nor a continuation ends the fields (see hdrblock).
 func ReadHeaderFields(head string) []Field {
-	if head == "" {
+	fields, _ := hdrblock.Split(head)
+	return fieldsOf(fields)
+}
+
+// fieldsOf makes received fields of a header block's.
+func fieldsOf(fields []hdrblock.Field) []Field {
+	if len(fields) == 0 {
 		return nil
 	}
-	h, _ := textproto.ReadHeader(bufio.NewReader(strings.NewReader(head + "\r\n")))
-	var out []Field
-	for f := h.Fields(); f.Next(); {
-		b, err := f.Raw()
-		if err != nil {
-			continue
-		}
-		name, value, ok := strings.Cut(string(b), ":")
-		if !ok {
-			continue
-		}
-		value = strings.TrimSuffix(value, "\r\n")
-		out = append(out, Field{Name: strings.TrimRight(name, " \t"), Value: value, Orig: -1})
+	out := make([]Field, len(fields))
+	for i, f := range fields {
+		out[i] = Field{Name: f.Name, Value: f.Value, Orig: -1}
 	}
 	return out
 }
