@@ -1,20 +1,13 @@
 package txn
 
 import (
-	"io"
 	"mime"
 	"strings"
 
-	"golang.org/x/text/encoding/htmlindex"
+	"github.com/luamilter/luamilter/internal/charset"
 )
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, input io.Reader) (io.Reader, error) {
-	enc, err := htmlindex.Get(charset)
-	if err != nil {
-		return nil, err
-	}
-	return enc.NewDecoder().Reader(input), nil
-}}
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
 // DecodeHeader unfolds a raw value and decodes RFC 2047 words. Values
 // that aren't valid encoded words are returned byte for byte.

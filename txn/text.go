@@ -8,7 +8,7 @@ import (
 	"mime/quotedprintable"
 	"strings"
 
-	"golang.org/x/text/encoding/htmlindex"
+	charsets "github.com/luamilter/luamilter/internal/charset"
 )
 
 // IsText reports whether p is a text part a script reads with text():
@@ -37,26 +37,6 @@ func (p *Part) Charset() string {
 // unknown charset) is passed through as it stands.
 func (p *Part) Text() string {
 	return spansText(p.spans())
-}
-
-// fromUTF8 converts s to charset; ok is false when the charset is unknown
-// or can't represent s.
-func fromUTF8(s, charset string) ([]byte, bool) {
-	switch charset {
-	case "utf-8", "utf8", "":
-		return []byte(s), true
-	case "us-ascii", "ascii":
-		return []byte(s), IsASCII(s)
-	}
-	enc, err := htmlindex.Get(charset)
-	if err != nil {
-		return nil, false
-	}
-	out, err := enc.NewEncoder().Bytes([]byte(s))
-	if err != nil {
-		return nil, false
-	}
-	return out, true
 }
 
 // IsASCII reports whether s is 7-bit text.
@@ -129,8 +109,8 @@ func (p *Part) SetText(text, mediatype, charset string) error {
 		charset = "utf-8"
 	}
 	charset = strings.ToLower(charset)
-	b, ok := fromUTF8(normalizeLines(text), charset)
-	if !ok {
+	b, err := charsets.Encode(normalizeLines(text), charset)
+	if err != nil {
 		return fmt.Errorf("text can't be written in charset %q", charset)
 	}
 	cte := chooseCTE(b)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/htmlindex"
+	charsets "github.com/luamilter/luamilter/internal/charset"
 )
 
 // A text part is read and edited through spans, so that whatever does not
@@ -43,24 +43,7 @@ type textPiece struct {
 }
 
 // charsetKnown reports whether text in cs can be converted to UTF-8.
-func charsetKnown(cs string) bool {
-	if asciiCompatibleUTF8(cs) {
-		return true
-	}
-	_, err := htmlindex.Get(cs)
-	return err == nil
-}
-
-// asciiCompatibleUTF8 lists the charsets whose bytes are taken as UTF-8.
-// Undeclared 8-bit text in a us-ascii part is read as UTF-8 as before;
-// bytes that are not valid UTF-8 are kept as they are.
-func asciiCompatibleUTF8(cs string) bool {
-	switch cs {
-	case "utf-8", "utf8", "us-ascii", "ascii", "":
-		return true
-	}
-	return false
-}
+func charsetKnown(cs string) bool { return charsets.Known(cs) }
 
 // lines cuts b after each LF; the last line may lack one.
 func lines(b []byte) [][]byte {
@@ -255,10 +238,15 @@ func charsetPieces(b []byte, cs string) []textPiece {
 // lineText converts one line from cs, reporting whether it converts back
 // to the same bytes.
 func lineText(line []byte, cs string) (string, bool) {
-	if asciiCompatibleUTF8(cs) {
+	enc, _, err := charsets.Lookup(cs)
+	if err != nil {
+		return "", false
+	}
+	if enc == nil {
+		// UTF-8, and undeclared 8-bit text in a us-ascii part read as
+		// UTF-8: bytes that are not valid UTF-8 are kept as they are.
 		return string(line), utf8.Valid(line)
 	}
-	enc, _ := htmlindex.Get(cs)
 	out, err := enc.NewDecoder().Bytes(line)
 	if err != nil {
 		return "", false
@@ -423,8 +411,8 @@ func spanBytes(s *textSpan, cs string, utf8 bool) ([]byte, error) {
 		case !pc.edited:
 			b = append(b, pc.Raw...)
 		default:
-			enc, ok := fromUTF8(pc.Text, cs)
-			if !ok {
+			enc, err := charsets.Encode(pc.Text, cs)
+			if err != nil {
 				return nil, fmt.Errorf("the new text can't be written in charset %q", cs)
 			}
 			b = append(b, enc...)

@@ -9,9 +9,9 @@
 // (none after the last line). decode ignores blanks and line breaks, accepts
 // input with or without "=" padding, raises a Lua error on anything else
 // that is not base64, and converts the result from charset to UTF-8 when a
-// charset is given. Charset names are looked up with the WHATWG encoding
-// index (golang.org/x/text/encoding/htmlindex); an unknown name, or text
-// the charset can not represent, raises a Lua error.
+// charset is given. Charsets are converted by internal/charset, as
+// msg:text() converts them: WHATWG names, but US-ASCII is 7-bit; an
+// unknown name, or text the charset can not represent, raises a Lua error.
 //
 // original may also be a value with a __tostring metamethod (Momentum
 // accepts its _ec_string objects here).

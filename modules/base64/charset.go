@@ -1,55 +1,25 @@
 package base64
 
-import (
-	"fmt"
-	"strings"
-
-	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/htmlindex"
-	"golang.org/x/text/encoding/unicode"
-)
-
-// lookupCharset returns the encoding for a MIME charset name, or nil for
-// UTF-8 (and the empty name), whose bytes are passed through untouched so
-// that invalid sequences are not replaced.
-func lookupCharset(name string) (encoding.Encoding, error) {
-	n := strings.ToLower(strings.TrimSpace(name))
-	if n == "" || n == "utf-8" || n == "utf8" {
-		return nil, nil
-	}
-	enc, err := htmlindex.Get(n)
-	if err != nil {
-		return nil, fmt.Errorf("unknown charset %q", name)
-	}
-	if enc == unicode.UTF8 {
-		return nil, nil
-	}
-	return enc, nil
-}
+import "github.com/luamilter/luamilter/internal/charset"
 
 // FromUTF8 converts UTF-8 text to the named charset (used before encoding).
-// Characters the charset can not represent are an error.
-func FromUTF8(s, charset string) (string, error) {
-	enc, err := lookupCharset(charset)
-	if err != nil || enc == nil {
-		return s, err
-	}
-	out, err := enc.NewEncoder().String(s)
+// Characters the charset can not represent are an error; UTF-8 and the
+// empty name pass the text through untouched.
+func FromUTF8(s, cs string) (string, error) {
+	b, err := charset.Encode(s, cs)
 	if err != nil {
-		return "", fmt.Errorf("convert to %s: %w", charset, err)
+		return "", err
 	}
-	return out, nil
+	return string(b), nil
 }
 
-// ToUTF8 converts text in the named charset to UTF-8 (used after decoding).
-func ToUTF8(s, charset string) (string, error) {
-	enc, err := lookupCharset(charset)
-	if err != nil || enc == nil {
-		return s, err
-	}
-	out, err := enc.NewDecoder().String(s)
+// ToUTF8 converts text in the named charset to UTF-8 (used after
+// decoding). UTF-8 and US-ASCII bytes are passed through untouched, so
+// that invalid sequences are not replaced.
+func ToUTF8(s, cs string) (string, error) {
+	b, err := charset.Decode([]byte(s), cs)
 	if err != nil {
-		return "", fmt.Errorf("convert from %s: %w", charset, err)
+		return "", err
 	}
-	return out, nil
+	return string(b), nil
 }
