@@ -51,7 +51,7 @@ func newMessage(s *session, from, args string) *message {
 	m := &message{Message: txn.New(from, args), s: s}
 	m.Owner, m.OmittedBody = m, errBodyOmitted
 	if s != nil {
-		m.Logger = s.logger
+		m.Logger = s.logFn
 	}
 	return m
 }

@@ -15,6 +15,15 @@ func (s *session) offeredOnly(res milter.Result) milter.Result {
 	if a := res.Verdict.Action; a != milter.Continue && a != milter.Accept {
 		return res
 	}
+	// The usual message has every change allowed: it is checked before
+	// anything is copied.
+	allowed := true
+	for _, c := range res.Changes {
+		allowed = allowed && s.actions.Allows(c)
+	}
+	if allowed {
+		return res
+	}
 	var kept []milter.Change
 	var refused []string
 	for _, c := range res.Changes {
@@ -23,9 +32,6 @@ func (s *session) offeredOnly(res milter.Result) milter.Result {
 		} else {
 			refused = append(refused, c.String())
 		}
-	}
-	if refused == nil {
-		return res
 	}
 	v := s.errorVerdict("change not allowed by the MTA")
 	s.logger().Error("the MTA did not offer this change at negotiation; the message gets the --on-error action",

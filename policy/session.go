@@ -25,9 +25,10 @@ const (
 type session struct {
 	eng       *Engine
 	gen       *generation
-	st        *luart.State // thread held for the current event; nil between events
-	lastState uint64       // ID of the State st was, to ask for it again
-	logCache  *slog.Logger // see logger
+	st        *luart.State        // thread held for the current event; nil between events
+	lastState uint64              // ID of the State st was, to ask for it again
+	logCache  *slog.Logger        // see logger
+	logFn     func() *slog.Logger // s.logger, made once: a method value allocates
 	id        uint64
 	actions   milter.Actions // modification actions the MTA offered
 	info      luart.CallInfo
@@ -70,6 +71,7 @@ func newSession(e *Engine, g *generation, info milter.SessionInfo) *session {
 	s.info.Host = s
 	s.ran = make([]bool, g.rt.ModuleCount())
 	s.objs = newLuaObjects(s)
+	s.logFn = s.logger
 	return s
 }
 
@@ -383,6 +385,15 @@ func (s *session) logger() *slog.Logger {
 		s.logCache = s.eng.log.With(attrs...)
 	}
 	return s.logCache
+}
+
+// logs reports whether the session's lines at level are written. The
+// engine's logger decides that, as the session's only adds attributes:
+// asking it spares building the session's logger for a line that is
+// dropped, which at warn level would happen for every message (the
+// queue id changes).
+func (s *session) logs(level slog.Level) bool {
+	return s.eng.log.Enabled(context.Background(), level)
 }
 
 // modLog tags the session's logger with a module name.

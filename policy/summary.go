@@ -99,7 +99,7 @@ func (s *session) summarize(res milter.Result) {
 		sum.From = s.msg.From
 	}
 	sum.Rcpts, sum.Recipients = s.outcomes(res)
-	if s.logger().Enabled(context.Background(), slog.LevelInfo) {
+	if s.logs(slog.LevelInfo) {
 		s.logMessage(sum)
 	}
 	if s.eng.cfg.Observer != nil {
@@ -175,7 +175,7 @@ func (s *session) summarizeUnfinished() {
 	}
 	sum.Recipients = s.trail.rcpts
 	s.scriptDur = 0
-	if !s.logger().Enabled(context.Background(), slog.LevelInfo) {
+	if !s.logs(slog.LevelInfo) {
 		return
 	}
 	s.logSummary(action, sum)
