@@ -61,17 +61,24 @@ func (b *Brake) HeapBytes() uint64 {
 	return 0
 }
 
-func (b *Brake) track(c context.CancelCauseFunc) func() {
+// track registers a running call's cancel function, to be stopped when
+// the heap is over the limit; untrack with the id it returns.
+func (b *Brake) track(c context.CancelCauseFunc) int {
 	b.mu.Lock()
 	id := b.next
 	b.next++
 	b.active[id] = c
 	b.mu.Unlock()
-	return func() {
-		b.mu.Lock()
-		delete(b.active, id)
-		b.mu.Unlock()
-	}
+	return id
+}
+
+// untrack forgets the call numbered id. An id rather than a closure
+// from track: every call into Lua goes through here, and `defer
+// b.untrack(b.track(c))` allocates nothing.
+func (b *Brake) untrack(id int) {
+	b.mu.Lock()
+	delete(b.active, id)
+	b.mu.Unlock()
 }
 
 // Close stops the sampler.

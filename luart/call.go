@@ -18,9 +18,22 @@ var errLimit = errors.New("memory limit exceeded")
 
 // Call runs fn with args under the runtime's deadline, the memory brake
 // and panic isolation. It is the only way luamilter calls into Lua.
-func (st *State) Call(parent context.Context, info *CallInfo, fn *lua.LFunction, args ...lua.LValue) (ret []lua.LValue, err error) {
+func (st *State) Call(parent context.Context, info *CallInfo, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
+	ret, _, err := st.call(parent, info, fn, args, true)
+	return ret, err
+}
+
+// Call1 is Call for a caller that only looks at the first result, nil
+// when fn returned none: a callout's return code. It spares the slice of
+// results, one allocation in every callout.
+func (st *State) Call1(parent context.Context, info *CallInfo, fn *lua.LFunction, args ...lua.LValue) (lua.LValue, error) {
+	_, first, err := st.call(parent, info, fn, args, false)
+	return first, err
+}
+
+func (st *State) call(parent context.Context, info *CallInfo, fn *lua.LFunction, args []lua.LValue, all bool) (ret []lua.LValue, first lua.LValue, err error) {
 	if st.broken {
-		return nil, &ScriptError{Kind: KindPanic, Module: info.Module, Callout: info.Callout, Msg: "state was discarded after a panic"}
+		return nil, nil, &ScriptError{Kind: KindPanic, Module: info.Module, Callout: info.Callout, Msg: "state was discarded after a panic"}
 	}
 	if !st.entered {
 		// Two threads of one state running at once would corrupt it.
@@ -38,7 +51,7 @@ func (st *State) Call(parent context.Context, info *CallInfo, fn *lua.LFunction,
 		c := st.calls.begin(parent, info, st.rt.cfg.Timeout)
 		defer st.calls.end()
 		if b := st.rt.cfg.Brake; b != nil {
-			defer b.track(st.calls.brakeCancel())()
+			defer b.untrack(b.track(st.calls.brakeCancel()))
 		}
 		ctx, cause = c, st.calls.cause
 	}
@@ -58,7 +71,7 @@ func (st *State) Call(parent context.Context, info *CallInfo, fn *lua.LFunction,
 		st.info = prevInfo
 		if r := recover(); r != nil {
 			st.broken = true
-			ret, err = nil, &ScriptError{Kind: KindPanic, Module: info.Module, Callout: info.Callout,
+			ret, first, err = nil, nil, &ScriptError{Kind: KindPanic, Module: info.Module, Callout: info.Callout,
 				Msg: fmt.Sprint(r), Stack: string(debug.Stack())}
 		}
 	}()
@@ -70,15 +83,20 @@ func (st *State) Call(parent context.Context, info *CallInfo, fn *lua.LFunction,
 	perr := L.PCall(len(args), lua.MultRet, st.handler)
 	if perr != nil {
 		L.SetTop(base)
-		return nil, st.classify(ctx, cause(), info, perr)
+		return nil, nil, st.classify(ctx, cause(), info, perr)
 	}
 	n := L.GetTop() - base
-	ret = make([]lua.LValue, n)
-	for i := 0; i < n; i++ {
-		ret[i] = L.Get(base + 1 + i)
+	if n > 0 {
+		first = L.Get(base + 1)
+	}
+	if all {
+		ret = make([]lua.LValue, n)
+		for i := 0; i < n; i++ {
+			ret[i] = L.Get(base + 1 + i)
+		}
 	}
 	L.SetTop(base)
-	return ret, nil
+	return ret, first, nil
 }
 
 // nestedContext is the general (allocating) form of a call's context.
@@ -89,8 +107,8 @@ func (st *State) nestedContext(parent context.Context, info *CallInfo) (context.
 		return ctx, cancel
 	}
 	ctx2, cancel2 := context.WithCancelCause(ctx)
-	untrack := b.track(cancel2)
-	return ctx2, func() { untrack(); cancel2(nil); cancel() }
+	id := b.track(cancel2)
+	return ctx2, func() { b.untrack(id); cancel2(nil); cancel() }
 }
 
 // classify turns a PCall error into a ScriptError.
