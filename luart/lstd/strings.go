@@ -3,6 +3,7 @@ package lstd
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -42,13 +43,26 @@ func (lim Limits) strRep(L *lua.LState) int {
 // strLower and strUpper change ASCII letters only, as C's tolower and
 // toupper do in the "C" locale; bytes >= 0x80 are left alone.
 func strLower(L *lua.LState) int {
-	L.Push(lua.LString(mapBytes(checkString(L, 1, "lower"), 'A', 'Z')))
+	pushMapped(L, mapBytes(checkString(L, 1, "lower"), 'A', 'Z'))
 	return 1
 }
 
 func strUpper(L *lua.LState) int {
-	L.Push(lua.LString(mapBytes(checkString(L, 1, "upper"), 'a', 'z')))
+	pushMapped(L, mapBytes(checkString(L, 1, "upper"), 'a', 'z'))
 	return 1
+}
+
+// pushMapped pushes the result of mapping argument 1. A string the
+// mapping left alone (lower of an address, a domain, most header values)
+// goes back as the argument's own value: a new LString would be boxed
+// into an allocation on every call.
+func pushMapped(L *lua.LState, s string) {
+	v := L.Get(1)
+	if arg, ok := v.(lua.LString); ok && len(arg) == len(s) && unsafe.StringData(string(arg)) == unsafe.StringData(s) {
+		L.Push(v)
+		return
+	}
+	L.Push(lua.LString(s))
 }
 
 // mapBytes flips the case bit of the ASCII letters in lo..hi.
