@@ -298,12 +298,12 @@ func (s *session) runModules(ctx context.Context, callout string, args ...lua.LV
 		full := s.argBuf
 		if s.gen.dryRun(mod) {
 			snap := s.shadowBegin()
-			ret, err := s.call(ctx, mod, callout, fn, full...)
-			s.shadowEnd(mod, callout, snap, ret, err)
+			first, err := s.call(ctx, mod, callout, fn, full...)
+			s.shadowEnd(mod, callout, snap, first, err)
 			continue
 		}
 		before := s.reply
-		ret, err := s.call(ctx, mod, callout, fn, full...)
+		first, err := s.call(ctx, mod, callout, fn, full...)
 		if err != nil {
 			s.reply.module = mod.Name
 			return true, s.scriptFailed(err)
@@ -311,7 +311,7 @@ func (s *session) runModules(ctx context.Context, callout string, args ...lua.LV
 		if s.reply != before {
 			s.reply.module = mod.Name // for the refusal's log line
 		}
-		if s.returnCode(mod, callout, ret) == 1 {
+		if s.returnCode(mod, callout, first) == 1 {
 			break
 		}
 	}
@@ -319,12 +319,13 @@ func (s *session) runModules(ctx context.Context, callout string, args ...lua.LV
 }
 
 // call runs one callout through the runtime's wrapper, replacing the
-// State if it was discarded after a panic.
-func (s *session) call(ctx context.Context, mod *luart.Module, callout string, fn *lua.LFunction, args ...lua.LValue) ([]lua.LValue, error) {
+// State if it was discarded after a panic. It returns the callout's first
+// result, nil when it returned none.
+func (s *session) call(ctx context.Context, mod *luart.Module, callout string, fn *lua.LFunction, args ...lua.LValue) (lua.LValue, error) {
 	s.info.Module, s.info.Callout = mod.Name, callout
 	start := time.Now()
 	s.callInfo = s.info // a copy, so libraries see this call's values
-	ret, err := s.st.Call(ctx, &s.callInfo, fn, args...)
+	ret, err := s.st.Call1(ctx, &s.callInfo, fn, args...)
 	s.info.TLS = s.callInfo.TLS // _TLS, made on first use, stays the session's
 	d := time.Since(start)
 	s.scriptDur += d
@@ -347,16 +348,17 @@ func (s *session) replaceState(ctx context.Context) {
 	}
 }
 
-// returnCode interprets a callout's return: 0 CONT, 1 DONE, 2 AGAIN.
-func (s *session) returnCode(mod *luart.Module, name string, ret []lua.LValue) int {
+// returnCode interprets a callout's return (its first result, nil for
+// none): 0 CONT, 1 DONE, 2 AGAIN.
+func (s *session) returnCode(mod *luart.Module, name string, ret lua.LValue) int {
 	if name == callout.CoreFinalValidation {
 		return 0 // Momentum's hook returns nothing: every module runs
 	}
-	if len(ret) == 0 || ret[0] == lua.LNil {
+	if ret == nil || ret == lua.LNil {
 		s.modLog(mod.Name).Warn("callout returned nothing; treating it as VALIDATE_CONT", "callout", name)
 		return 0
 	}
-	if n, ok := ret[0].(lua.LNumber); ok && (n == 0 || n == 1 || n == 2) {
+	if n, ok := ret.(lua.LNumber); ok && (n == 0 || n == 1 || n == 2) {
 		if n == 2 {
 			s.modLog(mod.Name).Warn("VALIDATE_AGAIN is not supported by a milter; treating it as VALIDATE_CONT", "callout", name)
 			return 0
@@ -364,7 +366,7 @@ func (s *session) returnCode(mod *luart.Module, name string, ret []lua.LValue) i
 		return int(n)
 	}
 	s.modLog(mod.Name).Warn("must return one of msys.core.VALIDATE_CONT, VALIDATE_DONE or VALIDATE_AGAIN; treating it as VALIDATE_CONT",
-		"callout", name, "returned", ret[0].String())
+		"callout", name, "returned", ret.String())
 	return 0
 }
 

@@ -41,7 +41,7 @@ func (s *session) shadowBegin() *shadowSnap {
 }
 
 // shadowEnd logs and counts what a dry-run module decided, then undoes it.
-func (s *session) shadowEnd(mod *luart.Module, callout string, snap *shadowSnap, ret []lua.LValue, err error) {
+func (s *session) shadowEnd(mod *luart.Module, callout string, snap *shadowSnap, ret lua.LValue, err error) {
 	log := s.modLog(mod.Name).With("callout", callout, "dry_run", true)
 	report := func(action string, attrs ...any) {
 		log.Info("dry run: not applied", append([]any{"would", action}, attrs...)...)
@@ -62,7 +62,7 @@ func (s *session) shadowEnd(mod *luart.Module, callout string, snap *shadowSnap,
 	if s.tarpit != snap.tarpit {
 		report("tarpit", "seconds", (s.tarpit - snap.tarpit).Seconds())
 	}
-	if err == nil && len(ret) > 0 && ret[0] == lua.LNumber(1) {
+	if err == nil && ret == lua.LNumber(1) {
 		log.Debug("dry run: VALIDATE_DONE ignored; later modules still run")
 	}
 	if m := s.msg; m != nil && m == snap.msg {
