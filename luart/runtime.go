@@ -58,6 +58,14 @@ type Config struct {
 	Limits Limits
 	// PoolSize is how many idle threads are kept for reuse (default 8).
 	PoolSize int
+	// MaxThreads bounds the threads Acquire hands out at once (default
+	// DefaultMaxThreads()); a caller that finds them all in use waits
+	// for one instead of a new one being made. The scheduler's thread
+	// (Thread) is not counted.
+	MaxThreads int
+	// Waits, when set, counts the waits for a thread; the daemon shares
+	// one between generations. Nil gives the Runtime its own.
+	Waits *ThreadWaits
 	// Log receives script print output and runtime warnings.
 	Log *slog.Logger
 	// Setting answers msys.config lookups; may be nil.
@@ -129,6 +137,12 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.PoolSize <= 0 {
 		cfg.PoolSize = 8
 	}
+	if cfg.MaxThreads <= 0 {
+		cfg.MaxThreads = DefaultMaxThreads()
+	}
+	if cfg.Waits == nil {
+		cfg.Waits = &ThreadWaits{}
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -162,7 +176,7 @@ func New(cfg Config) (*Runtime, error) {
 			}
 		})
 	}
-	rt.pool = newPool(rt, cfg.PoolSize)
+	rt.pool = newPool(rt, min(cfg.PoolSize, cfg.MaxThreads), cfg.MaxThreads, cfg.Waits)
 	return rt, nil
 }
 
@@ -307,18 +321,33 @@ func (rt *Runtime) Acquire(ctx context.Context) (*State, error) {
 // The lock comes first and the thread second: sessions waiting for the
 // lock then hold no thread, so threads in use are the one running and
 // those waiting in a library call, not every session queued behind them.
+// Those are bounded by Config.MaxThreads: when all are taken, the caller
+// lets go of the lock and waits for a thread, then for the lock again.
+// Waiting with the lock would keep the threads' holders, back from their
+// library calls, from ever running to give theirs up.
 func (rt *Runtime) AcquireAgain(ctx context.Context, last uint64) (*State, error) {
 	if err := rt.lock(ctx); err != nil {
 		return nil, err
 	}
+	if !rt.pool.trySlot() {
+		<-rt.gil
+		if err := rt.pool.waitSlot(ctx); err != nil {
+			return nil, err
+		}
+		if err := rt.lock(ctx); err != nil {
+			rt.pool.freeSlot()
+			return nil, err
+		}
+	}
 	st := rt.pool.get(last)
+	st.slot = true
 	st.hold()
 	return st, nil
 }
 
 // Thread takes a thread without the lock, for a caller that holds one
 // for long and runs Lua on it now and then (Enter, Leave): the
-// generation's scheduler.
+// generation's scheduler. It is not counted toward Config.MaxThreads.
 func (rt *Runtime) Thread() *State { return rt.pool.get(0) }
 
 // Release gives back a thread taken with Acquire, or with Thread once

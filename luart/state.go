@@ -42,6 +42,7 @@ type State struct {
 	id       uint64 // numbers the Runtime's threads from 1; the main state is 0
 	broken   bool
 	entered  bool          // holds the generation's lock
+	slot     bool          // counted toward the bound on threads in use (Acquire)
 	info     *CallInfo     // call in progress, for print
 	calls    callState     // reusable context of calls into Lua
 	ostls    *lua.LTable   // _OSTLS: storage that stays with the thread
