@@ -80,6 +80,16 @@ type Config struct {
 	// IdleTimeout bounds the wait for the MTA's next command.
 	ReadTimeout time.Duration `toml:"read_timeout" flag:"read-timeout" reload:"restart"`
 	IdleTimeout time.Duration `toml:"idle_timeout" flag:"idle-timeout" reload:"restart"`
+	// GCHeadroom is how far the Go heap may grow past its live data
+	// before the garbage collector runs (see gcTuner); 0 keeps Go's
+	// pace (GOGC).
+	GCHeadroom int64 `toml:"gc_headroom" flag:"gc-headroom" reload:"restart"`
+	// LuaThreads bounds the Lua threads sessions hold at once: the one
+	// running Lua and those waiting in a library call (msys.dnsLookup,
+	// a datasource query). A session that needs one while all are taken
+	// waits for one. 0 is luart.DefaultMaxThreads(), max(4, 2 × the
+	// cores Go runs on).
+	LuaThreads int `toml:"lua_threads" flag:"lua-threads" reload:"apply"`
 	// InjectRelay is the SMTP HOST:PORT msg:inject and msg:forward
 	// submit new messages to, normally the MTA's own listener.
 	InjectRelay string `toml:"inject_relay" flag:"inject-relay" reload:"restart"`
@@ -140,6 +150,7 @@ func Default() Config {
 		SpoolThreshold:    1 << 20,
 		MaxMessageSize:    50 << 20,
 		MemoryLimit:       1 << 30,
+		GCHeadroom:        8 << 20,
 		Negotiate:         "need",
 		ShutdownTimeout:   30 * time.Second,
 		ReadTimeout:       milter.DefaultReadTimeout,
@@ -286,6 +297,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MemoryLimit < 0 {
 		bad("memory_limit", c.MemoryLimit, "must not be negative (0 turns the limit off)")
+	}
+	if c.GCHeadroom < 0 {
+		bad("gc_headroom", c.GCHeadroom, "must not be negative (0 keeps Go's own pace, GOGC)")
+	}
+	if c.LuaThreads < 0 {
+		bad("lua_threads", c.LuaThreads, "must not be negative (0 is max(4, 2 × cores))")
 	}
 	switch c.Negotiate {
 	case "need", "all":

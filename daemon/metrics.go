@@ -91,6 +91,15 @@ func newMetrics(d *Daemon) *metrics {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "luamilter_store_errors_total", Help: "Counter store operations that failed (Redis unreachable or slow).",
 		}, func() float64 { return float64(d.stack.Modules().Store.Stats().Errors) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "luamilter_lua_thread_waits_total", Help: "Times a session found every Lua thread in use (lua_threads) and waited for one.",
+		}, func() float64 { return float64(d.stack.ThreadWaits().Count()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "luamilter_lua_thread_wait_seconds_total", Help: "Time sessions spent waiting for a Lua thread, in total.",
+		}, func() float64 { return d.stack.ThreadWaits().Time().Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "luamilter_lua_threads_max", Help: "The current generation's bound on Lua threads in use (lua_threads).",
+		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Max) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "luamilter_lua_states_created", Help: "Threads made on the current generation's Lua state (a new generation starts over).",
 		}, func() float64 { return float64(d.eng.Runtime().PoolStats().Created) }),

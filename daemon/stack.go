@@ -34,6 +34,8 @@ type Stack struct {
 	mods  *modules.Set // nil with NoModules
 	libs  []luart.Library
 	brake *luart.Brake
+	// waits counts the waits for a Lua thread across generations.
+	waits *luart.ThreadWaits
 }
 
 // StackOptions are how a stack differs from the one serve builds from
@@ -75,7 +77,7 @@ func NewStack(cfg Config, opts StackOptions) (*Stack, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	s := &Stack{cfg: cfg, opts: opts, log: opts.Log, brake: opts.Brake}
+	s := &Stack{cfg: cfg, opts: opts, log: opts.Log, brake: opts.Brake, waits: &luart.ThreadWaits{}}
 	if cfg.UnsafeLua {
 		s.log.Warn("unsafe_lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
 	}
@@ -119,8 +121,14 @@ func (s *Stack) RuntimeConfig(cfg Config) luart.Config {
 		Brake:      s.brake,
 		Setting:    cfg.Setting,
 		PoolSize:   s.opts.PoolSize,
+		MaxThreads: cfg.LuaThreads,
+		Waits:      s.waits,
 	}
 }
+
+// ThreadWaits counts the sessions that waited for a Lua thread (the
+// lua_threads bound) in every generation built from the stack.
+func (s *Stack) ThreadWaits() *luart.ThreadWaits { return s.waits }
 
 // Runtime compiles cfg's scripts into a runtime and runs the Check
 // option on it. The caller closes it, or hands it to an engine.
