@@ -61,6 +61,7 @@ type Daemon struct {
 	shutdownOnce sync.Once
 	serveErr     chan error
 	wg           sync.WaitGroup // serving goroutines of control and metrics
+	gc           *gcTuner       // from Start to the end of shutdown
 }
 
 // New builds the libraries, compiles the scripts, runs every module's
@@ -116,6 +117,7 @@ func (d *Daemon) closeLibs() {
 // serving. On error everything opened is closed.
 func (d *Daemon) Start() error {
 	cfg := d.Config()
+	d.gc = startGCTuner(cfg, d.log)
 	sockOpts, err := socketOptions(cfg)
 	if err != nil {
 		return err
@@ -318,6 +320,7 @@ func (d *Daemon) shutdown(ctx context.Context) {
 		d.rec.Close()
 	}
 	d.closeLibs()
+	d.gc.close()
 	// After a failed Start the caller reports why; a "stopped" line
 	// first would read as if the daemon had run and ended normally.
 	if d.started {
