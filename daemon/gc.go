@@ -26,12 +26,13 @@ import (
 // number of open sessions, slowly next to the collector's cycles.
 const gcTunePeriod = time.Second
 
-// GC percentages the tuner stays within: at least Go's default, and not
-// so high that a heap that is nearly empty (just started) gets a goal of
-// many times itself.
+// GC percentages the tuner stays within: at least Go's default, and at
+// most 400, since Go never lets the heap goal fall below 4 MiB × the
+// percentage / 100: a higher one would hold a nearly empty heap at tens
+// of MiB.
 const (
 	gcMinPercent = 100
-	gcMaxPercent = 1000
+	gcMaxPercent = 400
 )
 
 // gcTuner sets the collector's percentage from the live heap.
@@ -101,8 +102,8 @@ func (t *gcTuner) percent() int {
 // gcPercentFor is the percentage that makes the heap goal live +
 // headroom, within gcMinPercent and gcMaxPercent.
 func gcPercentFor(live, headroom uint64) int {
-	if live == 0 {
-		return gcMaxPercent
+	if live == 0 { // no collection yet: Go's own pace until one
+		return gcMinPercent
 	}
 	p := float64(headroom) * 100 / float64(live)
 	return int(math.Max(gcMinPercent, math.Min(gcMaxPercent, p)))

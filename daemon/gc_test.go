@@ -12,13 +12,13 @@ func TestGCPercentFor(t *testing.T) {
 		live, headroom uint64
 		want           int
 	}{
-		{4 * mib, 8 * mib, 200},    // goal 12 MiB: live + headroom
-		{2 * mib, 8 * mib, 400},    // a smaller heap gets a larger percentage
-		{10 * mib, 25 * mib, 250},  // between the bounds
-		{64 * mib, 8 * mib, 100},   // never below Go's default
-		{2 * mib, 0, gcMinPercent}, // no headroom: Go's default
-		{100 << 10, 8 * mib, 1000}, // nor above the cap for a nearly empty heap
-		{0, 8 * mib, gcMaxPercent}, // before the first collection
+		{4 * mib, 8 * mib, 200},            // goal 12 MiB: live + headroom
+		{8 * mib, 24 * mib, 300},           // a smaller share of the heap, a larger percentage
+		{10 * mib, 25 * mib, 250},          // between the bounds
+		{64 * mib, 8 * mib, gcMinPercent},  // never below Go's default
+		{2 * mib, 0, gcMinPercent},         // no headroom: Go's default
+		{100 << 10, 8 * mib, gcMaxPercent}, // nor above the cap for a nearly empty heap
+		{0, 8 * mib, gcMinPercent},         // before the first collection
 	} {
 		if got := gcPercentFor(c.live, c.headroom); got != c.want {
 			t.Errorf("gcPercentFor(%d, %d) = %d, want %d", c.live, c.headroom, got, c.want)
