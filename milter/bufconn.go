@@ -77,6 +77,9 @@ type coalescingConn struct {
 	off    int     // bytes of pkt already read by go-milter
 	small  []byte  // the connection's own buffer, up to keepPacketBuffer
 	pooled *[]byte // the pool buffer pkt lives in, nil for small
+	// prefix receives a packet's length: a local array passed to
+	// io.ReadFull would escape, one allocation per packet.
+	prefix [4]byte
 
 	// waitingSince is when the connection began waiting for the MTA's
 	// next packet (UnixNano), 0 while a packet is being read or served.
@@ -206,7 +209,7 @@ func (c *coalescingConn) nextPacket() error {
 	c.pkt, c.off = c.pkt[:0], 0
 	c.inPacket, c.waitStart = false, time.Time{}
 	c.waitingSince.Store(time.Now().UnixNano())
-	var prefix [4]byte
+	prefix := c.prefix[:]
 	_, err := io.ReadFull(c.r, prefix[:1])
 	c.waitingSince.Store(0)
 	if err != nil {
@@ -216,11 +219,11 @@ func (c *coalescingConn) nextPacket() error {
 	if _, err := io.ReadFull(c.r, prefix[1:]); err != nil {
 		return err
 	}
-	n := binary.BigEndian.Uint32(prefix[:])
+	n := binary.BigEndian.Uint32(prefix)
 	if err := c.guard.checkLength(n); err != nil {
 		return err
 	}
-	c.pkt = append(c.pkt, prefix[:]...)
+	c.pkt = append(c.pkt, prefix...)
 	end := len(c.pkt) + int(n)
 	for len(c.pkt) < end {
 		if len(c.pkt) == cap(c.pkt) {
