@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/luamilter/luamilter/modules/store"
@@ -34,6 +35,46 @@ type Audit struct {
 	st       *store.Shared
 	monitors map[string]store.Window
 	order    []string
+	// series names the store series of each event kind, in monitor
+	// order, so counting an event builds no names.
+	series map[string][]string
+	keys   keyCache
+}
+
+// keyCache remembers the store keys of the client addresses seen last:
+// every message of a session, and the sessions of a busy client, count
+// under the same ones.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[[net.IPv6len]byte][]string
+}
+
+// keyCacheSize bounds the addresses remembered; the cache starts over
+// when it is full.
+const keyCacheSize = 4096
+
+// get returns the keys of ip, working them out on a miss. The slice is
+// shared: callers only read it.
+func (c *keyCache) get(ip net.IP) ([]string, error) {
+	var k [net.IPv6len]byte
+	copy(k[:], ip.To16())
+	c.mu.Lock()
+	keys, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return keys, nil
+	}
+	keys, err := prefixes(ip)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= keyCacheSize {
+		c.m = make(map[[net.IPv6len]byte][]string)
+	}
+	c.m[k] = keys
+	c.mu.Unlock()
+	return keys, nil
 }
 
 // NewAudit parses monitors such as "60,1" or "300,12".
@@ -53,7 +94,20 @@ func NewAudit(st *store.Shared, monitors []string) (*Audit, error) {
 		}
 		a.monitors[key] = w
 	}
+	a.series = make(map[string][]string)
+	for _, kind := range []string{Connections, Receptions, Rejections} {
+		a.series[kind] = a.seriesOf(kind)
+	}
 	return a, nil
+}
+
+// seriesOf names the store series of kind, in monitor order.
+func (a *Audit) seriesOf(kind string) []string {
+	names := make([]string, len(a.order))
+	for i, name := range a.order {
+		names[i] = "audit:" + kind + ":" + name
+	}
+	return names
 }
 
 func parseMonitor(m string) (store.Window, error) {
@@ -91,9 +145,17 @@ func prefixes(ip net.IP) ([]string, error) {
 	return keys, nil
 }
 
+// keysOf returns the store keys an event from ip updates.
+func (a *Audit) keysOf(ip net.IP) ([]string, error) {
+	if ip == nil {
+		return prefixes(ip) // the error
+	}
+	return a.keys.get(ip)
+}
+
 // record counts one event of kind from ip in every monitor.
 func (a *Audit) record(ctx context.Context, kind string, ip net.IP) error {
-	keys, err := prefixes(ip)
+	keys, err := a.keysOf(ip)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", kind, err)
 	}
@@ -102,8 +164,12 @@ func (a *Audit) record(ctx context.Context, kind string, ip net.IP) error {
 
 // add counts one event of kind under keys, the prefixes of its address.
 func (a *Audit) add(ctx context.Context, kind string, keys []string) error {
-	for _, name := range a.order {
-		series, w := "audit:"+kind+":"+name, a.monitors[name]
+	names, ok := a.series[kind]
+	if !ok {
+		names = a.seriesOf(kind)
+	}
+	for i, name := range a.order {
+		series, w := names[i], a.monitors[name]
 		for _, k := range keys {
 			if err := a.st.AddWindowed(ctx, series, k, 1, w); err != nil {
 				return fmt.Errorf("audit %s: %w", kind, err)
@@ -116,7 +182,7 @@ func (a *Audit) add(ctx context.Context, kind string, keys []string) error {
 // Connection records a new SMTP session from ip and counts it as open
 // until Disconnect.
 func (a *Audit) Connection(ctx context.Context, ip net.IP) error {
-	keys, err := prefixes(ip)
+	keys, err := a.keysOf(ip)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", Connections, err)
 	}
@@ -128,7 +194,7 @@ func (a *Audit) Connection(ctx context.Context, ip net.IP) error {
 
 // Disconnect ends a session Connection opened.
 func (a *Audit) Disconnect(ctx context.Context, ip net.IP) error {
-	keys, err := prefixes(ip)
+	keys, err := a.keysOf(ip)
 	if err != nil {
 		return fmt.Errorf("audit session: %w", err)
 	}
