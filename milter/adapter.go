@@ -30,6 +30,9 @@ type adapter struct {
 	headerBytes int64
 	leadSp      bool // MTA sends/expects the space after the header colon
 	noBody      bool // the body was negotiated away
+	// msg is what EndOfMessage hands the session, reused: the session
+	// may keep it only until the next message (see Message).
+	msg Message
 }
 
 func newAdapter(s *Server) *adapter {
@@ -197,7 +200,8 @@ func (a *adapter) EndOfMessage(m gomilter.Modifier) (*gomilter.Response, error) 
 	}
 	var res Result
 	res.Verdict = a.guard(StageEOM, func() Verdict {
-		res = a.sess.EndOfMessage(a.ctx, &Message{Headers: a.headers, Body: a.spool, BodyOmitted: a.noBody}, m)
+		a.msg = Message{Headers: a.headers, Body: a.spool, BodyOmitted: a.noBody}
+		res = a.sess.EndOfMessage(a.ctx, &a.msg, m)
 		return res.Verdict
 	})
 	if res.Verdict.Action == Continue || res.Verdict.Action == Accept {
@@ -317,6 +321,7 @@ func (a *adapter) resetMessage() {
 	// message: the message handed to the session is gone by then (Abort
 	// or the next MAIL FROM comes first).
 	a.headers = a.headers[:0]
+	a.msg = Message{}
 	if a.spool != nil {
 		a.spool.Reset()
 	}
