@@ -87,7 +87,9 @@ func (m *Message) AddAccepted(addr, args string) {
 func (m *Message) Load(mm *milter.Message) {
 	m.Content = true
 	m.Orig = mm.Headers
-	m.Headers = make([]Field, len(mm.Headers))
+	// Room for the few fields policies usually add (a verdict header, a
+	// signature), so the first one does not copy the whole list.
+	m.Headers = make([]Field, len(mm.Headers), len(mm.Headers)+4)
 	for i, h := range mm.Headers {
 		m.Headers[i] = Field{Name: h.Name, Value: h.Value, Orig: i}
 	}
