@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/pprof"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,8 +117,23 @@ func (m *metrics) observe(cfg *policy.Config) {
 		}
 		m.messages.WithLabelValues(action.String()).Inc()
 	}
+	// The histogram of each module and callout is looked up once: the
+	// observer runs for every callout, and the label lookup cost more
+	// than the observation.
+	var mu sync.RWMutex
+	hists := map[calloutKey]prometheus.Observer{}
 	cfg.CalloutObserver = func(module, callout string, d time.Duration, err error) {
-		m.callouts.WithLabelValues(module, callout).Observe(d.Seconds())
+		k := calloutKey{module, callout}
+		mu.RLock()
+		h, ok := hists[k]
+		mu.RUnlock()
+		if !ok {
+			h = m.callouts.WithLabelValues(module, callout)
+			mu.Lock()
+			hists[k] = h
+			mu.Unlock()
+		}
+		h.Observe(d.Seconds())
 		if err != nil {
 			m.errors.WithLabelValues(module, callout).Inc()
 		}
@@ -126,6 +142,9 @@ func (m *metrics) observe(cfg *policy.Config) {
 		m.shadow.WithLabelValues(module, callout, action).Inc()
 	}
 }
+
+// calloutKey names a callout of a module, for the observer's cache.
+type calloutKey struct{ module, callout string }
 
 // handler serves /metrics and /healthz, and with pprof Go's profiles.
 func (m *metrics) handler(d *Daemon, pprofOn bool) http.Handler {
