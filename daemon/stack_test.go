@@ -91,3 +91,34 @@ func TestNewStackRefuses(t *testing.T) {
 		t.Errorf("Engine with a refusing Check: %v, want %v", err, errRefused)
 	}
 }
+
+// TestStackLuaThreads checks that lua_threads bounds each generation's
+// threads, 0 meaning luart's default, and that the generations share
+// one count of waits.
+func TestStackLuaThreads(t *testing.T) {
+	cfg := stackConfig(t)
+	st, err := NewStack(cfg, StackOptions{NoModules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, n := range []int{0, 3} {
+		c := cfg
+		c.LuaThreads = n
+		rt, err := st.Runtime(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := n
+		if n == 0 {
+			want = luart.DefaultMaxThreads()
+		}
+		if got := rt.PoolStats().Max; got != want {
+			t.Errorf("lua_threads = %d: bound %d, want %d", n, got, want)
+		}
+		if got := st.RuntimeConfig(c).Waits; got != st.ThreadWaits() {
+			t.Errorf("lua_threads = %d: the runtime counts waits apart from the stack", n)
+		}
+		rt.Close()
+	}
+}
