@@ -16,4 +16,4 @@ go test -count=1 -timeout 25m ./...
 # ends while a worker is mid-input (golang/go#75804, fixed in Go 1.27).
 go test -run X -fuzz FuzzRawSession -fuzztime 60000x ./milter/
 go test -run X -fuzz FuzzStructuredSession -fuzztime 40000x ./milter/
-go test -run X -fuzz FuzzTextRoundTrip -fuzztime 50000x ./txn/
+go test -run X -fuzz FuzzTextRoundTrip -fuzztime 300000x ./txn/
