@@ -21,6 +21,8 @@
 #   COMBOS     c1-4k c8-4k c64-4k c1-256k c8-256k c64-256k
 #   CONTENT_COMBOS  the combos the *-content milters run (c1-256k c8-256k c64-256k), if in COMBOS
 #   SESSIONS   concurrent sessions of the RSS run (200; 0 skips it)
+#   HOG        busy loops beside a second, loaded RSS run (sessions-hog; default
+#              the number of cores; 0 skips it), as a machine doing other work
 #   NICE       niceness of milters and generator (0; negative needs root)
 #   LUA_FLAGS  extra flags for `luamilter serve`
 set -euo pipefail
@@ -36,6 +38,7 @@ MILTERS=${MILTERS:-"go go-lean lua lua-all go-content lua-content"}
 COMBOS=${COMBOS:-"c1-4k c8-4k c64-4k c1-256k c8-256k c64-256k"}
 CONTENT_COMBOS=${CONTENT_COMBOS:-"c1-256k c8-256k c64-256k"}
 SESSIONS=${SESSIONS:-200}
+HOG=${HOG:-$(nproc)}
 NICE=${NICE:-0}
 LUA_FLAGS=${LUA_FLAGS:-}
 PORT=${PORT:-8960}
@@ -62,7 +65,7 @@ combo_args() {
 	c1-256k) echo "-c 1 -body 262144" ;;
 	c8-256k) echo "-c 8 -body 262144" ;;
 	c64-256k) echo "-c 64 -body 262144" ;;
-	sessions) echo "-c $SESSIONS -body 4096" ;;
+	sessions | sessions-hog) echo "-c $SESSIONS -body 4096" ;;
 	*) die "unknown combo $1" ;;
 	esac
 }
@@ -104,7 +107,7 @@ stop_milter() {
 # measure MILTER COMBO REP
 measure() {
 	local name=$1 combo=$2 rep=$3 dur=$DUR
-	[ "$combo" = sessions ] && dur=3s
+	[[ $combo == sessions* ]] && dur=3s
 	start_milter "$name"
 	# shellcheck disable=SC2046
 	nice -n "$NICE" "$BUILD_DIR/milterload" -addr "127.0.0.1:$PORT" -d "$dur" -warmup "$WARM" -rcpts 2 \
@@ -121,7 +124,7 @@ measure() {
 # and not the sessions run.
 runs() {
 	case $1 in
-	*-content) [ "$2" != sessions ] && [[ " $CONTENT_COMBOS " == *" $2 "* ]] ;;
+	*-content) [[ $2 != sessions* ]] && [[ " $CONTENT_COMBOS " == *" $2 "* ]] ;;
 	*) true ;;
 	esac
 }
@@ -141,6 +144,18 @@ run() {
 		for m in $MILTERS; do
 			if runs "$m" sessions; then measure "$m" sessions 1; fi
 		done
+		if [ "$HOG" -gt 0 ]; then
+			local hogs=()
+			for _ in $(seq "$HOG"); do
+				(while :; do :; done) &
+				hogs+=($!)
+			done
+			for m in $MILTERS; do
+				if runs "$m" sessions-hog; then measure "$m" sessions-hog 1; fi
+			done
+			kill "${hogs[@]}" 2>/dev/null || true
+			wait "${hogs[@]}" 2>/dev/null || true
+		fi
 	fi
 	{ echo "end: $(date -u)"; uptime; } >>"$OUT/machine.txt"
 }

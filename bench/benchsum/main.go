@@ -104,12 +104,12 @@ func summarize(w io.Writer, dir string) error {
 		}
 	}
 	order(milters, []string{"go", "go-lean", "lua", "lua-all", "go-content", "lua-content"})
-	order(combos, []string{"c1-4k", "c8-4k", "c64-4k", "c1-256k", "c8-256k", "c64-256k", "sessions"})
+	order(combos, []string{"c1-4k", "c8-4k", "c64-4k", "c1-256k", "c8-256k", "c64-256k", "sessions", "sessions-hog"})
 
 	io.WriteString(w, "| combo | milter | tx/s | p50 ms | p99 ms | milter CPU-s/10k | tx/s ÷ Go | CPU ÷ Go | tx/s ÷ lean | CPU ÷ lean | RSS max MiB | other load %core | runs | errors+mismatches |\n")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, c := range combos {
-		if c == "sessions" {
+		if strings.HasPrefix(c, "sessions") {
 			continue
 		}
 		for _, m := range milters {
@@ -128,16 +128,16 @@ func summarize(w io.Writer, dir string) error {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Memory: milter RSS, maximum sampled during the run (MiB)")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| milter | c64-4k | c64-256k | concurrent sessions (4 KB) |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|")
+	fmt.Fprintln(w, "| milter | c64-4k | c64-256k | concurrent sessions (4 KB) | concurrent sessions, CPU hogs beside |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 	for _, m := range milters {
 		row := []string{m}
-		for _, c := range []string{"c64-4k", "c64-256k", "sessions"} {
+		for _, c := range []string{"c64-4k", "c64-256k", "sessions", "sessions-hog"} {
 			x, ok := median(runs[[2]string{m, c}])
 			switch {
 			case !ok:
 				row = append(row, "–")
-			case c == "sessions":
+			case strings.HasPrefix(c, "sessions"):
 				row = append(row, fmt.Sprintf("%.1f (%d sessions)", float64(x.rss)/1024, sessionsOf(runs[[2]string{m, c}])))
 			default:
 				row = append(row, fmt.Sprintf("%.1f", float64(x.rss)/1024))
