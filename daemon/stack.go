@@ -36,6 +36,9 @@ type Stack struct {
 	brake *luart.Brake
 	// waits counts the waits for a Lua thread across generations.
 	waits *luart.ThreadWaits
+	// sessions is the register the milter server records its sessions
+	// in and the engine counts them from.
+	sessions *milter.Sessions
 }
 
 // StackOptions are how a stack differs from the one serve builds from
@@ -77,7 +80,7 @@ func NewStack(cfg Config, opts StackOptions) (*Stack, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	s := &Stack{cfg: cfg, opts: opts, log: opts.Log, brake: opts.Brake, waits: &luart.ThreadWaits{}}
+	s := &Stack{cfg: cfg, opts: opts, log: opts.Log, brake: opts.Brake, waits: &luart.ThreadWaits{}, sessions: milter.NewSessions()}
 	if cfg.UnsafeLua {
 		s.log.Warn("unsafe_lua: scripts can use io, os.execute and debug; they can read and write files and run programs")
 	}
@@ -169,7 +172,7 @@ func (s *Stack) EngineWith(ctx context.Context, rt *luart.Runtime) (*policy.Engi
 	if err != nil {
 		return nil, err
 	}
-	ecfg := policy.Config{OnError: gen.OnError, Log: s.log, RelayNetworks: gen.RelayNetworks, Split: gen.Split,
+	ecfg := policy.Config{OnError: gen.OnError, Log: s.log, RelayNetworks: gen.RelayNetworks, Split: gen.Split, Sessions: s.sessions,
 		DryRun: gen.DryRun, DryRunScripts: gen.DryRunScripts, InjectRelay: s.cfg.InjectRelay, Regex: s.opts.Regex}
 	if s.mods != nil {
 		ecfg.Accounting = s.mods.Audit
@@ -212,6 +215,7 @@ func GenerationOptions(cfg Config) (policy.GenerationOptions, error) {
 func (s *Stack) ServerConfig(backend milter.Backend, eng *policy.Engine) milter.Config {
 	return milter.Config{
 		Backend:        backend,
+		Sessions:       s.sessions,
 		Log:            s.log,
 		Needs:          NeedsFunc(s.cfg.Negotiate, eng),
 		Macros:         milter.DefaultMacros,

@@ -20,6 +20,7 @@ type adapter struct {
 	ctx     context.Context // the server's: see newAdapter
 	log     *slog.Logger
 	slot    bool
+	id      uint64   // the session in srv.sessions; valid while slot
 	refused *Verdict // set when the session could not start
 	headers []Header
 	spool   *Spool
@@ -63,9 +64,12 @@ func (a *adapter) NewConnection(m gomilter.Modifier) error {
 			return nil
 		}
 		a.slot = true
-		a.srv.open.Add(1)
 		a.srv.wg.Add(1)
+	} else {
+		a.srv.sessions.close(a.id) // QUIT_NC: the slot passes to the new session
 	}
+	a.id = id
+	a.srv.sessions.open(id)
 	a.srv.total.Add(1)
 	offered := Actions(m.Actions()) & AllActions
 	a.noteOffer(offered)
@@ -93,6 +97,7 @@ func (a *adapter) Connect(host, family string, port uint16, addr string, m gomil
 		return a.respond(*a.refused)
 	}
 	c := Conn{Host: host, Family: family, Port: port, IP: net.ParseIP(addr)}
+	a.srv.sessions.connected(a.id, c.IP)
 	return a.respond(a.guard(StageConnect, func() Verdict { return a.sess.Connect(a.ctx, c, m) }))
 }
 
@@ -300,8 +305,8 @@ func (a *adapter) Cleanup(gomilter.Modifier) {
 	a.endSession()
 	if a.slot {
 		a.slot = false
+		a.srv.sessions.close(a.id)
 		a.srv.release()
-		a.srv.open.Add(-1)
 		a.srv.wg.Done()
 	}
 }

@@ -26,6 +26,10 @@ type Config struct {
 	Needs func() Needs
 	// Macros lists the macros to request per stage (gomilter.Stage*).
 	Macros map[byte][]string
+	// Sessions, when set, is the register the server records its
+	// sessions in, so the policy engine can count them by network; the
+	// server keeps its own otherwise.
+	Sessions *Sessions
 	// MaxSessions caps concurrent sessions (0 = no cap). A connection
 	// over the cap waits up to SessionWait, then gets BusyVerdict
 	// (BusyReply when unset).
@@ -67,9 +71,10 @@ type Server struct {
 	slots chan struct{}
 	ctx   context.Context
 	stop  context.CancelFunc
-	open  atomic.Int64
-	total atomic.Uint64
-	wg    sync.WaitGroup
+	// sessions is cfg.Sessions, or the server's own register.
+	sessions *Sessions
+	total    atomic.Uint64
+	wg       sync.WaitGroup
 
 	// directIDs numbers PlayDirect's sessions from 1, as go-milter numbers
 	// the connections it serves; a server is played one way or the other.
@@ -112,7 +117,10 @@ func NewServer(cfg Config) *Server {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
-	s := &Server{cfg: cfg, conns: make(map[*coalescingConn]struct{}), evictAfter: evictIdleAfter}
+	s := &Server{cfg: cfg, sessions: cfg.Sessions, conns: make(map[*coalescingConn]struct{}), evictAfter: evictIdleAfter}
+	if s.sessions == nil {
+		s.sessions = NewSessions()
+	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
 	if cfg.MaxSessions > 0 {
 		s.slots = make(chan struct{}, cfg.MaxSessions)
@@ -147,7 +155,7 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // OpenSessions is the number of sessions being served now.
-func (s *Server) OpenSessions() int64 { return s.open.Load() }
+func (s *Server) OpenSessions() int64 { return int64(s.sessions.Len()) }
 
 // TotalSessions is the number of sessions started since the server began.
 func (s *Server) TotalSessions() uint64 { return s.total.Load() }
@@ -163,7 +171,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// and any it missed are closed here.
 	s.closeConns()
 	if !s.waitSessions(shutdownGrace) {
-		err = errors.Join(err, fmt.Errorf("milter: %d sessions still running after shutdown", s.open.Load()))
+		err = errors.Join(err, fmt.Errorf("milter: %d sessions still running after shutdown", s.sessions.Len()))
 	}
 	return err
 }

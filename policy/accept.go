@@ -80,7 +80,7 @@ func acInboundSessionCount(L *lua.LState) int {
 		L.Push(lua.LNumber(0))
 		return 1
 	}
-	n, err := s.eng.sessions.count(s.peer.IP, spec)
+	n, err := s.eng.countSessions(s.peer.IP, spec)
 	if err != nil {
 		L.ArgError(2, err.Error())
 	}

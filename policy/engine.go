@@ -53,6 +53,9 @@ func ParseOnError(s string) (OnError, error) {
 type Config struct {
 	OnError OnError
 	Log     *slog.Logger
+	// Sessions counts the sessions being served by network, for
+	// accept:inbound_session_count; nil counts none.
+	Sessions SessionCounter
 	// RelayNetworks are client networks whose sessions get can_relay=true
 	// (authenticated sessions always do).
 	RelayNetworks []*net.IPNet
@@ -135,8 +138,6 @@ type Engine struct {
 	// retiring counts deinit runs in flight, so Close can wait for the
 	// generations that lost their last session during shutdown too.
 	retiring sync.WaitGroup
-
-	sessions liveSessions
 }
 
 // generation is one loaded set of scripts with its init() done.

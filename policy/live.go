@@ -4,36 +4,20 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 
 	"github.com/luamilter/luamilter/internal/netspec"
 )
 
-// liveSessions tracks the peers of open sessions for
-// accept:inbound_session_count.
-type liveSessions struct {
-	mu    sync.Mutex
-	peers map[uint64]net.IP
+// SessionCounter counts the sessions being served whose client is in a
+// network: the milter server's register (milter.Sessions), so scripts
+// and the daemon's metrics count the same sessions.
+type SessionCounter interface {
+	CountIn(n *net.IPNet) int
 }
 
-func (l *liveSessions) add(id uint64, ip net.IP) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.peers == nil {
-		l.peers = map[uint64]net.IP{}
-	}
-	l.peers[id] = ip
-}
-
-func (l *liveSessions) remove(id uint64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.peers, id)
-}
-
-// count returns how many open sessions come from the network spec
-// ("/24", "addr/mask", "addr") around peer.
-func (l *liveSessions) count(peer net.IP, spec string) (int, error) {
+// countSessions returns how many open sessions come from the network
+// spec ("/24", "addr/mask", "addr") around peer.
+func (e *Engine) countSessions(peer net.IP, spec string) (int, error) {
 	full := spec
 	if strings.HasPrefix(spec, "/") {
 		if peer == nil {
@@ -48,13 +32,8 @@ func (l *liveSessions) count(peer net.IP, spec string) (int, error) {
 		}
 		return 0, err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, ip := range l.peers {
-		if ip != nil && network.Contains(ip) {
-			n++
-		}
+	if e.cfg.Sessions == nil {
+		return 0, nil
 	}
-	return n, nil
+	return e.cfg.Sessions.CountIn(network), nil
 }

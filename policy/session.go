@@ -83,7 +83,6 @@ func (s *session) Connect(ctx context.Context, c milter.Conn, m milter.Macros) m
 		s.client = c.IP.String()
 		s.logCache = nil
 	}
-	s.eng.sessions.add(s.id, c.IP)
 	if a := s.eng.cfg.Accounting; a != nil && c.IP != nil {
 		if err := a.Connection(ctx, c.IP); err != nil {
 			s.logger().Warn("session accounting", "err", err)
@@ -199,7 +198,6 @@ func (s *session) Abort(context.Context, milter.Macros) {
 func (s *session) Close(ctx context.Context) {
 	s.closeMessage()
 	s.dealloc(ctx)
-	s.eng.sessions.remove(s.id)
 	if a := s.eng.cfg.Accounting; a != nil && s.peer.IP != nil {
 		if err := a.Disconnect(ctx, s.peer.IP); err != nil {
 			s.logger().Warn("session accounting", "err", err)
