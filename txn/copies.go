@@ -20,6 +20,7 @@ func (m *Message) CopyFor(addr string) *Message {
 	c.Headers = slices.Clone(m.Headers)
 	c.Added = slices.Clone(m.Added)
 	c.Removed = maps.Clone(m.Removed)
+	c.copyAdded, c.copyRemoved = len(m.Added), maps.Clone(m.Removed)
 	c.Current = addr
 	c.Tree, c.TreeWritable = nil, false
 	c.spools = nil
@@ -34,7 +35,8 @@ func (m *Message) AdoptSpools(c *Message) {
 }
 
 // Merge folds the copies of the recipients that remain into m: recipient
-// changes all apply; the sender, each header name and the body apply
+// changes all apply (those each copy made, not the ones it was made
+// with, so a copy can't undo another's); the sender, each header name and the body apply
 // when every copy ended the same, and m keeps its own otherwise; a
 // quarantine in any copy quarantines m. It returns what was not applied
 // because the copies differ.
@@ -43,12 +45,21 @@ func (m *Message) Merge(copies []*Message) (differ []string) {
 		return nil
 	}
 	for _, c := range copies {
-		for key := range c.Removed {
-			m.RemoveRecipient(key)
+		for key := range c.copyRemoved {
+			if !c.Removed[key] { // added back by the copy
+				delete(m.Removed, key)
+			}
 		}
 	}
 	for _, c := range copies {
-		for _, r := range c.Added {
+		for key := range c.Removed {
+			if !c.copyRemoved[key] {
+				m.RemoveRecipient(key)
+			}
+		}
+	}
+	for _, c := range copies {
+		for _, r := range c.Added[min(c.copyAdded, len(c.Added)):] {
 			if !c.IsRemoved(r.Addr) {
 				m.AddRecipient(r.Addr)
 			}

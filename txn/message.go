@@ -43,6 +43,10 @@ type Message struct {
 	Added   []Rcpt          // added by scripts
 	Removed map[string]bool // removed by scripts (lower-case address); nil until one is
 	Current string          // recipient being validated, or the copy's recipient
+	// A copy's recipient edits as it was made (CopyFor), so Merge applies
+	// only what the copy changed since.
+	copyAdded   int
+	copyRemoved map[string]bool
 
 	Content      bool // headers and body are here (end of message)
 	BodyOmitted  bool // the body was not asked of the MTA

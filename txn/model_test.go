@@ -159,3 +159,53 @@ func TestMerge(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeRecipients: each copy's recipient edits apply, and only what
+// the copy itself changed: a copy carries the recipient edits made before
+// it was taken, and those must not undo another copy's.
+func TestMergeRecipients(t *testing.T) {
+	cases := []struct {
+		name   string
+		before func(m *Message) // edits of the whole message before the copies
+		edits  map[string]func(c *Message)
+		want   string
+	}{
+		{"a copy removes a recipient added before the copies",
+			func(m *Message) { m.AddRecipient("d@example.com") },
+			map[string]func(*Message){"b@example.com": func(c *Message) { c.RemoveRecipient("d@example.com") }},
+			""},
+		{"a recipient added before stays added",
+			func(m *Message) { m.AddRecipient("d@example.com") },
+			nil,
+			"add_rcpt <d@example.com>"},
+		{"a copy re-adds a recipient removed before the copies",
+			func(m *Message) { m.RemoveRecipient("c@example.com") },
+			map[string]func(*Message){"b@example.com": func(c *Message) { c.AddRecipient("c@example.com") }},
+			""},
+		{"a recipient removed before stays removed",
+			func(m *Message) { m.RemoveRecipient("c@example.com") },
+			nil,
+			"del_rcpt <c@example.com>"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := received(t)
+			tc.before(m)
+			var copies []*Message
+			for _, r := range m.Recipients() {
+				c := m.CopyFor(r.Addr)
+				if edit := tc.edits[r.Addr]; edit != nil {
+					edit(c)
+				}
+				copies = append(copies, c)
+			}
+			m.Merge(copies)
+			for _, c := range copies {
+				m.AdoptSpools(c)
+			}
+			if got := changeList(m.Changes()); got != tc.want {
+				t.Fatalf("changes\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
