@@ -61,3 +61,34 @@ end` + strings.Replace(setBinding, "%s", bind, 1)
 		})
 	}
 }
+
+// TestRecipientCopiesEnvelope: a recipient added before the copies and
+// dropped in validate_data_spool_each_rcpt stays dropped: the other
+// recipients' copies, made with it in their list, don't bring it back.
+func TestRecipientCopiesEnvelope(t *testing.T) {
+	cases := []struct {
+		name, each string
+		mods       []string
+	}{
+		{"added recipient kept", ``, []string{"add_rcpt <c@example.com>"}},
+		{"added recipient rejected", `if msg:rcptto() == "c@example.com" then vctx:set_code(550, "no") end`, nil},
+		{"added recipient discarded", `if msg:rcptto() == "c@example.com" then msg:discard() end`, nil},
+		{"added recipient removed by another's copy", `if msg:rcptto() == "a@example.com" then vctx:remove_recipient("c@example.com") end`, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startMsg(t, milttest.Options{}, `local mod = {}
+function mod:validate_data_spool(msg, ac, vctx)
+  vctx:add_recipient("c@example.com")
+  return msys.core.VALIDATE_CONT
+end
+function mod:validate_data_spool_each_rcpt(msg, ac, vctx)
+  `+tc.each+`
+  return msys.core.VALIDATE_CONT
+end
+msys.registerModule("t", mod)`)
+			tr := play(t, s, plainMsg, "a@example.com", "b@example.com")
+			wantOutcome(t, s, tr, "accept", tc.mods, "")
+		})
+	}
+}
