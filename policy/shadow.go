@@ -2,6 +2,7 @@ package policy
 
 import (
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 // undone, so the MTA is told to continue. Undone are: the reply
 // (set_code, set_disconnect), tarpit, VALIDATE_DONE, script errors and
 // every message edit (headers, body, envelope, discard, quarantine).
-// Context values set with vctx:set stay: the MTA never sees them.
+// Context values set with vctx:set stay, as the MTA never sees them,
+// except the message context's "quarantine", which quarantines the
+// message (eom.go) and so is an edit too.
 
 // shadowSnap is what a dry-run module may change, taken before its call.
 type shadowSnap struct {
@@ -25,6 +28,9 @@ type shadowSnap struct {
 	tarpit time.Duration
 	msg    *message
 	edits  txn.Edits
+	// The message context's "quarantine" and whether it was set.
+	quarantine    string
+	hadQuarantine bool
 }
 
 // dryRun reports whether mod runs in shadow mode in this generation.
@@ -34,6 +40,7 @@ func (g *generation) dryRun(mod *luart.Module) bool {
 
 func (s *session) shadowBegin() *shadowSnap {
 	snap := &shadowSnap{reply: s.reply, tarpit: s.tarpit, msg: s.msg}
+	snap.quarantine, snap.hadQuarantine = s.mess["quarantine"]
 	if s.msg != nil {
 		snap.edits = s.msg.Snapshot()
 	}
@@ -77,6 +84,14 @@ func (s *session) shadowEnd(mod *luart.Module, callout string, snap *shadowSnap,
 		edited := changeStrings(m.ChangesAt(after))
 		if diff := newChanges(base, edited); len(diff) > 0 {
 			report("modify", "changes", strings.Join(diff, "; "))
+		}
+	}
+	if q, ok := s.mess["quarantine"]; ok != snap.hadQuarantine || q != snap.quarantine {
+		report("modify", "changes", "quarantine "+strconv.Quote(q)+" (message context)")
+		if snap.hadQuarantine {
+			s.mess["quarantine"] = snap.quarantine
+		} else {
+			delete(s.mess, "quarantine")
 		}
 	}
 	s.reply, s.tarpit = snap.reply, snap.tarpit

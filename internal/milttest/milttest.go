@@ -45,6 +45,8 @@ type Options struct {
 	// wire (negotiation, packets, timeouts, slots held by connections)
 	// does not, and Client is not there to hand-drive a session.
 	Direct bool
+	// DryRun runs every module in shadow mode (the dry_run setting).
+	DryRun bool
 }
 
 // Server is a running milter server with its log.

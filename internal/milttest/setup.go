@@ -89,6 +89,7 @@ func config(dir string, opts Options, paths []string) daemon.Config {
 	cfg.OnError = onErrorNames[opts.OnError]
 	cfg.SpoolDir = dir
 	cfg.MemoryLimit = 0
+	cfg.DryRun = opts.DryRun
 	if opts.NegotiateAll {
 		cfg.Negotiate = "all"
 	}
