@@ -137,7 +137,13 @@ func (m *Message) mergeHeaders(copies []*Message) (differ []string, merged []Fie
 	}
 	sortOut(first, true)
 	sortOut(m.Headers, false)
+	// Each part keeps the order the edits made: received fields by
+	// their place, appended ones oldest first, prepended ones newest
+	// first (a prepend goes above everything before it). A field the
+	// copies share from before they were made keeps its number in each.
 	slices.SortStableFunc(received, func(a, b Field) int { return a.Orig - b.Orig })
+	slices.SortStableFunc(bottom, func(a, b Field) int { return a.added - b.added })
+	slices.SortStableFunc(top, func(a, b Field) int { return b.added - a.added })
 	return disagree, slices.Concat(top, received, bottom)
 }
 

@@ -19,6 +19,9 @@ type Rcpt struct{ Addr, Args string }
 type Field struct {
 	Name, Value string
 	Orig        int
+	// added orders the fields edits added: the fields of one SetHeader
+	// share a number, later calls get higher ones (see Merge).
+	added int
 }
 
 // Message is the transaction a session is building: envelope from MAIL
@@ -65,6 +68,7 @@ type Message struct {
 	DiscardReason string
 	Quarantine    string
 	Priority      int // msg.priority: read back, no milter effect
+	addedSeq      int // numbers the SetHeader calls, for Field.added
 }
 
 // New returns the message of a transaction that began with MAIL FROM.
@@ -165,15 +169,16 @@ func (m *Message) HeaderValues(name string) []string {
 // "prepend"; replace reuses the existing fields' positions so an edited
 // field stays where it was. No values with replace deletes them all.
 func (m *Message) SetHeader(name string, values []string, mode string) {
+	m.addedSeq++
 	switch mode {
 	case "append":
 		for _, v := range values {
-			m.Headers = append(m.Headers, Field{Name: name, Value: v, Orig: -1})
+			m.Headers = append(m.Headers, Field{Name: name, Value: v, Orig: -1, added: m.addedSeq})
 		}
 	case "prepend":
 		top := make([]Field, 0, len(values)+len(m.Headers))
 		for _, v := range values {
-			top = append(top, Field{Name: name, Value: v, Orig: -1})
+			top = append(top, Field{Name: name, Value: v, Orig: -1, added: m.addedSeq})
 		}
 		m.Headers = append(top, m.Headers...)
 	default: // replace
@@ -195,7 +200,7 @@ func (m *Message) SetHeader(name string, values []string, mode string) {
 			}
 		}
 		for ; i < len(values); i++ {
-			kept = append(kept, Field{Name: name, Value: values[i], Orig: -1})
+			kept = append(kept, Field{Name: name, Value: values[i], Orig: -1, added: m.addedSeq})
 		}
 		m.Headers = kept
 	}

@@ -209,3 +209,44 @@ func TestMergeRecipients(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeKeepsFieldOrder: when the copies differ on a field added
+// before they were made, the merged list keeps the fields in the order
+// the edits made them, above and below the received ones.
+func TestMergeKeepsFieldOrder(t *testing.T) {
+	cases := []struct {
+		name string
+		base func(m *Message)
+		edit func(c *Message)
+		want string
+	}{
+		{"appended before, appended by the copies", func(m *Message) { m.SetHeader("X-Pre", []string{" p"}, "append") },
+			func(c *Message) {
+				c.SetHeader("X-Pre", []string{" " + c.Current}, "replace")
+				c.SetHeader("X-S", []string{" s"}, "append")
+			}, `insert_header 65536 X-Pre: " p"; insert_header 65536 X-S: " s"`},
+		{"prepended before, prepended by the copies", func(m *Message) { m.SetHeader("X-Pre", []string{" p"}, "prepend") },
+			func(c *Message) {
+				c.SetHeader("X-Pre", []string{" " + c.Current}, "replace")
+				c.SetHeader("X-S", []string{" s"}, "prepend")
+			}, `insert_header 0 X-S: " s"; insert_header 1 X-Pre: " p"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := received(t)
+			tc.base(m)
+			var copies []*Message
+			for _, r := range m.Recipients() {
+				c := m.CopyFor(r.Addr)
+				tc.edit(c)
+				copies = append(copies, c)
+			}
+			if differ := m.Merge(copies); strings.Join(differ, ",") != "X-Pre" {
+				t.Fatalf("differ %v", differ)
+			}
+			if got := changeList(m.Changes()); got != tc.want {
+				t.Fatalf("changes\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
