@@ -28,7 +28,10 @@ func Normalize(name string) string { return strings.ToLower(strings.TrimSpace(na
 // Lookup returns the encoding of a charset. It returns nil for the names
 // whose bytes are taken as they are: the empty name, UTF-8 by any of its
 // names, and US-ASCII (8-bit bytes in "US-ASCII" text are read as UTF-8,
-// which is what such text usually is). ascii reports US-ASCII.
+// which is what such text usually is). ascii reports US-ASCII. The names
+// WHATWG maps to its replacement encoding (ISO-2022-KR, HZ-GB-2312,
+// ISO-2022-CN) are unknown: that encoding decodes any text to one U+FFFD
+// and encodes to UTF-8.
 func Lookup(name string) (enc encoding.Encoding, ascii bool, err error) {
 	n := Normalize(name)
 	if n == "" {
@@ -38,7 +41,7 @@ func Lookup(name string) (enc encoding.Encoding, ascii bool, err error) {
 		return nil, true, nil
 	}
 	e, err := htmlindex.Get(n)
-	if err != nil {
+	if err != nil || e == encoding.Replacement {
 		return nil, false, fmt.Errorf("unknown charset %q", name)
 	}
 	if e == unicode.UTF8 {

@@ -34,6 +34,11 @@ func TestEncodeDecode(t *testing.T) {
 		{charset: "koi8-r", text: "Ж", encoded: "\xf6"},
 		{charset: "shift_jis", text: "日本", encoded: "\x93\xfa\x96\x7b"},
 		{charset: "klingon", text: "x", encErr: `unknown charset "klingon"`},
+		// WHATWG maps these to its "replacement" encoding, which decodes
+		// any text to one U+FFFD and encodes to UTF-8: every byte lost
+		// one way, bytes that are not the charset the other.
+		{charset: "iso-2022-kr", text: "日本", encErr: `unknown charset "iso-2022-kr"`},
+		{charset: "hz-gb-2312", text: "x", encErr: `unknown charset "hz-gb-2312"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.charset+" "+tc.text+tc.decodeOf, func(t *testing.T) {
@@ -70,7 +75,9 @@ func TestEncodeDecode(t *testing.T) {
 
 func TestKnown(t *testing.T) {
 	for name, want := range map[string]bool{"": true, "utf-8": true, "us-ascii": true, "csASCII": true,
-		"iso-8859-15": true, "gb2312": true, "x-unknown": false, "utf-7": false} {
+		"iso-8859-15": true, "gb2312": true, "x-unknown": false, "utf-7": false,
+		"iso-2022-kr": false, "csiso2022kr": false, "hz-gb-2312": false, "iso-2022-cn": false, "iso-2022-cn-ext": false,
+		"replacement": false} {
 		if got := Known(name); got != want {
 			t.Errorf("Known(%q) = %v, want %v", name, got, want)
 		}
