@@ -95,13 +95,15 @@ const disconnectCode = 421
 
 // DisconnectReply is the reply that ends the SMTP session for a script
 // that asked for it with code and text. Any code other than 421 becomes
-// 421, and then an enhanced status code of class 5 or 2 at the start of
-// the text becomes class 4 so the two agree. A blank text gets a default.
+// 421, and an enhanced status code of class 5 or 2 at the start of the
+// text becomes class 4 so the two agree (Postfix takes a reply whose
+// classes differ for malformed and applies its milter_default_action
+// instead). A blank text gets a default.
 func DisconnectReply(code int, text string) Verdict {
 	if strings.TrimSpace(text) == "" {
 		text = "4.7.0 Closing connection"
 	}
-	if code != disconnectCode && len(text) > 2 && (text[0] == '5' || text[0] == '2') && text[1] == '.' {
+	if len(text) > 2 && (text[0] == '5' || text[0] == '2') && text[1] == '.' {
 		text = "4" + text[1:]
 	}
 	return Reply(disconnectCode, text)

@@ -74,7 +74,11 @@ func TestScriptAndDisconnectReplies(t *testing.T) {
 		{"script text kept", ScriptReply(550, "5.1.1 no such user"), "reject 550 5.1.1 no such user"},
 		{"script 5xx default", ScriptReply(554, ""), "reject 554 5.7.1 Rejected by policy"},
 		{"script 4xx default", ScriptReply(451, "\t"), "tempfail 451 4.7.1 Temporarily rejected by policy"},
-		{"disconnect 421 kept", DisconnectReply(421, "5.7.1 as written"), "tempfail 421 5.7.1 as written"},
+		{"disconnect 421 text kept", DisconnectReply(421, "4.7.1 as written"), "tempfail 421 4.7.1 as written"},
+		// Postfix takes a reply whose enhanced code's class is not the
+		// code's for malformed and applies milter_default_action instead.
+		{"disconnect 421 with a 5.x.x text", DisconnectReply(421, "5.7.1 Bye"), "tempfail 421 4.7.1 Bye"},
+		{"disconnect 421 with a 2.x.x text", DisconnectReply(421, "2.0.0 Bye"), "tempfail 421 4.0.0 Bye"},
 		{"disconnect 550 becomes 421", DisconnectReply(550, "5.7.1 Bye"), "tempfail 421 4.7.1 Bye"},
 		{"disconnect 250 becomes 421", DisconnectReply(250, "2.0.0 Bye"), "tempfail 421 4.0.0 Bye"},
 		{"disconnect plain text", DisconnectReply(550, "Bye"), "tempfail 421 Bye"},
