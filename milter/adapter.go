@@ -32,7 +32,7 @@ type adapter struct {
 	leadSp      bool // MTA sends/expects the space after the header colon
 	noBody      bool // the body was negotiated away
 	// msg is what EndOfMessage hands the session, reused: the session
-	// may keep it only until the next message (see Message).
+	// may use it only until EndOfMessage returns (see Message).
 	msg Message
 }
 
@@ -323,8 +323,8 @@ func (a *adapter) endSession() {
 
 func (a *adapter) resetMessage() {
 	// The header array and the Spool serve the connection's next
-	// message: the message handed to the session is gone by then (Abort
-	// or the next MAIL FROM comes first).
+	// message: the message handed to the session is gone by then (it
+	// is valid only until EndOfMessage returns).
 	a.headers = a.headers[:0]
 	a.msg = Message{}
 	if a.spool != nil {

@@ -40,9 +40,9 @@ type Header struct {
 	Value string
 }
 
-// Message is the buffered message handed over at end of message. Its
-// header list and body are the connection's buffers: they are valid until
-// the session's next MailFrom, Abort or Close, then reused.
+// Message is the buffered message handed over at end of message. It,
+// its header list and its body are the connection's buffers: they are
+// valid until EndOfMessage returns, then emptied for the next message.
 type Message struct {
 	Headers []Header
 	Body    *Spool
