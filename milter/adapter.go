@@ -130,12 +130,21 @@ func (a *adapter) Data(m gomilter.Modifier) (*gomilter.Response, error) {
 	return a.respond(a.guard(StageData, func() Verdict { return a.sess.Data(a.ctx, m) }))
 }
 
+// headerFieldCost is about what keeping one header field costs besides
+// its bytes (the Header here, the model's Field at end of message, their
+// string headers), counted against the size limit so that memory, not
+// only the wire, stays within it.
+const headerFieldCost = 96
+
 func (a *adapter) Header(name, value string, _ gomilter.Modifier) (*gomilter.Response, error) {
 	if a.tooBig {
 		return gomilter.RespContinue, nil
 	}
 	a.headerBytes += int64(len(name) + len(value) + len(":\r\n"))
-	if max := a.srv.cfg.MaxMessageSize; max > 0 && a.headerBytes > max {
+	// Kept, a field costs more than its bytes on the wire: a flood of
+	// tiny fields must not hold many times the size limit in memory.
+	kept := a.headerBytes + int64(len(a.headers)+1)*headerFieldCost
+	if max := a.srv.cfg.MaxMessageSize; max > 0 && (a.headerBytes > max || kept > max) {
 		a.tooBig = true
 		a.headers = a.headers[:0]
 		return gomilter.RespContinue, nil

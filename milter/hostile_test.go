@@ -273,6 +273,27 @@ func TestHeaderBytesCountTowardTheMessageSize(t *testing.T) {
 	}
 }
 
+// TestManyTinyHeaderFieldsCountWhatTheyCost: 4,000 empty fields are 16 KB
+// on the wire but cost far more to keep; a 64 KiB limit refuses them.
+func TestManyTinyHeaderFieldsCountWhatTheyCost(t *testing.T) {
+	srv := milttest.Start(t, milttest.Options{MaxMessageSize: 64 << 10},
+		`msys.registerModule("m", {validate_data = function(self, msg, ac, vctx) return msys.core.VALIDATE_CONT end})`)
+	for _, tc := range []struct {
+		fields int
+		want   string
+	}{{100, "accept"}, {4000, "reject"}} {
+		tx := plainTx()
+		tx.Message = append([]byte(strings.Repeat("a:\r\n", tc.fields)), "\r\nsmall body\r\n"...)
+		tr, err := srv.Play(tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Final.Action != tc.want || (tc.want == "reject" && !strings.HasPrefix(tr.Final.Reply, "552 5.3.4")) {
+			t.Fatalf("%d empty fields with a 64 KiB limit: %+v", tc.fields, tr.Final)
+		}
+	}
+}
+
 // TestShutdownIsBoundedWhateverConnectionsDo holds connections in every
 // state a client can leave one in and checks that Shutdown returns soon
 // after its context ends and closes them all.
