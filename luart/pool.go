@@ -119,20 +119,23 @@ func (p *pool) get(prefer uint64) *State {
 }
 
 // release returns a thread taken with get, and its slot; a broken
-// thread, or one over the pool's size, is closed instead of kept.
+// thread, or one over the pool's size, is closed instead of kept. The
+// slot goes last: a caller waiting for it then finds the thread idle
+// instead of making another.
 func (p *pool) release(st *State) {
 	p.inUse.Add(-1)
-	if st.slot {
-		st.slot = false
-		p.freeSlot()
-	}
+	slot := st.slot
+	st.slot = false
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if st.broken || p.closed || len(p.idle) >= p.size {
 		st.discard()
-		return
+	} else {
+		p.idle = append(p.idle, st)
 	}
-	p.idle = append(p.idle, st)
+	p.mu.Unlock()
+	if slot {
+		p.freeSlot()
+	}
 }
 
 func (p *pool) stats() PoolStats {

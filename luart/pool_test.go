@@ -130,3 +130,41 @@ func TestPoolWaitEndsWithTheContext(t *testing.T) {
 		t.Errorf("%d threads in use after the failed wait", n)
 	}
 }
+
+// TestPoolWaiterGetsTheThreadGivenBack has sessions take turns on a bound
+// of one thread: a caller that waited for the slot must find the thread
+// given back idle, not make a new one, however the two interleave.
+func TestPoolWaiterGetsTheThreadGivenBack(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		maxThreads    int
+		workers, iter int
+	}{
+		{"one thread, two sessions", 1, 2, 2000},
+		{"two threads, four sessions", 2, 4, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := testRuntime(t, `msys.registerModule("p", {})`, Config{MaxThreads: tc.maxThreads, PoolSize: tc.maxThreads})
+			done := make(chan struct{})
+			for range tc.workers {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					for range tc.iter {
+						st, err := rt.Acquire(context.Background())
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						rt.Release(st)
+					}
+				}()
+			}
+			for range tc.workers {
+				<-done
+			}
+			if s := rt.PoolStats(); s.Created > uint64(tc.maxThreads) {
+				t.Errorf("stats %+v: more threads made than the bound of %d ever lets be in use", s, tc.maxThreads)
+			}
+		})
+	}
+}
