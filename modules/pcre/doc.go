@@ -56,7 +56,10 @@
 // Options.MatchTimeout (default 1s) for the whole call and the context of
 // the Lua call (the callout's deadline). Slices start at 256 Ki positions,
 // grow while calls return within a millisecond and shrink when they take
-// over ten. Patterns whose meaning depends on where a call starts or that
+// over ten; once the rest of the subject would take, at the speed seen,
+// under 50 ms and under a quarter of the time left (to MatchTimeout or
+// the callout's deadline, whichever comes first), it is searched in one
+// call with the code compiled without the offset limit. Patterns whose meaning depends on where a call starts or that
 // can end the whole search (\G, (*COMMIT), (*SKIP), CRLF newline
 // conventions) are searched in one call. Global replace and split check
 // the deadline every 64 matches as well. A search of up to 1 MiB is one

@@ -307,10 +307,20 @@ func (s *search) exec(start int, opts uint32) (bool, error) {
 		// offset limit, which the JIT runs up to twice as fast. Only a
 		// pattern that turns costly further on can then overrun the
 		// deadline, and PCRE2's match limit still bounds that call.
-		if rest := time.Duration(float64(d) * float64(n-start) / float64(slice)); rest < s.e.oneCall && rest < time.Until(s.deadline)/4 {
+		if rest := time.Duration(float64(d) * float64(n-start) / float64(slice)); rest < s.e.oneCall && rest < s.left()/4 {
 			return s.result(s.m.exec(s.c.code, s.subject, start, opts, -1))
 		}
 	}
+}
+
+// left is the time until the search must end: its deadline or, when
+// sooner, its context's (the callout's).
+func (s *search) left() time.Duration {
+	left := time.Until(s.deadline)
+	if d, ok := s.ctx.Deadline(); ok {
+		left = min(left, time.Until(d))
+	}
+	return left
 }
 
 func (s *search) result(rc int) (bool, error) {

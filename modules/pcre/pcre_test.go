@@ -181,15 +181,29 @@ func TestLongSearchDeadline(t *testing.T) {
 	cases := []struct {
 		name    string
 		timeout time.Duration
+		ctx     time.Duration // the callout's deadline, 0 for none
+		oneCall time.Duration // 0 for the default
 		wantErr error
 	}{
-		{"deadline too short", 2 * time.Millisecond, ErrTimeout},
-		{"deadline long enough", time.Minute, nil},
+		{"deadline too short", 2 * time.Millisecond, 0, 0, ErrTimeout},
+		{"deadline long enough", time.Minute, 0, 0, nil},
+		// The rest would fit in MatchTimeout, not in what the callout
+		// has left: it must not be run in one call past the context.
+		{"context deadline too short", time.Minute, 5 * time.Millisecond, time.Hour, ErrTimeout},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := NewEngine(Options{MatchTimeout: tc.timeout})
-			g, err := e.MatchContext(context.Background(), subject, pattern)
+			if tc.oneCall > 0 {
+				e.oneCall = tc.oneCall
+			}
+			ctx := context.Background()
+			if tc.ctx > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.ctx)
+				defer cancel()
+			}
+			g, err := e.MatchContext(ctx, subject, pattern)
 			if err != tc.wantErr || g != nil {
 				t.Fatalf("got %v, %v; want nil, %v", g, err, tc.wantErr)
 			}
