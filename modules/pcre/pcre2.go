@@ -84,12 +84,15 @@ static int lm_exec(const pcre2_code *re, int jit, const char *subj, size_t len, 
 	pcre2_set_depth_limit(lm_mc, depth_limit);
 	pcre2_set_heap_limit(lm_mc, heap_kib);
 	pcre2_set_offset_limit(lm_mc, offset_limit);
-	int interp = !jit || (opts & PCRE2_NO_JIT);
+	// An anchored match runs in the interpreter even on JIT code
+	// (pcre2_match takes no anchoring into the JIT), so it is counted
+	// as the interpreter's: its frames are dropped below.
+	int interp = !jit || (opts & (PCRE2_NO_JIT | PCRE2_ANCHORED));
 	// pcre2_jit_match skips pcre2_match's option checks, which cost as
 	// much as the search itself on a short subject. It takes no
 	// anchoring at match time; pcre2_match runs those in the
 	// interpreter anyway.
-	int rc = !interp && !(opts & PCRE2_ANCHORED)
+	int rc = !interp
 		? pcre2_jit_match(re, (PCRE2_SPTR)subj, len, start, opts, lm_md, lm_mc)
 		: pcre2_match(re, (PCRE2_SPTR)subj, len, start, opts, lm_md, lm_mc);
 	if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
