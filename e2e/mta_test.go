@@ -179,10 +179,40 @@ func (m *mta) assertNotDelivered(t *testing.T, rcpt string) {
 }
 
 func (m *mta) findDelivery(rcpt string) (*delivery, error) {
+	copies, err := m.sinkCopies(func(r string) bool { return strings.EqualFold(r, rcpt) })
+	if err != nil || len(copies) == 0 {
+		return nil, err
+	}
+	c := copies[0]
+	body, err := io.ReadAll(c.msg.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read body of %s: %w", c.envFile, err)
+	}
+	return &delivery{
+		Sender:    c.fields["sender"],
+		Recipient: c.fields["recipient"],
+		Raw:       string(c.raw),
+		Header:    c.msg.Header,
+		Body:      string(body),
+	}, nil
+}
+
+// sinkCopy is one message the MTA delivered into its sink.
+type sinkCopy struct {
+	envFile string
+	fields  map[string]string // the envelope: sender, recipient
+	raw     []byte
+	msg     *mail.Message
+	modTime time.Time // when deliver.sh renamed the envelope into place, last
+}
+
+// sinkCopies reads the sink's copies for the recipients want accepts.
+func (m *mta) sinkCopies(want func(rcpt string) bool) ([]sinkCopy, error) {
 	envs, err := filepath.Glob(filepath.Join(m.sink, "*.env"))
 	if err != nil {
 		return nil, fmt.Errorf("list sink: %w", err)
 	}
+	var out []sinkCopy
 	for _, envFile := range envs {
 		// deliver.sh writes ".tmp.*" files first; Glob's "*" matches dots.
 		if strings.HasPrefix(filepath.Base(envFile), ".") {
@@ -192,8 +222,12 @@ func (m *mta) findDelivery(rcpt string) (*delivery, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !strings.EqualFold(fields["recipient"], rcpt) {
+		if !want(fields["recipient"]) {
 			continue
+		}
+		fi, err := os.Stat(envFile)
+		if err != nil {
+			return nil, err
 		}
 		raw, err := os.ReadFile(strings.TrimSuffix(envFile, ".env") + ".eml")
 		if err != nil {
@@ -203,19 +237,9 @@ func (m *mta) findDelivery(rcpt string) (*delivery, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse %s: %w", envFile, err)
 		}
-		body, err := io.ReadAll(msg.Body)
-		if err != nil {
-			return nil, fmt.Errorf("read body of %s: %w", envFile, err)
-		}
-		return &delivery{
-			Sender:    fields["sender"],
-			Recipient: fields["recipient"],
-			Raw:       string(raw),
-			Header:    msg.Header,
-			Body:      string(body),
-		}, nil
+		out = append(out, sinkCopy{envFile: envFile, fields: fields, raw: raw, msg: msg, modTime: fi.ModTime()})
 	}
-	return nil, nil
+	return out, nil
 }
 
 func readEnvelope(path string) (map[string]string, error) {

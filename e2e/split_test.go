@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net/mail"
 	"os"
@@ -177,38 +176,17 @@ func waitCopies(t *testing.T, m *mta, rcpts []string, since time.Time) []relayed
 // envelope file's modification time: deliver.sh renames it into place
 // last.
 func scanCopies(m *mta, rcpts []string, since time.Time) ([]relayedCopy, error) {
-	envs, err := filepath.Glob(filepath.Join(m.sink, "*.env"))
+	found, err := m.sinkCopies(func(rcpt string) bool {
+		return slices.ContainsFunc(rcpts, func(r string) bool { return strings.EqualFold(r, rcpt) })
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list sink: %w", err)
+		return nil, err
 	}
 	var copies []relayedCopy
-	for _, envFile := range envs {
-		if strings.HasPrefix(filepath.Base(envFile), ".") {
-			continue
-		}
-		fields, err := readEnvelope(envFile)
-		if err != nil {
-			return nil, err
-		}
-		rcpt := fields["recipient"]
-		if !slices.ContainsFunc(rcpts, func(r string) bool { return strings.EqualFold(r, rcpt) }) {
-			continue
-		}
-		fi, err := os.Stat(envFile)
-		if err != nil {
-			return nil, err
-		}
-		raw, err := os.ReadFile(strings.TrimSuffix(envFile, ".env") + ".eml")
-		if err != nil {
-			return nil, fmt.Errorf("read sink message: %w", err)
-		}
-		msg, err := mail.ReadMessage(bytes.NewReader(raw))
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", envFile, err)
-		}
-		c := relayedCopy{rcpt: rcpt, after: fi.ModTime().Sub(since), header: msg.Header}
+	for _, f := range found {
+		c := relayedCopy{rcpt: f.fields["recipient"], after: f.modTime.Sub(since), header: f.msg.Header}
 		// X-Hop is "PORT ID"; the receiving hop's is the one with its port.
-		for _, h := range msg.Header["X-Hop"] {
+		for _, h := range f.msg.Header["X-Hop"] {
 			if port, hid, ok := strings.Cut(h, " "); ok && port == strconv.Itoa(m.port) {
 				c.hop = hid
 			}
