@@ -26,13 +26,7 @@ func FuzzMimeParse(f *testing.F) {
 		if !ok {
 			return
 		}
-		m := &Message{}
-		m.Headers = ReadHeaderFields(head + "\r\n")
-		m.cur, m.curOK = body, true
-		tree, err := m.ParseTree()
-		if err != nil {
-			t.Fatal(err)
-		}
+		tree := parsedTree(t, head, body)
 		tree.Walk(func(p *Part) {
 			p.Content()
 		})
@@ -60,4 +54,18 @@ func (p *Part) Content() {
 		p.Text()
 	}
 	p.Next()
+}
+
+// parsedTree is the MIME tree of a message with that header block and
+// body, parsed as at end of message.
+func parsedTree(t testing.TB, head, body string) *Part {
+	t.Helper()
+	m := &Message{}
+	m.Headers = ReadHeaderFields(head + "\r\n")
+	m.cur, m.curOK = body, true
+	tree, err := m.ParseTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
 }

@@ -257,13 +257,7 @@ func TestTextRoundTripPythonCorpus(t *testing.T) {
 			if !ok {
 				t.Skip("no body")
 			}
-			m := &Message{}
-			m.Headers = ReadHeaderFields(head + "\r\n")
-			m.cur, m.curOK = body, true
-			tree, err := m.ParseTree()
-			if err != nil {
-				t.Fatal(err)
-			}
+			tree := parsedTree(t, head, body)
 			tree.Walk(func(p *Part) {
 				if p.IsText() {
 					checkRoundTrip(t, p)
