@@ -13,7 +13,7 @@ const (
 	whyAuth     = "SMTP AUTH is done by the MTA (SASL) before the milter hears of it; the result arrives in the {auth_authen} macro (msys.expandMacro, vctx connection context)"
 	whyTLS      = "TLS is negotiated by the MTA; the milter never sees the handshake"
 	whyEachRcpt = "Momentum calls it around each per-recipient copy it makes of the message; a milter sees one message for all recipients; use validate_data_spool_each_rcpt"
-	whyFinal    = "it runs after validation, when Momentum signs and enqueues each message; a milter has no such point (sign with the MTA's DKIM milter, or edit the message in validate_data)"
+	whyFinal    = "Momentum calls it after core_final_validation, when it has signed and enqueued each message; a milter's last point is the end-of-message reply, where luamilter runs core_final_validation (sign there, or with the MTA's DKIM milter)"
 )
 
 // neverRun are Momentum's documented hooks that a module table may hold
