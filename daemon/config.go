@@ -242,20 +242,20 @@ func (c *Config) Validate() error {
 	if _, err := policy.ParseOnError(c.OnError); err != nil || c.OnError == "" {
 		bad("on_error", c.OnError, "want tempfail, accept or reject")
 	}
-	for _, n := range c.RelayNetworks {
-		if _, err := netspec.Parse(n); err != nil {
-			bad("relay_networks", n, "want a CIDR like 192.0.2.0/24 or a single address")
+	for _, nets := range []struct {
+		key  string
+		list []string
+	}{{"relay_networks", c.RelayNetworks}, {"split_networks", c.SplitNetworks}} {
+		for _, n := range nets.list {
+			if _, err := netspec.Parse(n); err != nil {
+				bad(nets.key, n, "want a CIDR like 192.0.2.0/24 or a single address")
+			}
 		}
 	}
 	switch c.PerRecipientEdits {
 	case "merge", "split":
 	default:
 		bad("per_recipient_edits", c.PerRecipientEdits, "want merge or split")
-	}
-	for _, n := range c.SplitNetworks {
-		if _, err := netspec.Parse(n); err != nil {
-			bad("split_networks", n, "want a CIDR like 192.0.2.0/24 or a single address")
-		}
 	}
 	switch c.LogFormat {
 	case "text", "json":

@@ -115,7 +115,7 @@ func openCore(L *lua.LState, env *luart.Env, macros *macroExpander, b *bindings)
 	}
 	t := L.NewTable()
 	t.RawSetString("ec_message_new", L.NewFunction(ecMessageNew))
-	t.RawSetString("ec_message_context_get", L.NewFunction(coreContextGet))
+	t.RawSetString("ec_message_context_get", L.NewFunction(contextGet("ec_message_context_get")))
 	t.RawSetString("ec_message_context_set", L.NewFunction(coreContextSet))
 	b.register(L, t, env.Log)
 	t.RawSetString("accept_construct_get_message_construct", L.NewFunction(func(L *lua.LState) int {

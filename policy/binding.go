@@ -9,16 +9,6 @@ import (
 	"github.com/luamilter/luamilter/luart"
 )
 
-// coreContextGet implements msys.core.ec_message_context_get(msg, scope,
-// key): the value in the connection (ECMESS_CTX_CONN) or message
-// (ECMESS_CTX_MESS) dictionary, the same ones vctx:get reads, or "" when
-// the key is unset, as Momentum's C function returns.
-func coreContextGet(L *lua.LState) int {
-	m := checkMessage(L, "ec_message_context_get", false)
-	L.Push(lua.LString(m.s.dict(L, 2)[L.CheckString(3)]))
-	return 1
-}
-
 // coreContextSet implements msys.core.ec_message_context_set(msg, scope,
 // key, value). Like Momentum's it returns 1 when it stored the pair and
 // 0 when key or value is nil or the dictionary already held that pair.

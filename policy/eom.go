@@ -57,11 +57,7 @@ func (s *session) dataPhases(ctx context.Context, msg *message) milter.Result {
 	if msg.Discard {
 		return milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}
 	}
-	// msg:quarantine(reason), or the message context variable
-	// "quarantine" for scripts that can only set context.
-	if msg.Quarantine == "" {
-		msg.Quarantine = s.mess["quarantine"]
-	}
+	msg.quarantineFrom(s.mess)
 	changes := msg.Changes()
 	return milter.Result{Verdict: milter.Verdict{Action: milter.Continue}, Changes: changes}
 }
@@ -114,9 +110,11 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 		copies = append(copies, &rcptCopy{addr: r.Addr, msg: msg.copyFor(r.Addr), mess: maps.Clone(base)})
 	}
 	// Whatever happens, the session is back on the whole message, which
-	// owns every spool the copies made.
+	// owns every spool the copies made, and on the message context: as
+	// it was, or as the copies merge it.
+	after := base
 	defer func() {
-		s.msg = msg
+		s.msg, s.mess = msg, after
 		for _, c := range copies {
 			msg.AdoptSpools(c.msg.Message)
 		}
@@ -134,13 +132,11 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 		}
 		enter(c, callout.ValidateDataSpoolEachRcpt)
 		if failed, v := s.runModules(ctx, callout.ValidateDataSpoolEachRcpt, s.objs.message(c.msg), s.objs.ac, s.objs.vctx); failed {
-			s.mess = base
 			return milter.Result{Verdict: v}, true
 		}
 		v := s.verdict()
 		switch {
 		case v.Action == milter.TempFail:
-			s.mess = base
 			return milter.Result{Verdict: v}, true
 		case v.Action == milter.Reject:
 			c.dropped = true
@@ -158,12 +154,11 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 		}
 		enter(c, callout.ValidateSetBinding)
 		if failed, v := s.runModules(ctx, callout.ValidateSetBinding, s.objs.message(c.msg)); failed {
-			s.mess = base
 			return milter.Result{Verdict: v}, true
 		}
 		c.dropped = c.msg.Discard
 	}
-	s.mess = mergeContext(base, copies)
+	after = mergeContext(base, copies)
 	dropped := 0
 	for _, c := range copies {
 		if c.dropped {
@@ -177,7 +172,6 @@ func (s *session) perRecipient(ctx context.Context, msg *message) (milter.Result
 		}
 		return milter.Result{Verdict: milter.Verdict{Action: milter.Discard}}, true
 	}
-	s.msg = msg
 	if differ := msg.mergeCopies(copies); len(differ) > 0 {
 		s.logger().Warn("per-recipient edits differ between recipients and can't be expressed through a milter; the message keeps them as before the per-recipient phases (per_recipient_edits = \"split\" takes one recipient per transaction)",
 			"not_applied", strings.Join(differ, ", "), "recipients", len(copies)-dropped)

@@ -63,5 +63,17 @@ func (m *message) close() {
 	m.Close()
 }
 
+// quarantineKey is the message context variable that quarantines the
+// message, for scripts that can only set context.
+const quarantineKey = "quarantine"
+
+// quarantineFrom takes the quarantine reason from the message context
+// when msg:quarantine gave none.
+func (m *message) quarantineFrom(mess map[string]string) {
+	if m.Quarantine == "" {
+		m.Quarantine = mess[quarantineKey]
+	}
+}
+
 // owner returns the message object a MIME part belongs to.
 func owner(p *txn.Part) *message { return p.Msg().Owner.(*message) }

@@ -29,7 +29,7 @@ var messageMethods = map[string]msgMethod{
 	"header":                 {fn: msgHeader},
 	"mailfrom":               {fn: msgMailfrom},
 	"rcptto":                 {fn: msgRcptto},
-	"context_get":            {fn: msgContextGet},
+	"context_get":            {fn: contextGet("context_get")},
 	"context_set":            {fn: msgContextSet},
 	"context_exists":         {fn: msgContextExists},
 	"context_exists_and_get": {fn: msgContextExistsAndGet},
@@ -272,10 +272,17 @@ func msgRcptto(L *lua.LState) int {
 	return 1
 }
 
-func msgContextGet(L *lua.LState) int {
-	m := checkMessage(L, "context_get", false)
-	L.Push(lua.LString(m.s.dict(L, 2)[L.CheckString(3)]))
-	return 1
+// contextGet implements msg:context_get(scope, key) and, under the name
+// given, msys.core.ec_message_context_get(msg, scope, key): the value in
+// the connection (VCTX_CONN) or message (VCTX_MESS) dictionary, the same
+// ones vctx:get reads, or "" when the key is unset, as Momentum's C
+// function returns.
+func contextGet(name string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		m := checkMessage(L, name, false)
+		L.Push(lua.LString(m.s.dict(L, 2)[L.CheckString(3)]))
+		return 1
+	}
 }
 
 func msgContextSet(L *lua.LState) int {

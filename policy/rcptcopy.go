@@ -43,20 +43,14 @@ func (m *message) copyFor(addr string) *message {
 
 // mergeCopies folds the remaining recipients' copies into m (see
 // txn.Message.Merge) and returns what could not be applied because the
-// copies differ. m owns every spool the copies made.
+// copies differ.
 func (m *message) mergeCopies(copies []*rcptCopy) (differ []string) {
 	var live []*txn.Message
 	for _, c := range copies {
-		m.AdoptSpools(c.msg.Message)
-		if c.dropped {
-			continue
+		if !c.dropped {
+			c.msg.quarantineFrom(c.mess)
+			live = append(live, c.msg.Message)
 		}
-		// msg:quarantine, or the message context variable "quarantine"
-		// for scripts that can only set context.
-		if c.msg.Quarantine == "" {
-			c.msg.Quarantine = c.mess["quarantine"]
-		}
-		live = append(live, c.msg.Message)
 	}
 	return m.Merge(live)
 }

@@ -40,7 +40,7 @@ func (g *generation) dryRun(mod *luart.Module) bool {
 
 func (s *session) shadowBegin() *shadowSnap {
 	snap := &shadowSnap{reply: s.reply, tarpit: s.tarpit, msg: s.msg}
-	snap.quarantine, snap.hadQuarantine = s.mess["quarantine"]
+	snap.quarantine, snap.hadQuarantine = s.mess[quarantineKey]
 	if s.msg != nil {
 		snap.edits = s.msg.Snapshot()
 	}
@@ -86,12 +86,12 @@ func (s *session) shadowEnd(mod *luart.Module, callout string, snap *shadowSnap,
 			report("modify", "changes", strings.Join(diff, "; "))
 		}
 	}
-	if q, ok := s.mess["quarantine"]; ok != snap.hadQuarantine || q != snap.quarantine {
+	if q, ok := s.mess[quarantineKey]; ok != snap.hadQuarantine || q != snap.quarantine {
 		report("modify", "changes", "quarantine "+strconv.Quote(q)+" (message context)")
 		if snap.hadQuarantine {
-			s.mess["quarantine"] = snap.quarantine
+			s.mess[quarantineKey] = snap.quarantine
 		} else {
-			delete(s.mess, "quarantine")
+			delete(s.mess, quarantineKey)
 		}
 	}
 	s.reply, s.tarpit = snap.reply, snap.tarpit
